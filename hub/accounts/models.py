@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from hub.clock import utcnow
+from hub.database import Base, str_enum
+from hub.portals.models import Portal
+from hub.structures.models import Structure
+from hub.users.models import User
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    USER = "user"
+
+
+class Right(StrEnum):
+    DATA_EXCHANGE = "data_exchange"  # « Transmettre et consulter les données » (R7)
+
+
+DEFAULT_RIGHTS = frozenset({Right.DATA_EXCHANGE})
+
+
+class RightSet(TypeDecorator[frozenset[Right]]):
+    """A set of rights kept as one sorted, comma-separated column: small, readable, no join."""
+
+    impl = String(200)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        return ",".join(sorted(Right(v).value for v in value))
+
+    def process_result_value(self, value: str | None, dialect: Any) -> frozenset[Right]:
+        return frozenset(Right(v) for v in (value or "").split(",") if v)
+
+
+class Account(Base):
+    """A person's membership of one structure on one portal (R2, R3, R7)."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        UniqueConstraint("user_id", "structure_id", "portal_id"),
+        Index("ix_accounts_structure_portal_expires", "structure_id", "portal_id", "expires_at"),
+        Index("ix_accounts_expires_at", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    structure_id: Mapped[int] = mapped_column(ForeignKey("structures.id", ondelete="CASCADE"))
+    portal_id: Mapped[int] = mapped_column(ForeignKey("portals.id", ondelete="CASCADE"))
+    role: Mapped[Role] = mapped_column(
+        str_enum(Role, length=16)
+    )
+    is_first_admin: Mapped[bool] = mapped_column(default=False)
+    rights: Mapped[frozenset[Right]] = mapped_column(RightSet(), default=DEFAULT_RIGHTS)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+    user: Mapped[User] = relationship(back_populates="accounts", lazy="joined")
+    structure: Mapped[Structure] = relationship(lazy="joined")
+    portal: Mapped[Portal] = relationship(lazy="joined")
+
+    def is_expired(self, now: datetime) -> bool:
+        """R3: expired once `expires_at <= now`."""
+        return self.expires_at <= now
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    def has_right(self, right: Right) -> bool:
+        return right in self.rights
+
+    def snapshot(self) -> dict[str, Any]:
+        """What the audit log keeps of an account before and after a change."""
+        return {
+            "role": self.role.value,
+            "rights": sorted(r.value for r in self.rights),
+            "expires_at": self.expires_at.isoformat(),
+        }
+
+    def __repr__(self) -> str:
+        return f"<Account {self.user_id}@{self.structure_id}/{self.portal_id} {self.role.value}>"
+
+
+class RenewalReceipt(Base):
+    """R4: remembers a renewal made under an idempotency key, so a resubmission renews once."""
+
+    __tablename__ = "renewal_receipts"
+    __table_args__ = (UniqueConstraint("account_id", "idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    idempotency_key: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -1,0 +1,124 @@
+"""Writing the audit log: every change, in the transaction that makes it (and refusals after it).
+
+The request id and the portal an action came from are ambient facts of the request, not of the
+domain call, so they travel in a context variable set once per request or command.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from hub.accounts.models import Account
+from hub.actors import Actor, actor_id, actor_label
+from hub.audit.models import AuditEvent
+from hub.errors import NotAllowed
+from hub.portals.models import Portal
+from hub.structures.models import Structure
+from hub.users.models import User
+
+log = logging.getLogger("hub.audit")
+
+
+@dataclass(frozen=True)
+class AuditContext:
+    request_id: str | None = None
+    via_portal: str | None = None
+
+
+_context: ContextVar[AuditContext] = ContextVar("audit_context", default=AuditContext())
+
+
+@contextmanager
+def audit_context(*, request_id: str | None = None, via_portal: str | None = None) -> Iterator[None]:
+    token = _context.set(AuditContext(request_id=request_id, via_portal=via_portal))
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+def describe(target: object) -> tuple[str, str, str]:
+    """(type, id, human label) of what an event is about."""
+    if isinstance(target, Account):
+        label = f"{target.user.username} ({target.structure.matricule}, {target.portal.code})"
+        return "account", str(target.id), label
+    if isinstance(target, User):
+        return "user", str(target.id), target.username
+    if isinstance(target, Structure):
+        return "structure", str(target.id), f"{target.matricule} {target.name}"
+    if isinstance(target, Portal):
+        return "portal", str(target.id), target.code
+    raise TypeError(f"cannot describe {target!r} for the audit log")
+
+
+def _event_fields(
+    actor: Actor,
+    action: str,
+    structure: Structure | None,
+    portal: Portal | None,
+    target: object | None,
+) -> dict[str, Any]:
+    context = _context.get()
+    target_type, target_id, target_label = describe(target) if target is not None else (None,) * 3
+    return {
+        "actor_id": actor_id(actor),
+        "actor": actor_label(actor),
+        "action": action,
+        "structure_id": structure.id if structure is not None else None,
+        "portal": portal.code if portal is not None else None,
+        "via_portal": context.via_portal,
+        "target_type": target_type,
+        "target_id": target_id,
+        "target": target_label,
+        "request_id": context.request_id,
+    }
+
+
+def record(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    now: datetime,
+    structure: Structure | None = None,
+    portal: Portal | None = None,
+    target: object | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEvent:
+    fields = _event_fields(actor, action, structure, portal, target)
+    event = AuditEvent(occurred_at=now, before=before, after=after, **fields)
+    session.add(event)
+    log.info("%s by %s on %s [%s]", action, event.actor, event.target, event.request_id)
+    return event
+
+
+def refusal(
+    actor: Actor,
+    action: str,
+    *,
+    structure: Structure | None = None,
+    portal: Portal | None = None,
+    target: object | None = None,
+    message: str | None = None,
+) -> NotAllowed:
+    """A `NotAllowed` carrying what the audit log must keep of the refused attempt."""
+    attempt = _event_fields(actor, f"{action}.refused", structure, portal, target)
+    return NotAllowed(message, attempt=attempt)
+
+
+def record_refusal(session: Session, error: NotAllowed, *, now: datetime) -> AuditEvent | None:
+    if error.attempt is None:
+        return None
+    event = AuditEvent(occurred_at=now, **error.attempt)
+    session.add(event)
+    log.warning("%s by %s on %s [%s]", event.action, event.actor, event.target, event.request_id)
+    return event

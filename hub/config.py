@@ -1,0 +1,105 @@
+"""Settings read from the environment (`HUB_*`), with defaults that need no set-up.
+
+The hub runs with zero configuration on a developer machine: a SQLite file in the instance folder,
+a secret key generated on first start and kept there. Production sets everything explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_INSTANCE_PATH = Path.cwd() / "instance"
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class PasswordHashing:
+    """argon2id cost parameters (RFC 9106). The defaults are argon2-cffi's, ~185 ms per hash
+    on the reference machine; tests set light ones."""
+
+    time_cost: int = 3
+    memory_cost: int = 65536  # KiB
+    parallelism: int = 4
+
+
+@dataclass(frozen=True)
+class Smtp:
+    host: str = "127.0.0.1"
+    port: int = 25
+    starttls: bool = False
+    ssl: bool = False
+    username: str | None = None
+    password: str | None = None
+    timeout: float = 10.0
+    sender: str = "Hub des portails <no-reply@hub.example>"
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance_path: Path = DEFAULT_INSTANCE_PATH
+    database_url: str = ""
+    secret_key: str = ""
+    public_url: str = "http://127.0.0.1:5000"
+    passwords: PasswordHashing = field(default_factory=PasswordHashing)
+    smtp: Smtp = field(default_factory=Smtp)
+    mail_poll_seconds: float = 5.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Builds settings from `HUB_*` variables; keyword overrides win (tests, app factory)."""
+        env = os.environ if environ is None else environ
+        instance = Path(env.get("HUB_INSTANCE_PATH", DEFAULT_INSTANCE_PATH))
+        settings = cls(
+            instance_path=instance,
+            database_url=env.get("HUB_DATABASE_URL", ""),
+            secret_key=env.get("HUB_SECRET_KEY", ""),
+            public_url=env.get("HUB_PUBLIC_URL", cls.public_url).rstrip("/"),
+            passwords=PasswordHashing(
+                time_cost=int(env.get("HUB_ARGON2_TIME_COST", PasswordHashing.time_cost)),
+                memory_cost=int(env.get("HUB_ARGON2_MEMORY_COST", PasswordHashing.memory_cost)),
+                parallelism=int(env.get("HUB_ARGON2_PARALLELISM", PasswordHashing.parallelism)),
+            ),
+            smtp=Smtp(
+                host=env.get("HUB_SMTP_HOST", Smtp.host),
+                port=int(env.get("HUB_SMTP_PORT", Smtp.port)),
+                starttls=_bool(env.get("HUB_SMTP_STARTTLS", "false")),
+                ssl=_bool(env.get("HUB_SMTP_SSL", "false")),
+                username=env.get("HUB_SMTP_USERNAME") or None,
+                password=env.get("HUB_SMTP_PASSWORD") or None,
+                timeout=float(env.get("HUB_SMTP_TIMEOUT", Smtp.timeout)),
+                sender=env.get("HUB_MAIL_FROM", Smtp.sender),
+            ),
+            mail_poll_seconds=float(env.get("HUB_MAIL_POLL_SECONDS", cls.mail_poll_seconds)),
+        )
+        known = {f.name for f in fields(cls)}
+        unknown = set(overrides) - known
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
+        return replace(settings, **overrides).with_defaults()
+
+    def with_defaults(self) -> Settings:
+        """Fills what was left empty: the SQLite file and the secret key, both in the instance
+        folder, the key generated once and kept (never committed)."""
+        database_url = self.database_url or f"sqlite:///{self.instance_path / 'hub.sqlite3'}"
+        return replace(
+            self, database_url=database_url, secret_key=self.secret_key or self._stored_secret()
+        )
+
+    def _stored_secret(self) -> str:
+        path = self.instance_path / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.instance_path.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key)
+        return key

@@ -1,0 +1,134 @@
+"""Engine, sessions and the declarative base shared by every model.
+
+One code path for SQLite (the zero-set-up default) and PostgreSQL (production, several
+instances). SQLite is put in WAL mode with foreign keys on, and its driver's implicit
+transaction handling is replaced by explicit BEGINs so that reads belong to the transaction that
+follows them, as they do on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Enum,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    event,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import DeclarativeBase, Session, registry, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+from hub.errors import ConcurrentChange
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, whatever the database keeps."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; the hub stores aware UTC datetimes only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def str_enum(enum_class: type[StrEnum], *, length: int = 32) -> Enum:
+    """A `StrEnum` column kept as its values in a VARCHAR, checked by the database."""
+    return Enum(
+        enum_class,
+        native_enum=False,
+        create_constraint=True,
+        length=length,
+        validate_strings=True,
+        name=enum_class.__name__.lower(),
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class Base(DeclarativeBase):
+    registry = registry(
+        metadata=MetaData(naming_convention=NAMING_CONVENTION),
+        type_annotation_map={datetime: UTCDateTime(), str: String(255)},
+    )
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA busy_timeout = 10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str, **options: Any) -> Engine:
+    """An engine for `url`, SQLite tuned as described in the module docstring."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, **options)
+        _configure_sqlite(engine)
+        return engine
+    options.setdefault("pool_pre_ping", True)
+    return create_engine(url, **options)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def lock_row(session: Session, table: Table, row_id: int) -> None:
+    """Serialises writers that must see each other's effect on one row's dependants.
+
+    PostgreSQL takes a row lock (`FOR UPDATE`) that later writers wait for. SQLite has a single
+    writer lock: a no-op UPDATE takes it for the rest of the transaction. When the database cannot
+    give the lock (SQLite's snapshot went stale, a PostgreSQL deadlock), the caller gets
+    `ConcurrentChange`, which is safe to retry.
+    """
+    try:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(select(table.c.id).where(table.c.id == row_id).with_for_update())
+        else:
+            session.execute(update(table).where(table.c.id == row_id).values(id=table.c.id))
+    except OperationalError as error:
+        raise ConcurrentChange() from error

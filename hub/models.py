@@ -1,0 +1,28 @@
+"""Every model, imported once so that `Base.metadata` is complete (migrations, tests)."""
+
+from hub.accounts.models import Account, RenewalReceipt, Right, Role
+from hub.audit.models import AuditEvent
+from hub.database import Base
+from hub.mail.models import MailStatus, OutboxMessage
+from hub.portals.models import DelegationRule, Portal
+from hub.structures.models import Contract, Mandate, Structure, StructureKind
+from hub.users.models import Civility, User
+
+__all__ = [
+    "Account",
+    "AuditEvent",
+    "Base",
+    "Civility",
+    "Contract",
+    "DelegationRule",
+    "MailStatus",
+    "Mandate",
+    "OutboxMessage",
+    "Portal",
+    "RenewalReceipt",
+    "Right",
+    "Role",
+    "Structure",
+    "StructureKind",
+    "User",
+]

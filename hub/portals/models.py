@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hub.database import Base
+
+
+class Portal(Base):
+    """A portal (SOLTÉA, Certificateurs, …): accounts on it last `validity_months` (R3)."""
+
+    __tablename__ = "portals"
+    __table_args__ = (CheckConstraint("validity_months > 0", name="validity_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    validity_months: Mapped[int] = mapped_column(default=18)
+    base_url: Mapped[str] = mapped_column(String(255))
+
+    def __repr__(self) -> str:
+        return f"<Portal {self.code}>"
+
+
+class DelegationRule(Base):
+    """R9: an admin of a structure on `source` is an admin of it on `target` (one hop, derived
+    at query time, never copied)."""
+
+    __tablename__ = "delegation_rules"
+    __table_args__ = (
+        UniqueConstraint("source_portal_id", "target_portal_id"),
+        CheckConstraint("source_portal_id <> target_portal_id", name="distinct_portals"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_portal_id: Mapped[int] = mapped_column(ForeignKey("portals.id", ondelete="CASCADE"))
+    target_portal_id: Mapped[int] = mapped_column(
+        ForeignKey("portals.id", ondelete="CASCADE"), index=True
+    )
+
+    source_portal: Mapped[Portal] = relationship(foreign_keys=[source_portal_id], lazy="joined")
+    target_portal: Mapped[Portal] = relationship(foreign_keys=[target_portal_id], lazy="joined")

@@ -1,0 +1,33 @@
+"""The identity provider web app: OIDC endpoints, sign-in and account pages, the admin API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from hub.config import Settings
+from idp.extensions import db
+
+
+def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
+    """Application factory. `settings` defaults to the `HUB_*` environment variables."""
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, instance_path=str(settings.instance_path.resolve()))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        HUB_SETTINGS=settings,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+    )
+    app.config.update(flask_config)
+    db.init_app(app)
+
+    from idp import health
+
+    app.register_blueprint(health.bp)
+    return app
+
+
+def settings_of(app: Flask) -> Settings:
+    return app.config["HUB_SETTINGS"]

@@ -1,0 +1,142 @@
+"""Fixtures shared by the whole suite.
+
+Database tests run once on SQLite and once on PostgreSQL (`database_url` is parametrised). The
+PostgreSQL run uses a schema of its own in the `test` database (or `HUB_TEST_POSTGRES_URL`) and
+is skipped, with the reason printed, when no server answers.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+import migrations
+from hub.config import PasswordHashing, Settings
+from hub.database import make_engine, make_session_factory
+from hub.models import Base
+
+POSTGRES_URL = os.environ.get(
+    "HUB_TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test?connect_timeout=3"
+)
+LIGHT_HASHING = PasswordHashing(time_cost=1, memory_cost=8, parallelism=1)
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+def postgres_unavailable() -> str | None:
+    """Why PostgreSQL cannot be used for tests, or None when it can."""
+    engine = make_engine(POSTGRES_URL)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as error:  # noqa: BLE001 - any failure means "skip, and say why"
+        return f"PostgreSQL unreachable at {make_url(POSTGRES_URL).render_as_string()}: {error}"
+    finally:
+        engine.dispose()
+    return None
+
+
+def with_search_path(url: str, schema: str) -> str:
+    parsed = make_url(url)
+    query = dict(parsed.query) | {"options": f"-csearch_path={schema}"}
+    return parsed.set(query=query).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_schema_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL schema for this test session (xdist workers get their own)."""
+    reason = postgres_unavailable()
+    if reason:
+        pytest.skip(reason)
+    schema = f"hubtest_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield with_search_path(POSTGRES_URL, schema)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The URL of a migrated database, once per backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'hub.sqlite3'}"
+    else:
+        url = request.getfixturevalue("postgres_schema_url")
+    migrations.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def empty_all_tables(engine: Engine) -> None:
+    tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            names = ", ".join(f'"{name}"' for name in tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                connection.execute(text(f'DELETE FROM "{name}"'))
+
+
+@pytest.fixture
+def session_factory(engine: Engine) -> Iterator[sessionmaker[Session]]:
+    """Sessions on a database emptied after the test (tests may commit, even concurrently)."""
+    yield make_session_factory(engine)
+    empty_all_tables(engine)
+
+
+@pytest.fixture
+def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    with session_factory() as session:
+        yield session
+
+
+@pytest.fixture
+def now() -> datetime:
+    """The tests' present: Monday 23 November 2026, 10:00 UTC."""
+    return NOW
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        instance_path=tmp_path / "instance",
+        database_url=database_url,
+        secret_key="test-secret-key",
+        passwords=LIGHT_HASHING,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, session_factory: sessionmaker[Session]):  # noqa: ANN201
+    from idp import create_app
+
+    app = create_app(settings, TESTING=True)
+    yield app
+    with app.app_context():
+        from idp.extensions import db
+
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):  # noqa: ANN001, ANN201
+    return app.test_client()
