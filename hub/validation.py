@@ -51,7 +51,9 @@ def clean_name(value: str | None, *, field: str, label: str) -> str:
     if not value:
         raise InvalidField(field, f"Le champ « {label} » est obligatoire.")
     if len(value) > NAME_MAX:
-        raise InvalidField(field, f"Le champ « {label} » ne doit pas dépasser {NAME_MAX} caractères.")
+        raise InvalidField(
+            field, f"Le champ « {label} » ne doit pas dépasser {NAME_MAX} caractères."
+        )
     if not _NAME_RE.match(value):
         raise InvalidField(
             field,
@@ -61,7 +63,9 @@ def clean_name(value: str | None, *, field: str, label: str) -> str:
     return value
 
 
-def clean_optional_text(value: str | None, *, field: str, label: str, max_length: int) -> str | None:
+def clean_optional_text(
+    value: str | None, *, field: str, label: str, max_length: int
+) -> str | None:
     value = _collapse(value or "")
     if not value:
         return None
@@ -104,7 +108,8 @@ def clean_matricule(value: str | None, *, field: str = "matricule") -> str:
         raise InvalidField(field, "Le matricule est obligatoire.")
     if not value.isascii() or not value.isdigit() or len(value) > 20:
         raise InvalidField(
-            field, f"Le matricule « {value} » doit être composé uniquement de chiffres (20 au plus)."
+            field,
+            f"Le matricule « {value} » doit être composé uniquement de chiffres (20 au plus).",
         )
     return value
 

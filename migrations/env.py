@@ -54,7 +54,7 @@ def run_migrations_online() -> None:
         _run(connectable)
 
 
-def _run(connection) -> None:  # noqa: ANN001 - an SQLAlchemy connection
+def _run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -36,7 +36,7 @@ def postgres_unavailable() -> str | None:
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-    except Exception as error:  # noqa: BLE001 - any failure means "skip, and say why"
+    except Exception as error:
         return f"PostgreSQL unreachable at {make_url(POSTGRES_URL).render_as_string()}: {error}"
     finally:
         engine.dispose()
@@ -86,14 +86,14 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 def empty_all_tables(engine: Engine) -> None:
-    tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
+    tables = list(reversed(Base.metadata.sorted_tables))
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
-            names = ", ".join(f'"{name}"' for name in tables)
+            names = ", ".join(f'"{table.name}"' for table in tables)
             connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
-            for name in tables:
-                connection.execute(text(f'DELETE FROM "{name}"'))
+            for table in tables:
+                connection.execute(table.delete())
 
 
 @pytest.fixture
@@ -126,7 +126,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings, session_factory: sessionmaker[Session]):  # noqa: ANN201
+def app(settings: Settings, session_factory: sessionmaker[Session]):
     from idp import create_app
 
     app = create_app(settings, TESTING=True)
@@ -138,5 +138,5 @@ def app(settings: Settings, session_factory: sessionmaker[Session]):  # noqa: AN
 
 
 @pytest.fixture
-def client(app):  # noqa: ANN001, ANN201
+def client(app):
     return app.test_client()

@@ -56,9 +56,7 @@ class Account(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     structure_id: Mapped[int] = mapped_column(ForeignKey("structures.id", ondelete="CASCADE"))
     portal_id: Mapped[int] = mapped_column(ForeignKey("portals.id", ondelete="CASCADE"))
-    role: Mapped[Role] = mapped_column(
-        str_enum(Role, length=16)
-    )
+    role: Mapped[Role] = mapped_column(str_enum(Role, length=16))
     is_first_admin: Mapped[bool] = mapped_column(default=False)
     rights: Mapped[frozenset[Right]] = mapped_column(RightSet(), default=DEFAULT_RIGHTS)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -7,7 +7,7 @@ from sqlalchemy import JSON, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.clock import utcnow
-from hub.database import BigId, Base
+from hub.database import Base, BigId
 
 
 class AuditEvent(Base):

@@ -33,11 +33,16 @@ class AuditContext:
     via_portal: str | None = None
 
 
-_context: ContextVar[AuditContext] = ContextVar("audit_context", default=AuditContext())
+_context: ContextVar[AuditContext] = ContextVar(
+    "audit_context",
+    default=AuditContext(),  # noqa: B039 - frozen, hence shared safely
+)
 
 
 @contextmanager
-def audit_context(*, request_id: str | None = None, via_portal: str | None = None) -> Iterator[None]:
+def audit_context(
+    *, request_id: str | None = None, via_portal: str | None = None
+) -> Iterator[None]:
     token = _context.set(AuditContext(request_id=request_id, via_portal=via_portal))
     try:
         yield

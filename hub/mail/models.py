@@ -7,7 +7,7 @@ from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.clock import utcnow
-from hub.database import BigId, Base, str_enum
+from hub.database import Base, BigId, str_enum
 
 
 class MailStatus(StrEnum):

@@ -37,9 +37,7 @@ class Structure(Base):
     matricule: Mapped[str] = mapped_column(String(20), unique=True)
     siret: Mapped[str] = mapped_column(String(14), index=True)
     name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[StructureKind] = mapped_column(
-        str_enum(StructureKind, length=32)
-    )
+    kind: Mapped[StructureKind] = mapped_column(str_enum(StructureKind, length=32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

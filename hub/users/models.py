@@ -39,9 +39,7 @@ class User(Base):
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=_new_public_id)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
-    civility: Mapped[Civility | None] = mapped_column(
-        str_enum(Civility, length=8)
-    )
+    civility: Mapped[Civility | None] = mapped_column(str_enum(Civility, length=8))
     last_name: Mapped[str] = mapped_column(String(100))
     first_name: Mapped[str] = mapped_column(String(100))
     service: Mapped[str | None] = mapped_column(String(100))
