@@ -40,6 +40,8 @@ class Smtp:
     password: str | None = None
     timeout: float = 10.0
     sender: str = "Hub des portails <no-reply@hub.example>"
+    ca_file: str | None = None  # PEM bundle to trust instead of the system's (private relay CA)
+    max_attempts: int = 50  # transient failures tolerated before a message is marked failed
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ class Settings:
                 password=env.get("HUB_SMTP_PASSWORD") or None,
                 timeout=float(env.get("HUB_SMTP_TIMEOUT", Smtp.timeout)),
                 sender=env.get("HUB_MAIL_FROM", Smtp.sender),
+                ca_file=env.get("HUB_SMTP_CA_FILE") or None,
+                max_attempts=int(env.get("HUB_SMTP_MAX_ATTEMPTS", Smtp.max_attempts)),
             ),
             mail_poll_seconds=float(env.get("HUB_MAIL_POLL_SECONDS", cls.mail_poll_seconds)),
         )

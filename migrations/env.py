@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging.config
 
 from alembic import context
+from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeDecorator
 
 from hub.config import Settings
@@ -54,7 +55,7 @@ def run_migrations_online() -> None:
         _run(connectable)
 
 
-def _run(connection) -> None:
+def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

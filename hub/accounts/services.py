@@ -1,0 +1,261 @@
+"""The state-changing actions on portal accounts (R2, R3, R4, R6, R7) and the invariant that a
+structure active on a portal keeps at least one effective administrator (R11 covers the rest).
+
+Each action checks the actor's right first, changes the account, and writes its audit event in
+the same transaction; none commits. Actions that may remove an administrator run inside a
+SAVEPOINT and under a lock on the structure, so that two concurrent demotions of the last two
+admins cannot both succeed and a refused change leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hub.accounts import policies
+from hub.accounts.models import DEFAULT_RIGHTS, Account, RenewalReceipt, Right, Role
+from hub.actors import Actor
+from hub.audit.services import record
+from hub.clock import add_months
+from hub.database import lock_row
+from hub.errors import AlreadyExists, InvalidField, LastAdministrator, NoContract
+from hub.portals.models import DelegationRule, Portal
+from hub.structures.models import Structure
+from hub.users.models import User
+
+IDEMPOTENCY_KEY_MAX = 100
+
+
+def open_account(
+    session: Session,
+    *,
+    by: Actor,
+    user: User,
+    structure: Structure,
+    portal: Portal,
+    now: datetime,
+    role: Role = Role.USER,
+    rights: Iterable[Right] = DEFAULT_RIGHTS,
+    is_first_admin: bool = False,
+) -> Account:
+    """R2, R3: a new account valid for the portal's validity period from `now`."""
+    policies.require_admin_of(session, by, structure, portal, now=now, action="account.create")
+    if structure.contract_for(portal) is None:
+        raise NoContract()
+    account = Account(
+        user=user,
+        structure=structure,
+        portal=portal,
+        role=role,
+        rights=frozenset(rights),
+        is_first_admin=is_first_admin,
+        created_at=now,
+        expires_at=add_months(now, portal.validity_months),
+    )
+    try:
+        with session.begin_nested():
+            session.add(account)
+    except IntegrityError as error:
+        raise AlreadyExists(
+            "Cette personne a déjà un compte pour cette structure sur ce portail."
+        ) from error
+    record(
+        session,
+        actor=by,
+        action="account.create",
+        now=now,
+        structure=structure,
+        portal=portal,
+        target=account,
+        after=account.snapshot(),
+    )
+    return account
+
+
+def renew(
+    session: Session, account: Account, *, by: Actor, now: datetime, key: str | None = None
+) -> Account:
+    """R4: `expires_at = max(now, expires_at) + validity`, even after expiry; renewals stack.
+
+    The account row is locked and re-read first, so that two admins renewing at the same moment
+    both count. A repeated idempotency `key` (a resubmitted form) renews only once.
+    """
+    if key is not None and not 0 < len(key) <= IDEMPOTENCY_KEY_MAX:
+        raise InvalidField("idempotency_key", "Clé d'idempotence invalide.")
+    policies.require_admin_of(
+        session,
+        by,
+        account.structure,
+        account.portal,
+        now=now,
+        action="account.renew",
+        target=account,
+    )
+    lock_row(session, Account.__table__, account.id)
+    session.refresh(account)
+    if key is not None and session.scalar(
+        select(
+            exists().where(
+                RenewalReceipt.account_id == account.id, RenewalReceipt.idempotency_key == key
+            )
+        )
+    ):
+        return account
+    before = account.snapshot()
+    account.expires_at = add_months(max(now, account.expires_at), account.portal.validity_months)
+    if key is not None:
+        session.add(
+            RenewalReceipt(
+                account_id=account.id,
+                idempotency_key=key,
+                expires_at=account.expires_at,
+                created_at=now,
+            )
+        )
+    record(
+        session,
+        actor=by,
+        action="account.renew",
+        now=now,
+        structure=account.structure,
+        portal=account.portal,
+        target=account,
+        before=before,
+        after=account.snapshot(),
+    )
+    return account
+
+
+def change_role(
+    session: Session, account: Account, role: Role, *, by: Actor, now: datetime
+) -> Account:
+    """R2: promote to admin or demote to user; a demotion must leave an administrator."""
+    action = "account.promote" if role is Role.ADMIN else "account.demote"
+    policies.require_admin_of(
+        session, by, account.structure, account.portal, now=now, action=action, target=account
+    )
+    if account.role is role:
+        return account
+    before = account.snapshot()
+    with _keeping_an_administrator(session, account, now=now):
+        account.role = role
+    record(
+        session,
+        actor=by,
+        action=action,
+        now=now,
+        structure=account.structure,
+        portal=account.portal,
+        target=account,
+        before=before,
+        after=account.snapshot(),
+    )
+    return account
+
+
+def set_right(
+    session: Session, account: Account, right: Right, granted: bool, *, by: Actor, now: datetime
+) -> Account:
+    """R7: withdraw or give back a right (`data_exchange`)."""
+    action = "account.right_restore" if granted else "account.right_withdraw"
+    policies.require_admin_of(
+        session, by, account.structure, account.portal, now=now, action=action, target=account
+    )
+    if account.has_right(right) == granted:
+        return account
+    before = account.snapshot()
+    account.rights = account.rights | {right} if granted else account.rights - {right}
+    record(
+        session,
+        actor=by,
+        action=action,
+        now=now,
+        structure=account.structure,
+        portal=account.portal,
+        target=account,
+        before=before,
+        after=account.snapshot(),
+    )
+    return account
+
+
+def delete_account(session: Session, account: Account, *, by: Actor, now: datetime) -> None:
+    """R2, R6: an admin deletes an account of their structure; anyone deletes their own.
+    The last administrator of a structure still active on the portal cannot be deleted."""
+    if not (isinstance(by, User) and by.id == account.user_id):
+        policies.require_admin_of(
+            session,
+            by,
+            account.structure,
+            account.portal,
+            now=now,
+            action="account.delete",
+            target=account,
+        )
+    before = account.snapshot()
+    with _keeping_an_administrator(session, account, now=now):
+        session.delete(account)
+    record(
+        session,
+        actor=by,
+        action="account.delete",
+        now=now,
+        structure=account.structure,
+        portal=account.portal,
+        target=account,
+        before=before,
+    )
+
+
+@contextmanager
+def _keeping_an_administrator(
+    session: Session, account: Account, *, now: datetime
+) -> Iterator[None]:
+    """Applies the change made in the `with` block inside a SAVEPOINT, under the structure's lock,
+    then checks that every portal it can affect (the account's own and those it delegates to)
+    still has an effective administrator wherever the structure has accounts. Otherwise the
+    change is rolled back and `LastAdministrator` raised."""
+    lock_row(session, Structure.__table__, account.structure_id)
+    session.refresh(account)
+    affected = _affected_portals(session, account)
+    structure = account.structure
+    savepoint = session.begin_nested()
+    try:
+        yield
+        session.flush()
+        orphaned = [
+            portal
+            for portal in affected
+            if _is_active(session, structure, portal)
+            and not policies.effective_admins(session, structure, portal, now=now)
+        ]
+    except BaseException:
+        savepoint.rollback()
+        raise
+    if orphaned:
+        savepoint.rollback()
+        raise LastAdministrator()
+    savepoint.commit()
+
+
+def _affected_portals(session: Session, account: Account) -> list[Portal]:
+    targets = session.scalars(
+        select(DelegationRule).where(DelegationRule.source_portal_id == account.portal_id)
+    ).all()
+    return [account.portal, *(rule.target_portal for rule in targets)]
+
+
+def _is_active(session: Session, structure: Structure, portal: Portal) -> bool:
+    """A structure is active on a portal while it has accounts there, expired ones included."""
+    return bool(
+        session.scalar(
+            select(
+                exists().where(Account.structure_id == structure.id, Account.portal_id == portal.id)
+            )
+        )
+    )
