@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -12,6 +13,8 @@ from sqlalchemy.orm import Session
 from hub.audit.services import record_refusal
 from hub.clock import utcnow
 from hub.errors import ConcurrentChange, NotAllowed
+
+T = TypeVar("T")
 
 
 @contextmanager
@@ -39,3 +42,27 @@ def unit_of_work(session: Session, *, clock: Callable[[], datetime] = utcnow) ->
     except BaseException:
         session.rollback()
         raise
+
+
+def retrying(
+    session_factory: Callable[[], Session],
+    work: Callable[[Session], T],
+    *,
+    attempts: int = 3,
+    clock: Callable[[], datetime] = utcnow,
+) -> T:
+    """Runs `work` in a unit of work on a fresh session, again when it loses a race.
+
+    SQLite refuses a write from a transaction whose snapshot another writer has since changed
+    (PostgreSQL waits on the row lock instead); starting over on fresh data is then correct, as
+    every service re-reads what it changes.
+    """
+    for attempt in range(1, attempts + 1):
+        with session_factory() as session:
+            try:
+                with unit_of_work(session, clock=clock):
+                    return work(session)
+            except ConcurrentChange:
+                if attempt == attempts:
+                    raise
+    raise ValueError("attempts must be at least 1")

@@ -47,18 +47,19 @@ def open_account(
     policies.require_admin_of(session, by, structure, portal, now=now, action="account.create")
     if structure.contract_for(portal) is None:
         raise NoContract()
-    account = Account(
-        user=user,
-        structure=structure,
-        portal=portal,
-        role=role,
-        rights=frozenset(rights),
-        is_first_admin=is_first_admin,
-        created_at=now,
-        expires_at=add_months(now, portal.validity_months),
-    )
     try:
+        # Built inside the savepoint: the savepoint's flush must not meet a half-attached account.
         with session.begin_nested():
+            account = Account(
+                user=user,
+                structure=structure,
+                portal=portal,
+                role=role,
+                rights=frozenset(rights),
+                is_first_admin=is_first_admin,
+                created_at=now,
+                expires_at=add_months(now, portal.validity_months),
+            )
             session.add(account)
     except IntegrityError as error:
         raise AlreadyExists(
