@@ -1,0 +1,48 @@
+# The two set-up commands of the README: `make run` and `make test`. Each creates `.venv` when it
+# is missing (or when pyproject.toml changed) and needs only Python >= 3.11 and make.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?= -n 2
+
+.PHONY: run test lint format bench clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python >= 3.11 is required")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@ $(VENV)/.installed
+
+## Start the hub on http://127.0.0.1:5000 with the demo data set (Ctrl-C stops everything).
+run: $(VENV)/.installed
+	$(BIN)/hub run --demo
+
+## Run the whole suite: lint, layering, SQLite and (when it answers) PostgreSQL.
+test: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+format: $(VENV)/.installed-test
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## Speed and memory targets (tests/bench), with the real argon2 parameters.
+bench: $(VENV)/.installed-test
+	$(BIN)/pytest -o addopts="-ra --strict-markers" -p no:xdist -s tests/bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

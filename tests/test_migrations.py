@@ -1,0 +1,86 @@
+"""The migrations build exactly the models' schema, and go down and up again on both databases."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import DatabaseError
+
+import migrations
+from hub.audit.models import AuditEvent
+from hub.database import make_engine
+from hub.models import Base
+from tests.conftest import NOW, POSTGRES_URL, with_search_path
+
+SCHEMA_TABLES = {
+    "accounts",
+    "audit_events",
+    "contracts",
+    "delegation_rules",
+    "mandates",
+    "outbox_messages",
+    "portals",
+    "renewal_receipts",
+    "structures",
+    "users",
+}
+
+
+def test_models_and_migrations_do_not_drift(engine):
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, Base.metadata)
+
+    assert differences == []
+
+
+@pytest.fixture
+def blank_database_url(database_url, tmp_path, request):
+    """An empty database of the same kind as `database_url`, for migrations to build."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'blank.sqlite3'}"
+        return
+    schema = f"hubmig_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield with_search_path(POSTGRES_URL, schema)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def table_names(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        return set(inspect(engine).get_table_names()) - {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_downgrade_upgrade(blank_database_url):
+    migrations.upgrade(blank_database_url)
+    assert table_names(blank_database_url) == SCHEMA_TABLES
+
+    migrations.downgrade(blank_database_url, "base")
+    assert table_names(blank_database_url) == set()
+
+    migrations.upgrade(blank_database_url)
+    assert table_names(blank_database_url) == SCHEMA_TABLES
+
+
+def test_the_database_refuses_to_rewrite_the_audit_log(session):
+    session.add(AuditEvent(occurred_at=NOW, actor="alice.martin", action="account.renew"))
+    session.commit()
+
+    with pytest.raises(DatabaseError, match="append-only"):
+        session.execute(AuditEvent.__table__.update().values(actor="mallory"))
+    session.rollback()
+
+    assert session.scalar(select(AuditEvent.actor)) == "alice.martin"
