@@ -36,9 +36,7 @@ def two_admins(session_factory, now):
         portal = make_portal(session, "soltea")
         structure = make_structure(session, portals=(portal,))
         first = make_account(session, now=now, structure=structure, portal=portal, role=Role.ADMIN)
-        second = make_account(
-            session, now=now, structure=structure, portal=portal, role=Role.ADMIN
-        )
+        second = make_account(session, now=now, structure=structure, portal=portal, role=Role.ADMIN)
         make_account(session, now=now, structure=structure, portal=portal)  # an ordinary user
         return structure.id, first.id, second.id
 
