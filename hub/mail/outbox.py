@@ -1,0 +1,176 @@
+"""Writing mail to the outbox, in the transaction of the change that causes it.
+
+A mail is rendered when it is queued, not when it is sent: what a person reads describes the
+change as it was committed, even if the account changes again before the sender runs. Nothing
+here talks to a mail server; `hub.mail.sender` does, later, from the outbox table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.accounts.models import Account
+from hub.clock import paris_date
+from hub.errors import HubError
+from hub.mail.models import MailStatus, OutboxMessage
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def _environment() -> Environment:
+    """HTML is autoescaped (names and structure names come from people); StrictUndefined makes
+    a context missing a variable fail at queue time, in tests, rather than mail a blank."""
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(enabled_extensions=("html",), default=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.filters["date"] = paris_date
+    return environment
+
+
+environment = _environment()
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    subject: str
+    text: str
+    html: str
+
+
+def render(template: str, context: Mapping[str, Any]) -> RenderedMail:
+    """The three parts of `template`; the subject is the first line of
+    `<template>.subject.txt`, so that a stray newline can never inject a header."""
+    subject_source = environment.get_template(f"{template}.subject.txt").render(context)
+    subject = subject_source.strip().splitlines()[0].strip()
+    context = {**context, "subject": subject}
+    return RenderedMail(
+        subject=subject,
+        text=environment.get_template(f"{template}.txt").render(context),
+        html=environment.get_template(f"{template}.html").render(context),
+    )
+
+
+def queue(
+    session: Session,
+    *,
+    recipient: str,
+    template: str,
+    context: Mapping[str, Any],
+    now: datetime,
+) -> OutboxMessage:
+    """Adds a rendered message to the caller's transaction (no commit): the mail leaves if and
+    only if the change that causes it is committed."""
+    rendered = render(template, context)
+    message = OutboxMessage(
+        created_at=now,
+        recipient=recipient,
+        subject=rendered.subject,
+        text_body=rendered.text,
+        html_body=rendered.html,
+        template=template,
+        status=MailStatus.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+    )
+    session.add(message)
+    return message
+
+
+def account_context(account: Account) -> dict[str, Any]:
+    """What the account mails say about an account and the person holding it."""
+    user = account.user
+    return {
+        "civility": user.civility.value if user.civility is not None else None,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "username": user.username,
+        "portal": account.portal.name,
+        "portal_url": account.portal.base_url,
+        "structure": account.structure.name,
+        "matricule": account.structure.matricule,
+        "expires_at": account.expires_at,
+    }
+
+
+def account_created(session: Session, account: Account, *, now: datetime) -> OutboxMessage:
+    """Tells the person their account exists, with their login and its expiry date (R3)."""
+    return queue(
+        session,
+        recipient=account.user.email,
+        template="account_created",
+        context=account_context(account),
+        now=now,
+    )
+
+
+def account_renewed(session: Session, account: Account, *, now: datetime) -> OutboxMessage:
+    """Tells the person how long their renewed account now lasts (R4)."""
+    return queue(
+        session,
+        recipient=account.user.email,
+        template="account_renewed",
+        context=account_context(account),
+        now=now,
+    )
+
+
+STATUS_LABELS = {
+    MailStatus.PENDING: "en attente",
+    MailStatus.SENT: "envoyé",
+    MailStatus.FAILED: "en échec",
+}
+
+
+class UnknownMessage(HubError):
+    code = "unknown_message"
+    status = 404
+
+    def __init__(self, message_id: int) -> None:
+        super().__init__(f"Courriel inconnu : {message_id}.")
+
+
+class NotFailed(HubError):
+    code = "message_not_failed"
+    status = 409
+
+    def __init__(self, message: OutboxMessage) -> None:
+        label = STATUS_LABELS[message.status]
+        super().__init__(f"Le courriel {message.id} n'est pas en échec (statut : {label}).")
+
+
+def retry(session: Session, message_id: int, *, now: datetime) -> OutboxMessage:
+    """Gives a failed message a fresh set of attempts, once an operator has fixed the cause
+    (a mistyped address, a relay that refused us for days)."""
+    message = session.get(OutboxMessage, message_id, with_for_update=True)
+    if message is None:
+        raise UnknownMessage(message_id)
+    if message.status is not MailStatus.FAILED:
+        raise NotFailed(message)
+    message.status = MailStatus.PENDING
+    message.attempts = 0
+    message.next_attempt_at = now
+    return message
+
+
+def latest(
+    session: Session, *, status: MailStatus | None = None, limit: int = 20
+) -> list[OutboxMessage]:
+    """The most recent messages first: what an operator checks when someone says « I got no
+    mail »."""
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(OutboxMessage.status == status)
+    return list(session.scalars(query))
