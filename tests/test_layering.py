@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_import_contracts_hold():
     lint_imports = Path(sys.executable).parent / "lint-imports"
 
-    result = subprocess.run(  # noqa: S603 - our own virtualenv's tool
+    result = subprocess.run(
         [str(lint_imports), "--no-cache"], cwd=ROOT, capture_output=True, text=True, check=False
     )
 

@@ -24,6 +24,7 @@ from hub.audit.services import record
 from hub.clock import add_months
 from hub.database import lock_row
 from hub.errors import AlreadyExists, InvalidField, LastAdministrator, NoContract
+from hub.mail import outbox
 from hub.portals.models import DelegationRule, Portal
 from hub.structures.models import Structure
 from hub.users.models import User
@@ -42,8 +43,10 @@ def open_account(
     role: Role = Role.USER,
     rights: Iterable[Right] = DEFAULT_RIGHTS,
     is_first_admin: bool = False,
+    notify: bool = True,
 ) -> Account:
-    """R2, R3: a new account valid for the portal's validity period from `now`."""
+    """R2, R3: a new account valid for the portal's validity period from `now`. The holder is
+    told by mail (`notify`), queued in the same transaction."""
     policies.require_admin_of(session, by, structure, portal, now=now, action="account.create")
     if structure.contract_for(portal) is None:
         raise NoContract()
@@ -75,16 +78,24 @@ def open_account(
         target=account,
         after=account.snapshot(),
     )
+    if notify:
+        outbox.account_created(session, account, now=now)
     return account
 
 
 def renew(
-    session: Session, account: Account, *, by: Actor, now: datetime, key: str | None = None
+    session: Session,
+    account: Account,
+    *,
+    by: Actor,
+    now: datetime,
+    key: str | None = None,
+    notify: bool = True,
 ) -> Account:
     """R4: `expires_at = max(now, expires_at) + validity`, even after expiry; renewals stack.
 
     The account row is locked and re-read first, so that two admins renewing at the same moment
-    both count. A repeated idempotency `key` (a resubmitted form) renews only once.
+    both count. A repeated idempotency `key` (a resubmitted form) renews, and mails, only once.
     """
     if key is not None and not 0 < len(key) <= IDEMPOTENCY_KEY_MAX:
         raise InvalidField("idempotency_key", "Clé d'idempotence invalide.")
@@ -129,6 +140,8 @@ def renew(
         before=before,
         after=account.snapshot(),
     )
+    if notify:
+        outbox.account_renewed(session, account, now=now)
     return account
 
 

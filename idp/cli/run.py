@@ -1,5 +1,176 @@
+"""`hub run`: everything a person needs to try the hub, in one command.
+
+It migrates the database, optionally loads the demo data, starts the hub under gunicorn in a
+child process and delivers mail from a background thread. It prints the URLs only once each
+server answers, and Ctrl-C (or SIGTERM) stops everything: children get SIGTERM, then SIGKILL
+if they linger. A child that dies on its own stops the others, so a half-running demo never
+passes for a working one.
+"""
+
 from __future__ import annotations
 
-import click
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import FrameType
 
-command = click.Group("run")
+import click
+import requests
+from flask.cli import with_appcontext
+
+import migrations
+from hub.database import make_session_factory
+from hub.mail.sender import SmtpSender
+from hub.mail.worker import MailWorker
+from idp.cli.demo import load as load_demo
+from idp.cli.session import settings
+from idp.extensions import db
+
+READY_TIMEOUT = 60.0
+STOP_TIMEOUT = 10.0
+
+
+class Stop(Exception):
+    """Raised in the main thread by SIGTERM, handled like Ctrl-C."""
+
+
+@dataclass
+class Server:
+    """A child process serving HTTP, ready once `health_url` answers 200."""
+
+    name: str
+    argv: Sequence[str]
+    url: str
+    health_url: str
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        # Its own session: Ctrl-C reaches `hub run` only, which then stops children in order.
+        self.process = subprocess.Popen(  # noqa: S603 - argv built here, not from input
+            self.argv, env=os.environ | self.env, start_new_session=True
+        )
+
+    def exited(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+    def answers(self) -> bool:
+        try:
+            return requests.get(self.health_url, timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def hub_server(host: str, port: int, workers: int) -> Server:
+    url = f"http://{host}:{port}"
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+        "--access-logfile",
+        "-",
+        "--graceful-timeout",
+        "5",
+        "idp.wsgi:app",
+    ]
+    instance = str(settings().instance_path.resolve())
+    return Server("Hub d'identité", argv, url, f"{url}/healthz", {"HUB_INSTANCE_PATH": instance})
+
+
+def wait_until_ready(servers: Sequence[Server], timeout: float = READY_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    waiting = list(servers)
+    while waiting:
+        for server in list(waiting):
+            code = server.exited()
+            if code is not None:
+                raise click.ClickException(
+                    f"{server.name} s'est arrêté au démarrage (code {code})."
+                )
+            if server.answers():
+                waiting.remove(server)
+        if waiting and time.monotonic() > deadline:
+            names = ", ".join(server.name for server in waiting)
+            raise click.ClickException(f"Délai dépassé : {names} ne répond pas.")
+        time.sleep(0.2)
+
+
+def watch(servers: Sequence[Server]) -> None:
+    """Returns when a child exits; Ctrl-C and SIGTERM interrupt it."""
+    while True:
+        for server in servers:
+            code = server.exited()
+            if code is not None:
+                raise click.ClickException(f"{server.name} s'est arrêté (code {code}).")
+        time.sleep(0.5)
+
+
+@contextmanager
+def sigterm_as_stop() -> Iterator[None]:
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        raise Stop()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@click.command("run", help="Migre la base, charge la démo (--demo) et démarre le hub.")
+@click.option("--demo", is_flag=True, help="Charger les données de démonstration (DESIGN.md §4).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Adresse d'écoute.")
+@click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
+@click.option(
+    "--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="Processus web."
+)
+@with_appcontext
+def command(demo: bool, host: str, port: int, workers: int) -> None:
+    hub_settings = settings()
+    migrations.upgrade(hub_settings.database_url)
+    click.echo("Base de données à jour.")
+    if demo:
+        created = load_demo()
+        click.echo(f"Données de démonstration : {len(created)} élément(s) créé(s).")
+    mail = MailWorker(
+        make_session_factory(db.engine),
+        SmtpSender(hub_settings.smtp),
+        hub_settings.mail_poll_seconds,
+    )
+    servers = [hub_server(host, port, workers)]
+    with sigterm_as_stop():
+        try:
+            mail.start()
+            for server in servers:
+                server.start()
+            wait_until_ready(servers)
+            for server in servers:
+                click.echo(f"{server.name} prêt : {server.url}")
+            click.echo("Ctrl-C pour tout arrêter.")
+            watch(servers)
+        except (KeyboardInterrupt, Stop):
+            click.echo("\nArrêt en cours…")
+        finally:
+            for server in reversed(servers):
+                server.stop()
+            mail.stop()
+    click.echo("Arrêté.")

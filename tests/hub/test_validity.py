@@ -13,6 +13,7 @@ from hub.actors import System
 from hub.audit.models import AuditEvent
 from hub.clock import paris_date
 from hub.errors import AlreadyExists, InvalidField, NoContract
+from hub.mail.models import OutboxMessage
 from hub.transactions import retrying, unit_of_work
 from tests.factories import make_account, make_portal, make_structure, make_user
 
@@ -207,3 +208,42 @@ def test_every_change_is_audited_in_its_transaction(session_factory, now):
     with session_factory() as check:
         assert check.scalar(select(func.count()).select_from(Account)) == 0
         assert check.scalar(select(func.count()).select_from(AuditEvent)) == 0
+
+
+def queued_mail(session):
+    return [
+        (m.recipient, m.template, m.subject)
+        for m in session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+    ]
+
+
+def test_the_holder_is_told_of_a_new_account_and_of_each_renewal(session, soltea, alpha, now):
+    user = make_user(session, first_name="Bruno", last_name="Petit")
+    account = open_account(session, by=SUPPORT, user=user, structure=alpha, portal=soltea, now=now)
+    renew(session, account, by=SUPPORT, now=now, key="form-1")
+    renew(session, account, by=SUPPORT, now=now, key="form-1")  # resubmitted: no second mail
+
+    mails = queued_mail(session)
+
+    assert [(recipient, template) for recipient, template, _ in mails] == [
+        (user.email, "account_created"),
+        (user.email, "account_renewed"),
+    ]
+    assert "SOLTÉA" in mails[1][2]
+    text = session.scalar(select(OutboxMessage.text_body).filter_by(template="account_renewed"))
+    assert "23/11/2029" in text  # 23/05/2028 + 18 months
+
+
+def test_no_mail_leaves_for_a_change_that_did_not_happen(session_factory, now):
+    def failing_request(session):
+        soltea = make_portal(session, "soltea")
+        structure = make_structure(session, portals=(soltea,))
+        account = make_account(session, now=now, structure=structure, portal=soltea)
+        renew(session, account, by=SUPPORT, now=now)
+        raise RuntimeError("the request failed after the renewal")
+
+    with pytest.raises(RuntimeError):
+        retrying(session_factory, failing_request)
+
+    with session_factory() as check:
+        assert queued_mail(check) == []

@@ -1,0 +1,86 @@
+"""`hub run`: one command migrates, loads the demo, serves the hub, and Ctrl-C stops it all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import LIGHT_HASHING
+
+HUB = Path(sys.executable).parent / "hub"
+START_LIMIT = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def port_is_closed(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+@pytest.fixture
+def hub_run(tmp_path, database_url, session_factory):
+    """Starts `hub run` as a person would, on a fresh instance folder and a free port
+    (`session_factory` empties the shared test database afterwards)."""
+    port = free_port()
+    env = os.environ | {
+        "HUB_INSTANCE_PATH": str(tmp_path / "instance"),
+        "HUB_DATABASE_URL": database_url,
+        "HUB_ARGON2_TIME_COST": str(LIGHT_HASHING.time_cost),
+        "HUB_ARGON2_MEMORY_COST": str(LIGHT_HASHING.memory_cost),
+        "HUB_ARGON2_PARALLELISM": str(LIGHT_HASHING.parallelism),
+        "HUB_SMTP_PORT": str(free_port()),  # nobody listens: mail waits in the outbox
+    }
+    process = subprocess.Popen(
+        [str(HUB), "run", "--demo", "--port", str(port), "--workers", "1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    deadline = time.monotonic() + START_LIMIT
+    try:
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "Ctrl-C pour tout arrêter." in line:
+                yield process, port, lines
+                return
+        pytest.fail("hub run never became ready:\n" + "".join(lines))
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_hub_run_serves_the_demo_and_stops_on_ctrl_c(hub_run):
+    process, port, lines = hub_run
+    output = "".join(lines)
+    assert "Base de données à jour." in output
+    assert f"Hub d'identité prêt : http://127.0.0.1:{port}" in output
+
+    response = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+    process.send_signal(signal.SIGINT)
+    remaining, _ = process.communicate(timeout=20)
+
+    assert process.returncode == 0, output + remaining
+    assert "Arrêté." in remaining
+    assert port_is_closed(port)
