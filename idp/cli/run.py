@@ -36,7 +36,7 @@ STOP_TIMEOUT = 10.0
 
 
 class Stop(Exception):
-    """Raised in the main thread by SIGTERM, handled like Ctrl-C."""
+    """Raised in the main thread by Ctrl-C (SIGINT) or SIGTERM."""
 
 
 @dataclass
@@ -90,6 +90,7 @@ def hub_server(host: str, port: int, workers: int) -> Server:
         "-",
         "--graceful-timeout",
         "5",
+        "--no-control-socket",
         "idp.wsgi:app",
     ]
     instance = str(settings().instance_path.resolve())
@@ -125,15 +126,20 @@ def watch(servers: Sequence[Server]) -> None:
 
 
 @contextmanager
-def sigterm_as_stop() -> Iterator[None]:
+def stopping_on_signals() -> Iterator[None]:
+    """SIGINT is handled explicitly too: a shell script starting `hub run` in the background
+    leaves it ignored, and Ctrl-C must still work from wherever the command was started."""
+
     def handler(_signum: int, _frame: FrameType | None) -> None:
         raise Stop()
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    stopping = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, handler) for signum in stopping}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, action in previous.items():
+            signal.signal(signum, action)
 
 
 @click.command("run", help="Migre la base, charge la démo (--demo) et démarre le hub.")
@@ -157,7 +163,7 @@ def command(demo: bool, host: str, port: int, workers: int) -> None:
         hub_settings.mail_poll_seconds,
     )
     servers = [hub_server(host, port, workers)]
-    with sigterm_as_stop():
+    with stopping_on_signals():
         try:
             mail.start()
             for server in servers:
@@ -167,7 +173,7 @@ def command(demo: bool, host: str, port: int, workers: int) -> None:
                 click.echo(f"{server.name} prêt : {server.url}")
             click.echo("Ctrl-C pour tout arrêter.")
             watch(servers)
-        except (KeyboardInterrupt, Stop):
+        except Stop:
             click.echo("\nArrêt en cours…")
         finally:
             for server in reversed(servers):

@@ -84,3 +84,27 @@ def test_hub_run_serves_the_demo_and_stops_on_ctrl_c(hub_run):
     assert process.returncode == 0, output + remaining
     assert "Arrêté." in remaining
     assert port_is_closed(port)
+
+
+def test_hub_run_says_so_when_the_hub_cannot_start(tmp_path, database_url, session_factory):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = os.environ | {
+            "HUB_INSTANCE_PATH": str(tmp_path / "instance"),
+            "HUB_DATABASE_URL": database_url,
+        }
+
+        result = subprocess.run(
+            [str(HUB), "run", "--port", str(port), "--workers", "1"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=START_LIMIT,
+            check=False,
+        )
+
+    assert result.returncode == 1
+    assert "Hub d'identité s'est arrêté au démarrage" in result.stderr
+    assert "prêt" not in result.stdout
