@@ -1,9 +1,9 @@
 """`hub structures`: the structures and contracts referential, as operators maintain it.
 
 `hub structures import FILE.csv` loads the spreadsheet export described in
-`hub.structures.importer` (an example ships as `examples/structures.csv`). Exit status: 0 when
-every line was imported, 1 when lines were rejected (or `--all-or-nothing` aborted), 2 when the
-file itself cannot be used (unreadable, not UTF-8, header incomplete).
+`hub.structures.referential_file` (an example ships as `examples/structures.csv`). Exit status: 0
+when every line was imported, 1 when lines were rejected (or `--all-or-nothing` aborted), 2 when
+the file itself cannot be used (unreadable, not UTF-8, header incomplete).
 """
 
 from __future__ import annotations
@@ -18,14 +18,8 @@ import click
 from flask.cli import AppGroup
 
 from hub.clock import utcnow
-from hub.structures.importer import (
-    ImportFileInvalid,
-    ImportReport,
-    RejectedLine,
-    import_structures,
-    known_portal_codes,
-    parse,
-)
+from hub.structures.importer import ImportReport, import_structures, known_portal_codes
+from hub.structures.referential_file import ImportFileInvalid, RejectedLine, parse
 from idp.cli.accounts import fail_usage
 from idp.cli.session import transaction
 
