@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +23,8 @@ import migrations
 from hub.config import PasswordHashing, Settings
 from hub.database import make_engine, make_session_factory
 from hub.models import Base
+from hub.portals.models import Portal
+from tests.factories import make_portal
 
 POSTGRES_URL = os.environ.get(
     "HUB_TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test?connect_timeout=3"
@@ -49,13 +52,10 @@ def with_search_path(url: str, schema: str) -> str:
     return parsed.set(query=query).render_as_string(hide_password=False)
 
 
-@pytest.fixture(scope="session")
-def postgres_schema_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL schema for this test session (xdist workers get their own)."""
-    reason = postgres_unavailable()
-    if reason:
-        pytest.skip(reason)
-    schema = f"hubtest_{uuid.uuid4().hex[:10]}"
+@contextmanager
+def empty_postgres_schema(prefix: str = "hubtest") -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL schema, dropped afterwards."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = make_engine(POSTGRES_URL)
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
@@ -65,6 +65,16 @@ def postgres_schema_url() -> Iterator[str]:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_schema_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL schema for this test session (xdist workers get their own)."""
+    reason = postgres_unavailable()
+    if reason:
+        pytest.skip(reason)
+    with empty_postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -107,6 +117,16 @@ def session_factory(engine: Engine) -> Iterator[sessionmaker[Session]]:
 def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
     with session_factory() as session:
         yield session
+
+
+@pytest.fixture
+def soltea(session: Session) -> Portal:
+    return make_portal(session, "soltea")
+
+
+@pytest.fixture
+def certificateurs(session: Session) -> Portal:
+    return make_portal(session, "certificateurs")
 
 
 @pytest.fixture

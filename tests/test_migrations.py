@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, select, text
+from sqlalchemy import inspect, select
 from sqlalchemy.exc import DatabaseError
 
 import migrations
 from hub.audit.models import AuditEvent
 from hub.database import make_engine
 from hub.models import Base
-from tests.conftest import NOW, POSTGRES_URL, with_search_path
+from tests.conftest import NOW, empty_postgres_schema
 
 SCHEMA_TABLES = {
     "accounts",
@@ -39,21 +37,13 @@ def test_models_and_migrations_do_not_drift(engine):
 
 
 @pytest.fixture
-def blank_database_url(database_url, tmp_path, request):
+def blank_database_url(database_url, tmp_path):
     """An empty database of the same kind as `database_url`, for migrations to build."""
     if database_url.startswith("sqlite"):
         yield f"sqlite:///{tmp_path / 'blank.sqlite3'}"
         return
-    schema = f"hubmig_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield with_search_path(POSTGRES_URL, schema)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with empty_postgres_schema("hubmig") as url:
+        yield url
 
 
 def table_names(url: str) -> set[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
@@ -68,16 +69,7 @@ def open_account(
         raise AlreadyExists(
             "Cette personne a déjà un compte pour cette structure sur ce portail."
         ) from error
-    record(
-        session,
-        actor=by,
-        action="account.create",
-        now=now,
-        structure=structure,
-        portal=portal,
-        target=account,
-        after=account.snapshot(),
-    )
+    _audit(session, by, "account.create", account, now=now, after=account.snapshot())
     if notify:
         outbox.account_created(session, account, now=now)
     return account
@@ -99,15 +91,7 @@ def renew(
     """
     if key is not None and not 0 < len(key) <= IDEMPOTENCY_KEY_MAX:
         raise InvalidField("idempotency_key", "Clé d'idempotence invalide.")
-    policies.require_admin_of(
-        session,
-        by,
-        account.structure,
-        account.portal,
-        now=now,
-        action="account.renew",
-        target=account,
-    )
+    _authorise(session, by, account, now=now, action="account.renew")
     lock_row(session, Account.__table__, account.id)
     session.refresh(account)
     if key is not None and session.scalar(
@@ -129,17 +113,7 @@ def renew(
                 created_at=now,
             )
         )
-    record(
-        session,
-        actor=by,
-        action="account.renew",
-        now=now,
-        structure=account.structure,
-        portal=account.portal,
-        target=account,
-        before=before,
-        after=account.snapshot(),
-    )
+    _audit(session, by, "account.renew", account, now=now, before=before, after=account.snapshot())
     if notify:
         outbox.account_renewed(session, account, now=now)
     return account
@@ -150,25 +124,13 @@ def change_role(
 ) -> Account:
     """R2: promote to admin or demote to user; a demotion must leave an administrator."""
     action = "account.promote" if role is Role.ADMIN else "account.demote"
-    policies.require_admin_of(
-        session, by, account.structure, account.portal, now=now, action=action, target=account
-    )
+    _authorise(session, by, account, now=now, action=action)
     if account.role is role:
         return account
     before = account.snapshot()
     with _keeping_an_administrator(session, account, now=now):
         account.role = role
-    record(
-        session,
-        actor=by,
-        action=action,
-        now=now,
-        structure=account.structure,
-        portal=account.portal,
-        target=account,
-        before=before,
-        after=account.snapshot(),
-    )
+    _audit(session, by, action, account, now=now, before=before, after=account.snapshot())
     return account
 
 
@@ -177,13 +139,44 @@ def set_right(
 ) -> Account:
     """R7: withdraw or give back a right (`data_exchange`)."""
     action = "account.right_restore" if granted else "account.right_withdraw"
-    policies.require_admin_of(
-        session, by, account.structure, account.portal, now=now, action=action, target=account
-    )
+    _authorise(session, by, account, now=now, action=action)
     if account.has_right(right) == granted:
         return account
     before = account.snapshot()
     account.rights = account.rights | {right} if granted else account.rights - {right}
+    _audit(session, by, action, account, now=now, before=before, after=account.snapshot())
+    return account
+
+
+def delete_account(session: Session, account: Account, *, by: Actor, now: datetime) -> None:
+    """R2, R6: an admin deletes an account of their structure; anyone deletes their own.
+    The last administrator of a structure still active on the portal cannot be deleted."""
+    if not (isinstance(by, User) and by.id == account.user_id):
+        _authorise(session, by, account, now=now, action="account.delete")
+    before = account.snapshot()
+    with _keeping_an_administrator(session, account, now=now):
+        session.delete(account)
+    _audit(session, by, "account.delete", account, now=now, before=before)
+
+
+def _authorise(
+    session: Session, by: Actor, account: Account, *, now: datetime, action: str
+) -> None:
+    policies.require_admin_of(
+        session, by, account.structure, account.portal, now=now, action=action, target=account
+    )
+
+
+def _audit(
+    session: Session,
+    by: Actor,
+    action: str,
+    account: Account,
+    *,
+    now: datetime,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
     record(
         session,
         actor=by,
@@ -193,36 +186,7 @@ def set_right(
         portal=account.portal,
         target=account,
         before=before,
-        after=account.snapshot(),
-    )
-    return account
-
-
-def delete_account(session: Session, account: Account, *, by: Actor, now: datetime) -> None:
-    """R2, R6: an admin deletes an account of their structure; anyone deletes their own.
-    The last administrator of a structure still active on the portal cannot be deleted."""
-    if not (isinstance(by, User) and by.id == account.user_id):
-        policies.require_admin_of(
-            session,
-            by,
-            account.structure,
-            account.portal,
-            now=now,
-            action="account.delete",
-            target=account,
-        )
-    before = account.snapshot()
-    with _keeping_an_administrator(session, account, now=now):
-        session.delete(account)
-    record(
-        session,
-        actor=by,
-        action="account.delete",
-        now=now,
-        structure=account.structure,
-        portal=account.portal,
-        target=account,
-        before=before,
+        after=after,
     )
 
 

@@ -27,19 +27,13 @@ SUPPORT = System("support")
 
 
 @pytest.fixture
-def soltea(session):
-    return make_portal(session, "soltea")
+def delegation(session, soltea, certificateurs):
+    """DESIGN.md §4: soltea → certificateurs."""
+    return make_delegation(session, soltea, certificateurs)
 
 
 @pytest.fixture
-def certificateurs(session, soltea):
-    portal = make_portal(session, "certificateurs")
-    make_delegation(session, soltea, portal)
-    return portal
-
-
-@pytest.fixture
-def alpha(session, soltea, certificateurs):
+def alpha(session, soltea, certificateurs, delegation):
     return make_structure(
         session, portals=(soltea, certificateurs), name="Organisme Alpha Formation"
     )
@@ -108,7 +102,7 @@ def test_r9_delegation_is_one_way(session, now, alpha, soltea, certificateurs):
 
 
 def test_r9_needs_the_structures_contract_on_the_target_portal(
-    session, now, soltea, certificateurs
+    session, now, soltea, certificateurs, delegation
 ):
     soltea_only = make_structure(session, portals=(soltea,))
     admin = make_user(session)

@@ -11,20 +11,10 @@ from hub.accounts.models import Role
 from hub.accounts.reports import UnknownPortal, days_left, expiring_accounts
 from hub.audit.models import AuditEvent
 from hub.audit.queries import AuditFollower, latest_events, structure_id_for
-from tests.factories import make_account, make_portal, make_structure, make_user
+from tests.factories import make_account, make_structure, make_user
 
 DAY = timedelta(days=1)
 SECOND = timedelta(seconds=1)
-
-
-@pytest.fixture
-def soltea(session):
-    return make_portal(session, "soltea")
-
-
-@pytest.fixture
-def certificateurs(session):
-    return make_portal(session, "certificateurs")
 
 
 def expiring_usernames(session, now, **options):

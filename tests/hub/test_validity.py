@@ -21,11 +21,6 @@ SUPPORT = System("support")
 
 
 @pytest.fixture
-def soltea(session):
-    return make_portal(session, "soltea")
-
-
-@pytest.fixture
 def alpha(session, soltea):
     return make_structure(session, portals=(soltea,), name="Organisme Alpha Formation")
 

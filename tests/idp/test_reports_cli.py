@@ -14,7 +14,7 @@ import idp.cli.audit
 from hub.accounts.models import Role
 from hub.audit.models import AuditEvent
 from idp.cli import cli
-from tests.factories import make_account, make_portal, make_structure, make_user
+from tests.factories import make_account, make_structure, make_user
 
 DAY = timedelta(days=1)
 SECOND = timedelta(seconds=1)
@@ -31,16 +31,6 @@ def hub(app, now, time_machine):
         return runner.invoke(cli, list(args))
 
     return run
-
-
-@pytest.fixture
-def soltea(session):
-    return make_portal(session, "soltea")
-
-
-@pytest.fixture
-def certificateurs(session):
-    return make_portal(session, "certificateurs")
 
 
 @pytest.fixture
