@@ -20,6 +20,7 @@ from hub.accounts.models import Account
 from hub.actors import Actor, actor_id, actor_label
 from hub.audit.models import AuditEvent
 from hub.errors import NotAllowed
+from hub.mail.models import OutboxMessage
 from hub.portals.models import Portal
 from hub.structures.models import Structure
 from hub.users.models import User
@@ -61,6 +62,8 @@ def describe(target: object) -> tuple[str, str, str]:
         return "structure", str(target.id), f"{target.matricule} {target.name}"
     if isinstance(target, Portal):
         return "portal", str(target.id), target.code
+    if isinstance(target, OutboxMessage):
+        return "mail", str(target.id), f"{target.template} → {target.recipient}"
     raise TypeError(f"cannot describe {target!r} for the audit log")
 
 

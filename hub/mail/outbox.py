@@ -18,6 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.accounts.models import Account
+from hub.actors import Actor
+from hub.audit.services import record
 from hub.clock import paris_date
 from hub.errors import HubError
 from hub.mail.models import MailStatus, OutboxMessage
@@ -151,7 +153,7 @@ class NotFailed(HubError):
         super().__init__(f"Le courriel {message.id} n'est pas en échec (statut : {label}).")
 
 
-def retry(session: Session, message_id: int, *, now: datetime) -> OutboxMessage:
+def retry(session: Session, message_id: int, *, by: Actor, now: datetime) -> OutboxMessage:
     """Gives a failed message a fresh set of attempts, once an operator has fixed the cause
     (a mistyped address, a relay that refused us for days)."""
     message = session.get(OutboxMessage, message_id, with_for_update=True)
@@ -159,9 +161,14 @@ def retry(session: Session, message_id: int, *, now: datetime) -> OutboxMessage:
         raise UnknownMessage(message_id)
     if message.status is not MailStatus.FAILED:
         raise NotFailed(message)
+    before = {"status": message.status.value, "attempts": message.attempts}
     message.status = MailStatus.PENDING
     message.attempts = 0
     message.next_attempt_at = now
+    after = {"status": message.status.value, "attempts": message.attempts}
+    record(
+        session, actor=by, action="mail.retry", now=now, target=message, before=before, after=after
+    )
     return message
 
 

@@ -111,8 +111,8 @@ def list_messages(status: str | None, lines: int) -> None:
 def retry_message(message_id: int) -> None:
     """After the cause of a failure is fixed (address corrected, relay fixed)."""
     try:
-        with transaction("mail-retry") as (session, _actor):
-            message = retry(session, message_id, now=utcnow())
+        with transaction("mail-retry") as (session, actor):
+            message = retry(session, message_id, by=actor, now=utcnow())
             recipient = message.recipient
     except UnknownMessage as error:
         fail_usage(error.message)

@@ -6,7 +6,9 @@ import re
 from dataclasses import replace
 
 import pytest
+from sqlalchemy import select
 
+from hub.audit.models import AuditEvent
 from hub.config import Smtp
 from hub.mail.models import MailStatus, OutboxMessage
 from hub.mail.outbox import account_renewed
@@ -181,6 +183,13 @@ def test_retry_gives_a_failed_message_new_attempts(hub, renewal_mail, session, s
     assert (row.status, row.attempts) == (MailStatus.PENDING, 0)
     assert hub("mail", "send").stdout == "1 message(s) envoyé(s), 0 reporté(s), 0 en échec.\n"
     assert smtp_server.wait_for(1)[0]["To"] == "alice.martin@example.org"
+    event = session.scalar(select(AuditEvent).filter_by(action="mail.retry"))
+    assert (event.actor, event.target_id, event.before["status"], event.after["status"]) == (
+        "cli:mail-retry",
+        str(message.id),
+        "failed",
+        "pending",
+    )
 
 
 def test_retry_of_an_unknown_message_exits_2(hub, session):
