@@ -8,6 +8,7 @@ follows them, as they do on PostgreSQL.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -117,18 +118,27 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
-def lock_row(session: Session, table: Table, row_id: int) -> None:
-    """Serialises writers that must see each other's effect on one row's dependants.
+def lock_rows(session: Session, table: Table, row_ids: Collection[int]) -> None:
+    """Serialises writers that must see each other's effect on these rows or their dependants.
 
-    PostgreSQL takes a row lock (`FOR UPDATE`) that later writers wait for. SQLite has a single
-    writer lock: a no-op UPDATE takes it for the rest of the transaction. When the database cannot
-    give the lock (SQLite's snapshot went stale, a PostgreSQL deadlock), the caller gets
-    `ConcurrentChange`, which is safe to retry.
+    PostgreSQL takes row locks (`FOR UPDATE`, in id order so that two lockers never deadlock)
+    that later writers wait for. SQLite has a single writer lock: a no-op UPDATE takes it for the
+    rest of the transaction. When the database cannot give the lock (SQLite's snapshot went
+    stale, a PostgreSQL deadlock), the caller gets `ConcurrentChange`, which is safe to retry.
     """
+    ids = sorted(set(row_ids))
+    if not ids:
+        return
     try:
         if session.get_bind().dialect.name == "postgresql":
-            session.execute(select(table.c.id).where(table.c.id == row_id).with_for_update())
+            session.execute(
+                select(table.c.id).where(table.c.id.in_(ids)).order_by(table.c.id).with_for_update()
+            )
         else:
-            session.execute(update(table).where(table.c.id == row_id).values(id=table.c.id))
+            session.execute(update(table).where(table.c.id.in_(ids)).values(id=table.c.id))
     except OperationalError as error:
         raise ConcurrentChange() from error
+
+
+def lock_row(session: Session, table: Table, row_id: int) -> None:
+    lock_rows(session, table, (row_id,))

@@ -9,7 +9,7 @@ admins cannot both succeed and a refused change leaves nothing behind.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -23,7 +23,7 @@ from hub.accounts.models import DEFAULT_RIGHTS, Account, RenewalReceipt, Right, 
 from hub.actors import Actor
 from hub.audit.services import record
 from hub.clock import add_months
-from hub.database import lock_row
+from hub.database import lock_row, lock_rows
 from hub.errors import AlreadyExists, InvalidField, LastAdministrator, NoContract
 from hub.mail import outbox
 from hub.portals.models import DelegationRule, Portal
@@ -84,24 +84,45 @@ def renew(
     key: str | None = None,
     notify: bool = True,
 ) -> Account:
+    """R4 for one account; see `renew_many`."""
+    renew_many(session, [account], by=by, now=now, key=key, notify=notify)
+    return account
+
+
+def renew_many(
+    session: Session,
+    accounts: Sequence[Account],
+    *,
+    by: Actor,
+    now: datetime,
+    key: str | None = None,
+    notify: bool = True,
+) -> list[Account]:
     """R4: `expires_at = max(now, expires_at) + validity`, even after expiry; renewals stack.
 
-    The account row is locked and re-read first, so that two admins renewing at the same moment
-    both count. A repeated idempotency `key` (a resubmitted form) renews, and mails, only once.
+    The rows are locked and re-read first, so that two admins renewing at the same moment both
+    count. A repeated idempotency `key` (a resubmitted form) renews, and mails, only once per
+    account. A selection is refused whole if one account is outside the actor's rights. Work is
+    done in a few statements whatever the selection's size (« Renouveler la sélection »).
     """
     if key is not None and not 0 < len(key) <= IDEMPOTENCY_KEY_MAX:
         raise InvalidField("idempotency_key", "Clé d'idempotence invalide.")
-    _authorise(session, by, account, now=now, action="account.renew")
-    lock_row(session, Account.__table__, account.id)
-    session.refresh(account)
-    if key is not None and session.scalar(
-        select(
-            exists().where(
-                RenewalReceipt.account_id == account.id, RenewalReceipt.idempotency_key == key
-            )
-        )
-    ):
-        return account
+    _authorise_all(session, by, accounts, now=now, action="account.renew")
+    ids = [account.id for account in accounts]
+    lock_rows(session, Account.__table__, ids)
+    current = _reread(session, ids)
+    done = _already_renewed(session, ids, key) if key is not None else set()
+    with session.no_autoflush:
+        for account in current:
+            if account.id not in done:
+                _renew_one(session, account, by=by, now=now, key=key, notify=notify)
+    session.flush()
+    return current
+
+
+def _renew_one(
+    session: Session, account: Account, *, by: Actor, now: datetime, key: str | None, notify: bool
+) -> None:
     before = account.snapshot()
     account.expires_at = add_months(max(now, account.expires_at), account.portal.validity_months)
     if key is not None:
@@ -116,7 +137,25 @@ def renew(
     _audit(session, by, "account.renew", account, now=now, before=before, after=account.snapshot())
     if notify:
         outbox.account_renewed(session, account, now=now)
-    return account
+
+
+def _reread(session: Session, ids: Sequence[int]) -> list[Account]:
+    """The accounts as committed now (under lock), in the caller's order."""
+    rows = session.scalars(
+        select(Account).where(Account.id.in_(ids)).execution_options(populate_existing=True)
+    ).all()
+    by_id = {account.id: account for account in rows}
+    return [by_id[account_id] for account_id in dict.fromkeys(ids) if account_id in by_id]
+
+
+def _already_renewed(session: Session, ids: Sequence[int], key: str) -> set[int]:
+    return set(
+        session.scalars(
+            select(RenewalReceipt.account_id).where(
+                RenewalReceipt.account_id.in_(ids), RenewalReceipt.idempotency_key == key
+            )
+        )
+    )
 
 
 def change_role(
@@ -165,6 +204,18 @@ def _authorise(
     policies.require_admin_of(
         session, by, account.structure, account.portal, now=now, action=action, target=account
     )
+
+
+def _authorise_all(
+    session: Session, by: Actor, accounts: Iterable[Account], *, now: datetime, action: str
+) -> None:
+    """One check per (structure, portal) of the selection, not one per account."""
+    checked: set[tuple[int, int]] = set()
+    for account in accounts:
+        pair = (account.structure_id, account.portal_id)
+        if pair not in checked:
+            _authorise(session, by, account, now=now, action=action)
+            checked.add(pair)
 
 
 def _audit(

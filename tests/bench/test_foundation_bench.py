@@ -12,7 +12,7 @@ import time
 from sqlalchemy import select
 
 from hub.accounts.models import Account
-from hub.accounts.services import renew
+from hub.accounts.services import renew_many
 from hub.actors import System
 from hub.config import PasswordHashing
 from hub.passwords import hash_password, verify_password
@@ -46,8 +46,7 @@ def test_renewing_500_accounts_in_one_transaction(session_factory, now):
         start = time.perf_counter()
         with unit_of_work(session):
             accounts = session.scalars(select(Account)).all()
-            for account in accounts:
-                renew(session, account, by=System("bench"), now=now, key="bench-selection")
+            renew_many(session, accounts, by=System("bench"), now=now, key="bench-selection")
         elapsed = time.perf_counter() - start
 
     print(f"\n{dialect}: renewed {len(accounts)} accounts in {elapsed * 1000:.0f} ms")

@@ -9,10 +9,11 @@ from sqlalchemy import select
 
 from hub.accounts import policies
 from hub.accounts.models import Account, Right, Role
-from hub.accounts.services import change_role, delete_account, renew, set_right
+from hub.accounts.services import change_role, delete_account, renew, renew_many, set_right
 from hub.actors import System
 from hub.audit.models import AuditEvent
 from hub.audit.services import audit_context
+from hub.clock import add_months
 from hub.errors import LastAdministrator, NotAllowed
 from hub.transactions import unit_of_work
 from tests.factories import (
@@ -364,3 +365,32 @@ def test_r11_a_structure_without_other_accounts_may_lose_its_last_admin(
     delete_account(session, only, by=only.user, now=now)
 
     assert session.get(Account, only.id) is None
+
+
+def test_r4_renewing_a_selection_renews_each_account_once_per_submission(
+    session, now, alice, alpha, certificateurs, bruno_on_certificateurs
+):
+    chloe = make_account(session, now=now, structure=alpha, portal=certificateurs)
+    chloe_expiry = chloe.expires_at
+    selection = [bruno_on_certificateurs, chloe]
+
+    renew_many(session, selection, by=alice, now=now, key="selection-1")
+    renew_many(session, selection, by=alice, now=now, key="selection-1")  # double submit
+
+    assert bruno_on_certificateurs.expires_at == add_months(now, 18)  # expired: from now
+    assert chloe.expires_at == add_months(chloe_expiry, 18)  # valid: stacked
+    assert len(session.scalars(select(AuditEvent).filter_by(action="account.renew")).all()) == 2
+
+
+def test_a_selection_with_one_foreign_account_is_refused_whole(
+    session, now, alice, alpha, soltea, certificateurs, bruno_on_certificateurs
+):
+    foreign = make_account(
+        session, now=now, structure=make_structure(session, portals=(soltea,)), portal=soltea
+    )
+    expiries = [bruno_on_certificateurs.expires_at, foreign.expires_at]
+
+    with pytest.raises(NotAllowed):
+        renew_many(session, [bruno_on_certificateurs, foreign], by=alice, now=now)
+
+    assert [bruno_on_certificateurs.expires_at, foreign.expires_at] == expiries
