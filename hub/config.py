@@ -45,6 +45,28 @@ class Smtp:
 
 
 @dataclass(frozen=True)
+class Oidc:
+    """Lifetimes of what the identity provider issues (seconds unless said otherwise)."""
+
+    access_token_seconds: int = 300  # short: expiry and rights changes reach portals quickly
+    code_seconds: int = 60
+    session_hours: float = 10.0  # absolute lifetime of a sign-in (single sign-on session)
+    session_idle_minutes: float = 30.0  # a session unused this long ends
+    key_grace_hours: float = 24.0  # a rotated-out key stays published this long
+
+
+@dataclass(frozen=True)
+class Throttling:
+    """Failed sign-ins: a growing delay after `delay_after` failures, then a lock."""
+
+    window_minutes: float = 15.0
+    delay_after: int = 3
+    user_lock_after: int = 10
+    ip_lock_after: int = 50
+    lock_minutes: float = 15.0
+
+
+@dataclass(frozen=True)
 class Settings:
     instance_path: Path = DEFAULT_INSTANCE_PATH
     database_url: str = ""
@@ -53,6 +75,9 @@ class Settings:
     passwords: PasswordHashing = field(default_factory=PasswordHashing)
     smtp: Smtp = field(default_factory=Smtp)
     mail_poll_seconds: float = 5.0
+    cookie_secure: bool | None = None  # None: Secure whenever public_url is https
+    oidc: Oidc = field(default_factory=Oidc)
+    throttling: Throttling = field(default_factory=Throttling)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -82,12 +107,30 @@ class Settings:
                 max_attempts=int(env.get("HUB_SMTP_MAX_ATTEMPTS", Smtp.max_attempts)),
             ),
             mail_poll_seconds=float(env.get("HUB_MAIL_POLL_SECONDS", cls.mail_poll_seconds)),
+            cookie_secure=_bool(env["HUB_COOKIE_SECURE"]) if "HUB_COOKIE_SECURE" in env else None,
+            oidc=Oidc(
+                access_token_seconds=int(
+                    env.get("HUB_ACCESS_TOKEN_SECONDS", Oidc.access_token_seconds)
+                ),
+                code_seconds=int(env.get("HUB_CODE_SECONDS", Oidc.code_seconds)),
+                session_hours=float(env.get("HUB_SESSION_HOURS", Oidc.session_hours)),
+                session_idle_minutes=float(
+                    env.get("HUB_SESSION_IDLE_MINUTES", Oidc.session_idle_minutes)
+                ),
+                key_grace_hours=float(env.get("HUB_KEY_GRACE_HOURS", Oidc.key_grace_hours)),
+            ),
         )
         known = {f.name for f in fields(cls)}
         unknown = set(overrides) - known
         if unknown:
             raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
         return replace(settings, **overrides).with_defaults()
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.public_url.startswith("https://")
 
     def with_defaults(self) -> Settings:
         """Fills what was left empty: the SQLite file and the secret key, both in the instance

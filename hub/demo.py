@@ -19,6 +19,7 @@ from hub.actors import System
 from hub.audit.services import record
 from hub.clock import add_months
 from hub.config import PasswordHashing
+from hub.oidc.clients import find_client, register_client
 from hub.passwords import hash_password
 from hub.portals.models import DelegationRule, Portal
 from hub.structures.models import Contract, Structure, StructureKind
@@ -33,6 +34,10 @@ class DemoPortal:
     code: str
     name: str
     base_url: str
+
+    @property
+    def client_secret(self) -> str:
+        return f"{self.code}-dev-secret"
 
 
 @dataclass(frozen=True)
@@ -141,6 +146,8 @@ def load_demo(
         _remove_demo(session)
     report = DemoReport()
     portals = {p.code: _portal(session, p, report, now) for p in PORTALS}
+    for spec in PORTALS:
+        _client(session, spec, portals[spec.code], report, now)
     for source, target in DELEGATIONS:
         _delegation(session, portals[source], portals[target], report)
     structures = {s.matricule: _structure(session, s, portals, report, now) for s in STRUCTURES}
@@ -174,6 +181,26 @@ def _portal(session: Session, spec: DemoPortal, report: DemoReport, now: datetim
         record(session, actor=ACTOR, action="portal.create", now=now, portal=portal, target=portal)
         report.created.append(f"portail {spec.name}")
     return portal
+
+
+def _client(
+    session: Session, spec: DemoPortal, portal: Portal, report: DemoReport, now: datetime
+) -> None:
+    """The portal's OIDC client, as DESIGN.md §4 lists it (client id = portal code)."""
+    if find_client(session, spec.code) is not None:
+        return
+    register_client(
+        session,
+        by=ACTOR,
+        now=now,
+        client_id=spec.code,
+        secret=spec.client_secret,
+        portal=portal,
+        redirect_uris=[f"{spec.base_url}/auth/callback"],
+        post_logout_redirect_uris=[f"{spec.base_url}/"],
+        backchannel_logout_uri=f"{spec.base_url}/auth/backchannel-logout",
+    )
+    report.created.append(f"client OIDC {spec.code}")
 
 
 def _delegation(session: Session, source: Portal, target: Portal, report: DemoReport) -> None:

@@ -4,6 +4,16 @@ from hub.accounts.models import Account, RenewalReceipt, Right, Role
 from hub.audit.models import AuditEvent
 from hub.database import Base
 from hub.mail.models import MailStatus, OutboxMessage
+from hub.oidc.models import (
+    AuthorizationCode,
+    BrowserSession,
+    LoginThrottle,
+    LogoutDelivery,
+    OAuthToken,
+    OidcClient,
+    SessionClient,
+    SigningKey,
+)
 from hub.portals.models import DelegationRule, Portal
 from hub.structures.models import Contract, Mandate, Structure, StructureKind
 from hub.users.models import Civility, User
@@ -11,17 +21,25 @@ from hub.users.models import Civility, User
 __all__ = [
     "Account",
     "AuditEvent",
+    "AuthorizationCode",
     "Base",
+    "BrowserSession",
     "Civility",
     "Contract",
     "DelegationRule",
+    "LoginThrottle",
+    "LogoutDelivery",
     "MailStatus",
     "Mandate",
+    "OAuthToken",
+    "OidcClient",
     "OutboxMessage",
     "Portal",
     "RenewalReceipt",
     "Right",
     "Role",
+    "SessionClient",
+    "SigningKey",
     "Structure",
     "StructureKind",
     "User",

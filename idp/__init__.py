@@ -19,13 +19,23 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         HUB_SETTINGS=settings,
         MAX_CONTENT_LENGTH=1024 * 1024,
+        MAX_FORM_MEMORY_SIZE=64 * 1024,
+        SESSION_COOKIE_NAME="hub_ui",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
     )
     app.config.update(flask_config)
     db.init_app(app)
 
     from idp import health
+    from idp.auth import sessions, views
+    from idp.oidc import endpoints
 
     app.register_blueprint(health.bp)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(endpoints.bp)
+    app.after_request(sessions.apply_cookie)
     return app
 
 

@@ -14,18 +14,7 @@ from hub.database import make_engine
 from hub.models import Base
 from tests.conftest import NOW, empty_postgres_schema
 
-SCHEMA_TABLES = {
-    "accounts",
-    "audit_events",
-    "contracts",
-    "delegation_rules",
-    "mandates",
-    "outbox_messages",
-    "portals",
-    "renewal_receipts",
-    "structures",
-    "users",
-}
+SCHEMA_TABLES = set(Base.metadata.tables)
 
 
 def test_models_and_migrations_do_not_drift(engine):

@@ -21,6 +21,7 @@ from hub.actors import Actor, actor_id, actor_label
 from hub.audit.models import AuditEvent
 from hub.errors import NotAllowed
 from hub.mail.models import OutboxMessage
+from hub.oidc.models import OidcClient
 from hub.portals.models import Portal
 from hub.structures.models import Structure
 from hub.users.models import User
@@ -62,6 +63,8 @@ def describe(target: object) -> tuple[str, str, str]:
         return "structure", str(target.id), f"{target.matricule} {target.name}"
     if isinstance(target, Portal):
         return "portal", str(target.id), target.code
+    if isinstance(target, OidcClient):
+        return "client", str(target.id), target.client_id
     if isinstance(target, OutboxMessage):
         return "mail", str(target.id), f"{target.template} → {target.recipient}"
     raise TypeError(f"cannot describe {target!r} for the audit log")

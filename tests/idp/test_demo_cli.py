@@ -12,6 +12,7 @@ from hub.accounts.models import Account, Right, Role
 from hub.audit.models import AuditEvent
 from hub.clock import add_months
 from hub.demo import DEMO_PASSWORD
+from hub.oidc.clients import all_clients, secret_matches
 from hub.passwords import verify_password
 from hub.portals.models import DelegationRule, Portal
 from hub.structures.models import Contract, Structure
@@ -166,3 +167,19 @@ def test_hub_demo_reset_starts_over(hub, session, now):
         "Gamma Dépôts (tiers de confiance)",
         [("certificateurs", "CER-100003")],
     ) in state["structures"]
+
+
+def test_the_demo_portals_are_registered_as_oidc_clients(hub, session):
+    hub("demo")
+
+    clients = {client.client_id: client for client in all_clients(session)}
+
+    assert sorted(clients) == ["certificateurs", "soltea"]
+    soltea = clients["soltea"]
+    assert secret_matches(soltea, "soltea-dev-secret")
+    assert not secret_matches(soltea, "certificateurs-dev-secret")
+    assert soltea.portal.code == "soltea"
+    assert soltea.redirect_uris == ["http://127.0.0.1:5001/auth/callback"]
+    assert soltea.post_logout_redirect_uris == ["http://127.0.0.1:5001/"]
+    assert soltea.backchannel_logout_uri == "http://127.0.0.1:5001/auth/backchannel-logout"
+    assert soltea.token_endpoint_auth_method == "client_secret_basic"

@@ -1,0 +1,111 @@
+"""Single sign-on sessions: one per sign-in, shared by every portal the person opens.
+
+A session ends at its absolute lifetime, after an idle period, or at logout; ending it revokes
+the tokens issued under it, so portals lose access at their next refresh even when they miss
+the back-channel logout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hub.config import Oidc
+from hub.oidc.models import BrowserSession, OAuthToken, OidcClient, SessionClient
+from hub.oidc.secrets import digest, new_secret
+from hub.users.models import User
+
+TOUCH_EVERY = timedelta(minutes=1)  # last_seen_at is written at most this often
+
+
+@dataclass(frozen=True)
+class NewSession:
+    browser_session: BrowserSession
+    cookie_value: str  # the only copy of the secret: it goes into the cookie
+
+
+def start(
+    session: Session,
+    user: User,
+    *,
+    now: datetime,
+    lifetimes: Oidc,
+    ip_address: str | None = None,
+    user_agent: str | None = None,
+) -> NewSession:
+    """A new session for a sign-in (its id is never reused: session fixation)."""
+    cookie_value = new_secret()
+    browser_session = BrowserSession(
+        key_hash=digest(cookie_value),
+        sid=new_secret(24),
+        user=user,
+        auth_time=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(hours=lifetimes.session_hours),
+        ip_address=ip_address,
+        user_agent=(user_agent or "")[:300] or None,
+    )
+    session.add(browser_session)
+    session.flush()
+    return NewSession(browser_session, cookie_value)
+
+
+def is_active(browser_session: BrowserSession, *, now: datetime, lifetimes: Oidc) -> bool:
+    idle = timedelta(minutes=lifetimes.session_idle_minutes)
+    return (
+        browser_session.ended_at is None
+        and now < browser_session.expires_at
+        and now < browser_session.last_seen_at + idle
+    )
+
+
+def find_active(
+    session: Session, cookie_value: str | None, *, now: datetime, lifetimes: Oidc
+) -> BrowserSession | None:
+    """The live session this cookie designates, or None (unknown, ended, expired or idle)."""
+    if not cookie_value or len(cookie_value) > 100:
+        return None
+    browser_session = session.scalar(
+        select(BrowserSession).filter_by(key_hash=digest(cookie_value))
+    )
+    if browser_session is None or not is_active(browser_session, now=now, lifetimes=lifetimes):
+        return None
+    return browser_session
+
+
+def find_by_sid(session: Session, sid: str) -> BrowserSession | None:
+    return session.scalar(select(BrowserSession).filter_by(sid=sid))
+
+
+def touch(browser_session: BrowserSession, *, now: datetime) -> None:
+    """Keeps an used session from idling out, without a write on every request."""
+    if now - browser_session.last_seen_at >= TOUCH_EVERY:
+        browser_session.last_seen_at = now
+
+
+def remember_client(session: Session, browser_session: BrowserSession, client: OidcClient) -> None:
+    """Notes that this session signed in to `client` (idempotent)."""
+    if any(link.client_id == client.id for link in browser_session.clients):
+        return
+    try:
+        with session.begin_nested():
+            browser_session.clients.append(SessionClient(client=client))
+    except IntegrityError:
+        session.refresh(browser_session)
+
+
+def end(session: Session, browser_session: BrowserSession, *, now: datetime) -> list[OidcClient]:
+    """Ends the session and revokes its tokens; returns the clients to notify (back-channel)."""
+    if browser_session.ended_at is None:
+        browser_session.ended_at = now
+    session.execute(
+        update(OAuthToken)
+        .where(OAuthToken.browser_session_id == browser_session.id)
+        .where(OAuthToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return [link.client for link in browser_session.clients]

@@ -1,0 +1,81 @@
+"""The single sign-on session as the web app sees it: a cookie holding a random key, looked up
+once per request (`current_browser_session`)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Response, current_app, g, request
+
+from hub.clock import utcnow
+from hub.oidc import sessions
+from hub.oidc.models import BrowserSession
+from hub.users.models import User
+from idp import settings_of
+from idp.extensions import db
+
+COOKIE_NAME = "hub_sso"
+_UNSET = object()
+
+
+def current_browser_session() -> BrowserSession | None:
+    """The live session of the person making this request, if any (cached for the request)."""
+    cached = g.get("browser_session", _UNSET)
+    if cached is _UNSET:
+        settings = settings_of(current_app)
+        cached = sessions.find_active(
+            db.session,
+            request.cookies.get(COOKIE_NAME),
+            now=utcnow(),
+            lifetimes=settings.oidc,
+        )
+        g.browser_session = cached
+    return cached  # type: ignore[return-value]
+
+
+def sign_in(user: User) -> BrowserSession:
+    """Starts a new session for `user` (ending the one this browser had: a session key is never
+    carried over a sign-in) and arranges for the response to set its cookie. The caller commits."""
+    now = utcnow()
+    previous = current_browser_session()
+    if previous is not None:
+        sessions.end(db.session, previous, now=now)
+    settings = settings_of(current_app)
+    new = sessions.start(
+        db.session,
+        user,
+        now=now,
+        lifetimes=settings.oidc,
+        ip_address=request.remote_addr,
+        user_agent=request.user_agent.string,
+    )
+    g.browser_session = new.browser_session
+    g.set_session_cookie = new.cookie_value
+    return new.browser_session
+
+
+def forget() -> None:
+    """Arranges for the response to delete the session cookie (after logout)."""
+    g.browser_session = None
+    g.set_session_cookie = ""
+
+
+def apply_cookie(response: Response) -> Response:
+    """`after_request`: writes what `sign_in` or `forget` decided."""
+    value = g.get("set_session_cookie")
+    if value is None:
+        return response
+    settings = settings_of(current_app)
+    if value == "":
+        response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="Lax")
+        return response
+    response.set_cookie(
+        COOKIE_NAME,
+        value,
+        max_age=int(timedelta(hours=settings.oidc.session_hours).total_seconds()),
+        path="/",
+        secure=settings.secure_cookies,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response

@@ -1,0 +1,2 @@
+"""The OpenID Connect provider: discovery, JWKS, authorization, token, userinfo, revocation,
+introspection, logout (RP-initiated and back-channel)."""
