@@ -30,12 +30,15 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
 
     from idp import health
     from idp.auth import sessions, views
-    from idp.oidc import endpoints
+    from idp.auth.csrf import csrf_token
+    from idp.oidc import endpoints, logout
 
     app.register_blueprint(health.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(endpoints.bp)
+    app.register_blueprint(logout.bp)
     app.after_request(sessions.apply_cookie)
+    app.jinja_env.globals["csrf_token"] = csrf_token
     return app
 
 
