@@ -160,3 +160,34 @@ def app(settings: Settings, session_factory: sessionmaker[Session]):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def demo(session: Session) -> None:
+    """DESIGN.md §4, loaded at the (possibly travelled) current time, committed."""
+    from hub.clock import utcnow
+    from hub.demo import load_demo
+
+    load_demo(session, now=utcnow(), passwords=LIGHT_HASHING)
+    session.commit()
+
+
+@pytest.fixture
+def sign_in_as(session: Session, settings: Settings):
+    """Gives a Flask test client a live single sign-on session for `username`, as if the person
+    had signed in on the hub's page; returns the `BrowserSession`."""
+    from sqlalchemy import select
+
+    from hub.clock import utcnow
+    from hub.oidc import sessions
+    from hub.users.models import User
+    from idp.auth.sessions import COOKIE_NAME
+
+    def sign_in(client, username: str):
+        user = session.scalar(select(User).filter_by(username=username))
+        new = sessions.start(session, user, now=utcnow(), lifetimes=settings.oidc)
+        session.commit()
+        client.set_cookie(COOKIE_NAME, new.cookie_value, domain="localhost")
+        return new.browser_session
+
+    return sign_in
