@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     db.init_app(app)
 
     from idp import health
+    from idp.api import me
     from idp.auth import sessions, views
     from idp.auth.csrf import csrf_token
     from idp.oidc import endpoints, logout
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     app.register_blueprint(views.bp)
     app.register_blueprint(endpoints.bp)
     app.register_blueprint(logout.bp)
+    app.register_blueprint(me.bp)
     app.after_request(sessions.apply_cookie)
     app.jinja_env.globals["csrf_token"] = csrf_token
     return app

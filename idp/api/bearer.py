@@ -1,0 +1,82 @@
+"""Bearer-token authentication for the API (RFC 6750): the token the hub issued to a portal for
+the signed-in person, checked on every call (revocation and expiry take effect at once)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from flask import Response, g, jsonify, request
+from sqlalchemy import select
+
+from hub.audit.services import audit_context
+from hub.clock import utcnow
+from hub.oidc.models import OAuthToken
+from hub.oidc.secrets import digest
+from hub.users.models import User
+from idp.extensions import db
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who calls: the person, through which portal's client, with which scopes."""
+
+    user: User
+    token: OAuthToken
+
+    @property
+    def portal_code(self) -> str:
+        return self.token.client.portal.code
+
+
+def _challenge(error: str, description: str, status: int) -> Response:
+    response = jsonify(error=error, error_description=description)
+    response.status_code = status
+    response.headers["WWW-Authenticate"] = f'Bearer error="{error}"'
+    return response
+
+
+def _bearer() -> str | None:
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not value or len(value) > 200:
+        return None
+    return value.strip()
+
+
+def _live_token(raw: str) -> OAuthToken | None:
+    token = db.session.scalar(select(OAuthToken).filter_by(access_token_hash=digest(raw)))
+    if token is None or token.revoked_at is not None or token.access_expires_at <= utcnow():
+        return None
+    return token
+
+
+def current_caller() -> Caller:
+    return g.api_caller
+
+
+def requires_scope(scope: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Refuses calls without a live access token carrying `scope` (401 / 403, JSON); the view
+    runs with the caller known and the audit context naming the request and the portal."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            raw = _bearer()
+            if raw is None:
+                return _challenge("invalid_token", "Jeton d'accès manquant.", 401)
+            token = _live_token(raw)
+            if token is None:
+                return _challenge("invalid_token", "Jeton d'accès invalide ou expiré.", 401)
+            if scope not in token.scope.split():
+                return _challenge("insufficient_scope", f"Portée « {scope} » requise.", 403)
+            g.api_caller = Caller(user=token.user, token=token)
+            request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16]
+            with audit_context(request_id=request_id[:64], via_portal=token.client.portal.code):
+                return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
