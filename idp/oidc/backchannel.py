@@ -1,0 +1,203 @@
+"""Back-channel logout (OpenID Connect Back-Channel Logout 1.0): posting the logout tokens that
+`hub.oidc.logout` queued to the portals, off any person's request.
+
+`deliver_due` makes one pass over the queue (`hub logout deliver`, tests); `LogoutWorker` runs
+it every second in a thread of `hub run`, next to the mail sender. It polls rather than being
+woken because logouts are committed by the web workers, other processes.
+
+Portals check a logout token's `exp` (two minutes), so a retry after that carries a new token
+for the same logout, signed with the hub's current key.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.clock import utcnow
+from hub.oidc import logout
+from hub.oidc.logout import LOGOUT_TOKEN_TYPE, DueDelivery, Outcome
+from hub.oidc.models import OidcClient
+from idp.oidc.signing import key_ring
+
+log = logging.getLogger("hub.oidc.logout")
+
+TIMEOUT = (5.0, 5.0)  # seconds to connect, seconds to answer
+ACCEPTED = {200, 204}  # §2.8: 200; « some Web frameworks will substitute » 204
+FRESH_FOR = timedelta(seconds=30)  # a stored token expiring sooner is reissued before sending
+ERROR_LENGTH = 300
+
+
+def sign_logout_token(session: Session, client: OidcClient, claims: dict[str, Any]) -> str:
+    """A logout token as §2.4 wants it: typ `logout+jwt`, signed with the client's algorithm."""
+    return key_ring.sign(
+        session, claims, alg=client.id_token_signed_response_alg, typ=LOGOUT_TOKEN_TYPE
+    )
+
+
+@dataclass
+class DeliveryReport:
+    delivered: int = 0
+    retried: int = 0
+    abandoned: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.delivered + self.retried + self.abandoned
+
+    def count(self, outcome: Outcome) -> None:
+        if outcome is Outcome.DELIVERED:
+            self.delivered += 1
+        elif outcome is Outcome.ABANDONED:
+            self.abandoned += 1
+        else:
+            self.retried += 1
+
+
+def _claims_of(token: str) -> dict[str, Any]:
+    """The payload of a token this hub signed and stored itself (no signature to check: it
+    never left the database, and its key may have been unpublished since)."""
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def current_token(
+    session_factory: sessionmaker[Session], due: DueDelivery, *, now: datetime
+) -> str:
+    """The stored token while it is fresh; otherwise the same logout in a new token."""
+    claims = _claims_of(due.logout_token)
+    if claims["exp"] >= (now + FRESH_FOR).timestamp():
+        return due.logout_token
+    with session_factory() as session:
+        return key_ring.sign(
+            session,
+            logout.reissued_claims(claims, now=now),
+            alg=due.alg,
+            typ=LOGOUT_TOKEN_TYPE,
+        )
+
+
+def post(http: requests.Session, uri: str, logout_token: str) -> str | None:
+    """Posts the token as §2.5 says; returns why the portal did not take it, or None. A
+    redirect is not followed: the portal registered this exact address."""
+    try:
+        response = http.post(
+            uri,
+            data={"logout_token": logout_token},
+            timeout=TIMEOUT,
+            allow_redirects=False,
+        )
+    except requests.RequestException as error:
+        return f"{type(error).__name__}: {error}"[:ERROR_LENGTH]
+    if response.status_code in ACCEPTED:
+        return None
+    body = " ".join(response.text.split())
+    return f"HTTP {response.status_code} {body}".strip()[:ERROR_LENGTH]
+
+
+def _deliver(
+    session_factory: sessionmaker[Session],
+    http: requests.Session,
+    due: DueDelivery,
+    clock: Callable[[], datetime],
+) -> Outcome:
+    if due.uri is None:
+        return logout.record_attempt(
+            session_factory,
+            due,
+            now=clock(),
+            logout_token=due.logout_token,
+            error="le portail ne demande plus de déconnexion back-channel",
+            give_up=True,
+        )
+    token = current_token(session_factory, due, now=clock())
+    error = post(http, due.uri, token)
+    return logout.record_attempt(session_factory, due, now=clock(), logout_token=token, error=error)
+
+
+def deliver_due(
+    session_factory: sessionmaker[Session],
+    *,
+    now: datetime | None = None,
+    batch: int = 100,
+    due_only: bool = True,
+    stop: threading.Event | None = None,
+) -> DeliveryReport:
+    """Posts up to `batch` due logout tokens (every pending one, back-off or not, when
+    `due_only` is false); `stop` interrupts between two posts."""
+    clock: Callable[[], datetime] = (lambda: now) if now is not None else utcnow
+    report = DeliveryReport()
+    pending = logout.due_ids(session_factory, now=clock(), limit=batch, due_only=due_only)
+    with requests.Session() as http:
+        for delivery_id in pending:
+            if stop is not None and stop.is_set():
+                break
+            due = logout.claim(session_factory, delivery_id, now=clock(), due_only=due_only)
+            if due is not None:
+                report.count(_deliver(session_factory, http, due, clock))
+    return report
+
+
+class LogoutWorker:
+    """Delivers due logout tokens every `poll_seconds` in a daemon thread, until stopped.
+
+    A failing pass (database unreachable, a bug) is logged and the next one tries again: the
+    worker must outlive any one error, since no one watches it die.
+    """
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        *,
+        poll_seconds: float = 1.0,
+        batch: int = 100,
+    ) -> None:
+        self.session_factory = session_factory
+        self.poll_seconds = poll_seconds
+        self.batch = batch
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.is_running:
+            raise RuntimeError("the logout worker is already running")
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="hub-logout-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 15.0) -> bool:
+        """Wakes the worker and waits for it; False if a post still runs after `timeout`."""
+        self._stopping.set()
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def is_running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        log.info("logout worker started, polling every %s s", self.poll_seconds)
+        while not self._stopping.is_set():
+            if not self._run_once():
+                self._stopping.wait(self.poll_seconds)
+        log.info("logout worker stopped")
+
+    def _run_once(self) -> bool:
+        """One pass; True when the batch was full, so more deliveries are probably due."""
+        try:
+            report = deliver_due(self.session_factory, batch=self.batch, stop=self._stopping)
+        except Exception:
+            log.exception("logout delivery pass failed; retrying in %s s", self.poll_seconds)
+            return False
+        return report.total >= self.batch
