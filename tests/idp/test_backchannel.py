@@ -1,0 +1,312 @@
+"""Back-channel logout (OpenID Connect Back-Channel Logout 1.0) as a portal receives it: a real
+HTTP endpoint on 127.0.0.1 gets the logout token after the person's logout, never during it; a
+portal that fails is retried with back-off and finally abandoned, one that answered is never
+posted to again."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import timedelta
+
+import pytest
+from joserfc import jwt
+from joserfc.jwk import KeySet
+from sqlalchemy import select
+
+from hub.audit.models import AuditEvent
+from hub.oidc import logout, sessions
+from hub.oidc.clients import find_client
+from hub.oidc.models import LogoutDelivery
+from idp.cli import cli
+from idp.oidc.backchannel import LogoutWorker, deliver_due
+from idp.oidc.signing import key_ring
+from tests.fixtures.portal_receiver import receiver as receiver  # the fixture, used by name
+from tests.fixtures.smtp import closed_port
+
+ISSUER = "http://127.0.0.1:5000"
+EVENT = "http://schemas.openid.net/event/backchannel-logout"
+
+
+@pytest.fixture(autouse=True)
+def frozen(time_machine, now):
+    """The tests' present, and a key ring that forgets the previous test's database."""
+    time_machine.move_to(now, tick=False)
+    key_ring.reload()
+    yield
+    key_ring.reload()
+
+
+@pytest.fixture
+def portals(demo, session, receiver):
+    """SOLTÉA and Certificateurs listening for back-channel logouts on `receiver`."""
+    for client_id in ("soltea", "certificateurs"):
+        find_client(session, client_id).backchannel_logout_uri = receiver.uri
+    session.commit()
+
+
+@pytest.fixture
+def alice(client, portals, sign_in_as, session):
+    """Alice signed in at the hub and, through it, at SOLTÉA only."""
+    browser_session = sign_in_as(client, "alice.martin")
+    sessions.remember_client(session, browser_session, find_client(session, "soltea"))
+    session.commit()
+    return browser_session
+
+
+def log_out(client) -> None:
+    """The person confirms « Se déconnecter » on the hub's page."""
+    question = client.get("/logout")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', question.get_data(as_text=True))[1]
+    response = client.post("/logout", data={"csrf_token": token, "confirm": "1"})
+    assert response.status_code == 200
+
+
+def verified(session, logout_token: str):
+    """The token checked as a portal does: signature against the hub's JWKS."""
+    jwks = KeySet.import_key_set(key_ring.jwks(session))
+    return jwt.decode(logout_token, jwks, algorithms=["RS256", "ES256"])
+
+
+def delivery(session) -> LogoutDelivery:
+    session.rollback()
+    return session.scalars(select(LogoutDelivery)).one()
+
+
+def counts(report) -> tuple[int, int, int]:
+    return report.delivered, report.retried, report.abandoned
+
+
+# --- the token ---------------------------------------------------------------------------------
+
+
+def test_the_portal_receives_a_signed_logout_token_after_the_logout(
+    client, alice, session, session_factory, receiver, now
+):
+    log_out(client)
+    assert receiver.requests == []  # the person's logout did not wait on the portal
+
+    report = deliver_due(session_factory)
+
+    assert counts(report) == (1, 0, 0)
+    (received,) = receiver.requests
+    assert (received.method, received.path) == ("POST", "/auth/backchannel-logout")
+    assert received.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    token = verified(session, received.logout_token)
+    assert token.header["typ"] == "logout+jwt"
+    assert token.header["alg"] == "RS256"
+    claims = token.claims
+    assert claims["iss"] == ISSUER
+    assert claims["aud"] == "soltea"
+    assert claims["sub"] == alice.user.public_id
+    assert claims["sid"] == alice.sid
+    assert claims["events"] == {EVENT: {}}
+    assert claims["iat"] == int(now.timestamp())
+    assert claims["exp"] == int((now + timedelta(minutes=2)).timestamp())
+    assert len(claims["jti"]) >= 16
+    assert "nonce" not in claims
+    assert delivery(session).delivered_at == now
+
+
+def test_a_delivered_logout_is_not_sent_again(client, alice, session_factory, receiver):
+    log_out(client)
+    deliver_due(session_factory)
+
+    again = deliver_due(session_factory, due_only=False)
+
+    assert counts(again) == (0, 0, 0)
+    assert len(receiver.requests) == 1
+
+
+def test_a_portal_answering_204_has_its_logout_delivered(
+    client, alice, session, session_factory, receiver
+):
+    receiver.default = 204
+    log_out(client)
+
+    report = deliver_due(session_factory)
+
+    assert counts(report) == (1, 0, 0)
+    assert delivery(session).delivered_at is not None
+
+
+def test_every_portal_of_the_session_gets_its_own_token(
+    client, alice, session, session_factory, receiver
+):
+    sessions.remember_client(session, alice, find_client(session, "certificateurs"))
+    session.commit()
+    log_out(client)
+
+    deliver_due(session_factory)
+
+    tokens = [verified(session, r.logout_token).claims for r in receiver.requests]
+    assert sorted(claims["aud"] for claims in tokens) == ["certificateurs", "soltea"]
+    assert {claims["sid"] for claims in tokens} == {alice.sid}
+    assert tokens[0]["jti"] != tokens[1]["jti"]
+
+
+def test_a_portal_registered_for_es256_gets_an_es256_token(
+    client, alice, session, session_factory, receiver
+):
+    find_client(session, "soltea").id_token_signed_response_alg = "ES256"
+    session.commit()
+    log_out(client)
+
+    deliver_due(session_factory)
+
+    assert verified(session, receiver.requests[0].logout_token).header["alg"] == "ES256"
+
+
+# --- a portal that fails -------------------------------------------------------------------------
+
+
+def test_a_failing_portal_is_retried_after_a_back_off(
+    client, alice, session, session_factory, receiver, time_machine, now
+):
+    receiver.statuses = [500]
+    log_out(client)
+
+    first = deliver_due(session_factory)
+    row = delivery(session)
+    too_soon = deliver_due(session_factory)
+    time_machine.move_to(now + timedelta(seconds=12), tick=False)
+    later = deliver_due(session_factory)
+
+    assert counts(first) == (0, 1, 0)
+    assert (row.attempts, row.last_error) == (1, "HTTP 500")
+    assert now + timedelta(seconds=10) <= row.next_attempt_at <= now + timedelta(seconds=11)
+    assert counts(too_soon) == (0, 0, 0)
+    assert counts(later) == (1, 0, 0)
+    assert len(receiver.requests) == 2
+    assert delivery(session).delivered_at == now + timedelta(seconds=12)
+
+
+def test_a_portal_that_is_down_never_blocks_the_logout_and_is_retried(
+    client, alice, session, session_factory, receiver
+):
+    find_client(
+        session, "soltea"
+    ).backchannel_logout_uri = f"http://127.0.0.1:{closed_port()}/auth/backchannel-logout"
+    session.commit()
+    log_out(client)
+
+    report = deliver_due(session_factory)
+
+    assert counts(report) == (0, 1, 0)
+    row = delivery(session)
+    assert row.last_error.startswith("ConnectionError")
+    assert row.delivered_at is None
+
+
+def test_a_redirect_is_not_followed(client, alice, session, session_factory, receiver):
+    receiver.statuses = [302]
+    receiver.location = f"http://127.0.0.1:{receiver.port}/elsewhere"
+    log_out(client)
+
+    report = deliver_due(session_factory)
+
+    assert counts(report) == (0, 1, 0)
+    assert [r.path for r in receiver.requests] == ["/auth/backchannel-logout"]
+    assert delivery(session).last_error == "HTTP 302"
+
+
+def test_a_late_retry_carries_a_fresh_token_for_the_same_logout(
+    client, alice, session, session_factory, receiver, time_machine, now
+):
+    receiver.statuses = [503]
+    log_out(client)
+    deliver_due(session_factory)
+    later = now + timedelta(minutes=10)
+    time_machine.move_to(later, tick=False)
+
+    deliver_due(session_factory)
+
+    first, retry = (verified(session, r.logout_token).claims for r in receiver.requests)
+    assert retry["iat"] == int(later.timestamp())
+    assert retry["exp"] == int((later + timedelta(minutes=2)).timestamp())
+    assert retry["jti"] != first["jti"]
+    assert {k: retry[k] for k in ("iss", "aud", "sub", "sid", "events")} == {
+        k: first[k] for k in ("iss", "aud", "sub", "sid", "events")
+    }
+
+
+def test_a_portal_failing_ten_times_is_abandoned_and_audited(
+    client, alice, session, session_factory, receiver, time_machine, now
+):
+    receiver.default = 500
+    log_out(client)
+
+    reports = []
+    for step in range(logout.MAX_ATTEMPTS + 2):
+        time_machine.move_to(now + step * timedelta(minutes=12), tick=False)
+        reports.append(counts(deliver_due(session_factory)))
+
+    assert reports == [(0, 1, 0)] * 9 + [(0, 0, 1), (0, 0, 0), (0, 0, 0)]
+    assert len(receiver.requests) == logout.MAX_ATTEMPTS
+    row = delivery(session)
+    assert row.abandoned_at == now + 9 * timedelta(minutes=12)
+    assert row.delivered_at is None
+    event = session.scalar(select(AuditEvent).filter_by(action="logout.abandoned"))
+    assert (event.actor, event.target, event.portal) == ("backchannel-logout", "soltea", "soltea")
+    assert event.after["attempts"] == logout.MAX_ATTEMPTS
+
+
+def test_a_logout_still_failing_after_a_day_is_abandoned(
+    client, alice, session, session_factory, receiver, time_machine, now
+):
+    receiver.default = 500
+    log_out(client)
+    deliver_due(session_factory)
+    time_machine.move_to(now + timedelta(hours=25), tick=False)
+
+    report = deliver_due(session_factory)
+
+    assert counts(report) == (0, 0, 1)
+    assert delivery(session).attempts == 2
+
+
+def test_a_portal_that_dropped_back_channel_logout_is_not_posted_to(
+    client, alice, session, session_factory, receiver
+):
+    log_out(client)
+    find_client(session, "soltea").backchannel_logout_uri = None
+    session.commit()
+
+    report = deliver_due(session_factory)
+
+    assert counts(report) == (0, 0, 1)
+    assert receiver.requests == []
+
+
+# --- who sends: the worker of `hub run`, and `hub logout deliver` ------------------------------
+
+
+def test_the_worker_delivers_in_the_background(client, alice, session_factory, receiver):
+    worker = LogoutWorker(session_factory, poll_seconds=0.05)
+    worker.start()
+    try:
+        log_out(client)
+        deadline = time.monotonic() + 10
+        while not receiver.requests and time.monotonic() < deadline:
+            time.sleep(0.02)  # waiting for another thread, not for time to pass
+    finally:
+        assert worker.stop()
+
+    assert len(receiver.requests) == 1
+    assert not worker.is_running
+
+
+def test_hub_logout_deliver_reports_what_it_did(app, client, alice, receiver):
+    receiver.statuses = [500]
+    log_out(client)
+    runner = app.test_cli_runner()
+
+    first = runner.invoke(cli, ["logout", "deliver"])
+    waiting = runner.invoke(cli, ["logout", "deliver"])
+    forced = runner.invoke(cli, ["logout", "deliver", "--all"])
+
+    assert first.exit_code == 0, first.output
+    assert first.output == "0 déconnexion(s) transmise(s), 1 reportée(s), 0 abandonnée(s).\n"
+    assert waiting.output == "0 déconnexion(s) transmise(s), 0 reportée(s), 0 abandonnée(s).\n"
+    assert forced.output == "1 déconnexion(s) transmise(s), 0 reportée(s), 0 abandonnée(s).\n"
+    assert len(receiver.requests) == 2
