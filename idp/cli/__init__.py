@@ -1,16 +1,28 @@
-"""The `hub` command: database, demo data, referential import, reports, mail, and `hub run`."""
+"""The `hub` command: database, demo data, referential import, reports, mail, OIDC clients and
+keys, back-channel logout, and `hub run`."""
 
 from __future__ import annotations
 
 from flask.cli import AppGroup, ScriptInfo, routes_command, shell_command
 
 from idp import create_app
-from idp.cli import accounts, audit, database, demo, mail, run, structures
+from idp.cli import (
+    accounts,
+    audit,
+    clients,
+    database,
+    demo,
+    keys,
+    logout,
+    mail,
+    run,
+    structures,
+)
 
 cli = AppGroup("hub", help="Hub d'identité des portails de la formation professionnelle.")
 cli.add_command(shell_command)
 cli.add_command(routes_command)
-for module in (database, demo, run, structures, accounts, audit, mail):
+for module in (database, demo, run, structures, accounts, audit, mail, clients, keys, logout):
     cli.add_command(module.command)
 
 

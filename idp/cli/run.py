@@ -1,10 +1,10 @@
 """`hub run`: everything a person needs to try the hub, in one command.
 
 It migrates the database, optionally loads the demo data, starts the hub under gunicorn in a
-child process and delivers mail from a background thread. It prints the URLs only once each
-server answers, and Ctrl-C (or SIGTERM) stops everything: children get SIGTERM, then SIGKILL
-if they linger. A child that dies on its own stops the others, so a half-running demo never
-passes for a working one.
+child process, and delivers mail and back-channel logouts from background threads. It prints the
+URLs only once each server answers, and Ctrl-C (or SIGTERM) stops everything: children get
+SIGTERM, then SIGKILL if they linger. A child that dies on its own stops the others, so a
+half-running demo never passes for a working one.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from hub.mail.worker import MailWorker
 from idp.cli.demo import load as load_demo
 from idp.cli.session import settings
 from idp.extensions import db
+from idp.oidc.backchannel import LogoutWorker
 
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
@@ -162,10 +163,12 @@ def command(demo: bool, host: str, port: int, workers: int) -> None:
         SmtpSender(hub_settings.smtp),
         hub_settings.mail_poll_seconds,
     )
+    logouts = LogoutWorker(make_session_factory(db.engine))
     servers = [hub_server(host, port, workers)]
     with stopping_on_signals():
         try:
             mail.start()
+            logouts.start()
             for server in servers:
                 server.start()
             wait_until_ready(servers)
@@ -178,5 +181,6 @@ def command(demo: bool, host: str, port: int, workers: int) -> None:
         finally:
             for server in reversed(servers):
                 server.stop()
+            logouts.stop()
             mail.stop()
     click.echo("Arrêté.")
