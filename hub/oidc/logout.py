@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.actors import System
@@ -113,7 +113,10 @@ def log_out(
         action="session.logout",
         now=now,
         target=user,
-        after={"sid": browser_session.sid, "notified": [d.client.client_id for d in deliveries]},
+        after={
+            "sid": browser_session.sid,
+            "notified": sorted(delivery.client.client_id for delivery in deliveries),
+        },
     )
     session.flush()
     return deliveries
@@ -147,7 +150,7 @@ def backoff(attempts: int) -> timedelta:
     return delay * (1 + random.uniform(0, JITTER))  # noqa: S311 - spreading retries, not a secret
 
 
-def _pending():
+def _pending() -> Select[tuple[int]]:
     return select(LogoutDelivery.id).where(
         LogoutDelivery.delivered_at.is_(None), LogoutDelivery.abandoned_at.is_(None)
     )

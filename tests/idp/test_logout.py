@@ -115,7 +115,7 @@ def test_logout_queues_a_back_channel_logout_for_each_portal_and_audits_it(clien
     assert queued_for(session) == ["certificateurs", "soltea"]
     event = session.scalar(select(AuditEvent).filter_by(action="session.logout"))
     assert event.actor == "alice.martin"
-    assert event.after == {"sid": alice.sid, "notified": ["soltea", "certificateurs"]}
+    assert event.after == {"sid": alice.sid, "notified": ["certificateurs", "soltea"]}
 
 
 def test_a_portal_without_back_channel_uri_is_not_notified(client, demo, sign_in_as, session, now):
