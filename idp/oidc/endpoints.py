@@ -1,7 +1,152 @@
-"""OpenID Connect endpoints (built in the protocol work)."""
+"""The OpenID Connect provider's HTTP endpoints: discovery, JWKS, authorization, token,
+UserInfo, revocation and introspection. Views are thin: Authlib's server (`idp.oidc.server`)
+and the hub's services do the work; each request is one transaction.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import json
+from collections.abc import Callable
+from typing import Any
+
+from authlib.oauth2.rfc6749 import InvalidRequestError
+from flask import Blueprint, Response, current_app, request
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from idp import settings_of
+from idp.extensions import db
+from idp.oidc import userinfo as userinfo_endpoint
+from idp.oidc.authorization import authorize as authorize_request
+from idp.oidc.discovery import provider_metadata
+from idp.oidc.introspection import Introspection
+from idp.oidc.revocation import Revocation
+from idp.oidc.server import repeated_parameter, server
+from idp.oidc.signing import key_ring
 
 bp = Blueprint("oidc", __name__)
+
+ATTEMPTS = 4
+TRANSIENT_DATABASE_ERRORS = ("database is locked", "deadlock detected", "could not serialize")
+OTHER_METHODS = ["GET", "PUT", "PATCH", "DELETE"]
+
+
+def _json(body: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        json.dumps(body, separators=(",", ":")),
+        status=status,
+        mimetype="application/json",
+        headers=headers,
+    )
+
+
+def _public(response: Response, *, max_age: int) -> Response:
+    """Metadata and keys: public, cacheable briefly (keys rotate), readable from any origin."""
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _retrying(work: Callable[[], Response]) -> Response:
+    """Runs the request's work again when the database could not serialise it: SQLite refuses
+    to turn a reading transaction into a writing one once another worker has committed since
+    it began (and does not wait for it), PostgreSQL may report a deadlock. Nothing was written,
+    so starting over on fresh data is correct."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return work()
+        except OperationalError as error:
+            db.session.rollback()
+            transient = any(text in str(error.orig) for text in TRANSIENT_DATABASE_ERRORS)
+            if not transient or attempt == ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _committed(response: Response) -> Response:
+    """Protocol errors are responses too, and some must persist what they did (a replayed code
+    or refresh token revokes its grant): every answer commits."""
+    db.session.commit()
+    return response
+
+
+def _form_too_large() -> Response | None:
+    try:
+        request.form  # noqa: B018 - parse now, to answer an oversized body in JSON
+    except RequestEntityTooLarge:
+        return _json(
+            {"error": "invalid_request", "error_description": "Request body too large."},
+            status=413,
+            headers={"Cache-Control": "no-store"},
+        )
+    return None
+
+
+def _post_only() -> Response:
+    return _json(
+        {"error": "invalid_request", "error_description": "Use POST."},
+        status=405,
+        headers={"Allow": "POST", "Cache-Control": "no-store"},
+    )
+
+
+@bp.get("/.well-known/openid-configuration")
+@bp.get("/.well-known/oauth-authorization-server")
+def openid_configuration() -> Response:
+    metadata = provider_metadata(settings_of(current_app).public_url)
+    return _public(_json(metadata), max_age=300)
+
+
+@bp.get("/jwks.json")
+def jwks() -> Response:
+    return _public(_json(key_ring.jwks(db.session)), max_age=60)
+
+
+@bp.route("/authorize", methods=["GET", "POST"])
+def authorize() -> Any:
+    if request.method == "POST" and (too_large := _form_too_large()) is not None:
+        return too_large
+    return _retrying(authorize_request)
+
+
+@bp.post("/token")
+def token() -> Response:
+    if (too_large := _form_too_large()) is not None:
+        return too_large
+    return _retrying(lambda: _committed(server.create_token_response()))
+
+
+@bp.route("/userinfo", methods=["GET", "POST"])
+def userinfo() -> Response:
+    if request.method == "POST" and (too_large := _form_too_large()) is not None:
+        return too_large
+    return userinfo_endpoint.respond()
+
+
+@bp.post("/oauth/revoke")
+def revoke() -> Response:
+    return _endpoint(Revocation.ENDPOINT_NAME)
+
+
+@bp.post("/oauth/introspect")
+def introspect() -> Response:
+    return _endpoint(Introspection.ENDPOINT_NAME)
+
+
+def _endpoint(name: str) -> Response:
+    if (too_large := _form_too_large()) is not None:
+        return too_large
+    oauth_request = server.create_oauth2_request(request)
+    repeated = oauth_request.payload.repeated()
+    if repeated:
+        error = InvalidRequestError(repeated_parameter(repeated[0]))
+        return server.handle_error_response(oauth_request, error)
+    return _retrying(lambda: _committed(server.create_endpoint_response(name, oauth_request)))
+
+
+for _rule, _name in (
+    ("/token", "token"),
+    ("/oauth/revoke", "revoke"),
+    ("/oauth/introspect", "introspect"),
+):
+    bp.add_url_rule(_rule, f"{_name}_post_only", _post_only, methods=OTHER_METHODS)

@@ -1,0 +1,203 @@
+"""The authorization endpoint (OpenID Connect Core §3.1.2): whether the person gets a code
+for the portal, or which error, page or sign-in step comes instead.
+
+Order matters. Until the client and its redirect URI are known to be registered (exactly),
+nothing is sent to that URI: a French page says what is wrong (no open redirect). After that,
+every protocol error goes back to the portal, with `state` and `iss`. Then the person: no
+usable session (none, `prompt=login`, older than `max_age`) means the sign-in page, which
+returns here; `prompt=none` turns each of those steps into an error for the portal instead.
+Last, R5 at the door: the person needs a valid account on the client's portal, their own or
+as a delegated admin (R9). Portals are first-party clients: there is no consent screen, and
+`prompt=consent` is satisfied as it stands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import AccessDeniedError, InvalidRequestError
+from authlib.oidc.core.errors import (
+    LoginRequiredError,
+    RegistrationNotSupportedError,
+    RequestNotSupportedError,
+    RequestURINotSupportedError,
+)
+from flask import Response, redirect
+from flask import request as flask_request
+
+from hub.audit.services import record
+from hub.clock import utcnow
+from hub.oidc import sessions
+from hub.oidc.access import ACCOUNT_EXPIRED, EXPIRED, no_account_message, portal_access
+from hub.oidc.models import BrowserSession
+from idp.auth.sessions import current_browser_session
+from idp.extensions import db
+from idp.oidc import messages
+from idp.oidc.adapters import RelyingParty, SignedIn
+from idp.oidc.server import HubRequest, repeated_parameter, server
+from idp.pages import render_message
+
+LOGIN_PATH = "/login"  # the sign-in page (`auth.login`), which sends the person back to `next`
+REGISTER_PATH = "/register"  # registration (`prompt=create`)
+MAX_PARAMETER_LENGTH = 2000
+MAX_PARAMETERS_LENGTH = 8000
+MAX_NONCE_LENGTH = 255
+UNSUPPORTED = {
+    "request": RequestNotSupportedError,
+    "request_uri": RequestURINotSupportedError,
+    "registration": RegistrationNotSupportedError,
+}
+
+Page = tuple[str, int]
+
+
+@dataclass(frozen=True)
+class Target:
+    """Whom the endpoint may answer: a registered client, at one of its redirect URIs."""
+
+    client: RelyingParty
+    redirect_uri: str
+
+
+def authorize() -> Response | Page:
+    request = server.create_oauth2_request(flask_request)
+    target = _verified_target(request)
+    if not isinstance(target, Target):
+        return target
+    client, redirect_uri = target.client, target.redirect_uri
+    browser_session = current_browser_session()
+    request.user = SignedIn(browser_session) if browser_session else None
+    prompts = set(request.payload.data.get("prompt", "").split())
+    try:
+        _check_parameters(request)
+        grant = server.get_authorization_grant(request)
+        grant.validate_consent_request()  # scope, PKCE, nonce, prompt=none without a session
+        max_age = _max_age(request)
+    except OAuth2Error as error:
+        return server.authorization_error(request, error, redirect_uri)
+
+    if "create" in prompts:
+        return redirect(_register_url(client, request), 302)
+    if browser_session is None or grant.prompt == "login" or _too_old(browser_session, max_age):
+        if "none" in prompts:
+            return server.authorization_error(request, LoginRequiredError(), redirect_uri)
+        return redirect(_login_url(request), 302)
+
+    now = utcnow()
+    access = portal_access(db.session, browser_session.user_id, client.client.portal, now=now)
+    if access.refusal is not None:
+        record(
+            db.session,
+            actor=browser_session.user,
+            action="oidc.authorize.refused",
+            now=now,
+            portal=client.client.portal,
+            target=browser_session.user,
+            after={"reason": access.refusal, "client": client.get_client_id()},
+        )
+        db.session.commit()
+        if "none" in prompts:
+            error = AccessDeniedError(access.refusal)
+            return server.authorization_error(request, error, redirect_uri)
+        return _refusal_page(client, access.refusal)
+
+    request.user = SignedIn(browser_session, access)
+    response = grant.create_authorization_response(redirect_uri, request.user)
+    sessions.remember_client(db.session, browser_session, client.client)
+    sessions.touch(browser_session, now=now)
+    db.session.commit()
+    return server.authorization_response(*response)
+
+
+def _verified_target(request: HubRequest) -> Target | Page:
+    """The client and the redirect URI to answer to, or the page that replaces them."""
+    data = request.payload.data
+    client_ids = data.getlist("client_id")
+    client = server.query_client(client_ids[0]) if len(client_ids) == 1 else None
+    if client is None:
+        return render_message(messages.INVALID_REQUEST_TITLE, messages.UNKNOWN_CLIENT, status=400)
+    redirect_uris = data.getlist("redirect_uri")
+    if len(redirect_uris) != 1 or not client.check_redirect_uri(redirect_uris[0]):
+        portal = client.client.portal
+        return render_message(
+            messages.INVALID_REQUEST_TITLE,
+            messages.UNKNOWN_REDIRECT_URI.format(portal=portal.name),
+            link=(messages.BACK_TO_PORTAL.format(portal=portal.name), portal.base_url),
+            status=400,
+        )
+    return Target(client, redirect_uris[0])
+
+
+def _check_parameters(request: HubRequest) -> None:
+    """Malformed requests that Authlib's grant does not refuse by itself."""
+    data = request.payload.data
+    repeated = request.payload.repeated()
+    if repeated:
+        raise InvalidRequestError(repeated_parameter(repeated[0]))
+    lengths = [len(key) + len(value) for key, value in data.items()]
+    if max(lengths, default=0) > MAX_PARAMETER_LENGTH or sum(lengths) > MAX_PARAMETERS_LENGTH:
+        raise InvalidRequestError("A parameter is too long.")
+    for name, error_class in UNSUPPORTED.items():
+        if name in data:
+            raise error_class()
+    if not data.get("response_type"):
+        raise InvalidRequestError("Missing 'response_type'.")
+    if data.get("response_mode", "query") != "query":
+        raise InvalidRequestError("Only response_mode=query is supported.")
+    nonce = data.get("nonce", "")
+    if len(nonce) > MAX_NONCE_LENGTH or not nonce.isprintable():
+        raise InvalidRequestError("Invalid 'nonce'.")
+
+
+def _max_age(request: HubRequest) -> int | None:
+    value = request.payload.data.get("max_age")
+    if value is None or value == "":
+        return None
+    if not value.isdigit() or len(value) > 10:
+        raise InvalidRequestError("Invalid 'max_age'.")
+    return int(value)
+
+
+def _too_old(browser_session: BrowserSession, max_age: int | None) -> bool:
+    """OpenID Connect Core §3.1.2.1: a sign-in older than `max_age` seconds must be redone."""
+    if max_age is None:
+        return False
+    return (utcnow() - browser_session.auth_time).total_seconds() > max_age
+
+
+def _return_path(request: HubRequest, *, drop_prompt: str) -> str:
+    """This authorization request as a relative URL, without the prompt value already honoured
+    (so that coming back from sign-in or registration does not start over)."""
+    params = []
+    for key, value in request.payload.data.items(multi=True):
+        if key == "prompt":
+            value = " ".join(p for p in value.split() if p != drop_prompt)
+            if not value:
+                continue
+        params.append((key, value))
+    return f"{flask_request.script_root}{flask_request.path}?{urlencode(params)}"
+
+
+def _login_url(request: HubRequest) -> str:
+    """The sign-in page; `login_hint` reaches it inside `next`."""
+    next_url = _return_path(request, drop_prompt="login")
+    return f"{flask_request.script_root}{LOGIN_PATH}?{urlencode({'next': next_url})}"
+
+
+def _register_url(client: RelyingParty, request: HubRequest) -> str:
+    next_url = _return_path(request, drop_prompt="create")
+    query = urlencode({"portal": client.client.portal.code, "next": next_url})
+    return f"{flask_request.script_root}{REGISTER_PATH}?{query}"
+
+
+def _refusal_page(client: RelyingParty, refusal: str) -> Page:
+    """R5: the hub's own page, with a way back to the portal, and never a code."""
+    portal = client.client.portal
+    link = (messages.BACK_TO_PORTAL.format(portal=portal.name), portal.base_url)
+    if refusal == EXPIRED:
+        return render_message(messages.EXPIRED_TITLE, ACCOUNT_EXPIRED, link=link, status=403)
+    return render_message(
+        messages.NO_ACCOUNT_TITLE, no_account_message(portal), link=link, status=403
+    )

@@ -1,0 +1,191 @@
+"""The two grants the hub offers, as Authlib subclasses: the authorization code (with PKCE
+S256 required of every client and OpenID Connect's ID token) and the refresh token (rotated,
+with reuse detection, re-checking the session and R5 at every use).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, grants
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oidc.core import grants as oidc_grants
+from authlib.oidc.core.util import create_half_hash
+from flask import current_app
+
+from hub.clock import utcnow
+from hub.config import Settings
+from hub.oidc import sessions, tokens
+from hub.oidc.access import portal_access
+from hub.oidc.models import BrowserSession
+from hub.oidc.secrets import new_secret
+from hub.users.models import User
+from idp import settings_of
+from idp.extensions import db
+from idp.oidc.adapters import AUTH_METHODS, IssuedCode, IssuedToken, RelyingParty, SignedIn
+from idp.oidc.claims import person_claims
+from idp.oidc.signing import key_ring
+
+MAX_SECRET_LENGTH = 200  # codes and tokens are 43 characters; longer input is not ours
+
+
+def _settings() -> Settings:
+    return settings_of(current_app)
+
+
+def _session_is_live(browser_session: BrowserSession | None) -> bool:
+    return browser_session is not None and sessions.is_active(
+        browser_session, now=utcnow(), lifetimes=_settings().oidc
+    )
+
+
+class ProofKey(CodeChallenge):
+    """RFC 7636 for every client, confidential ones included (OAuth 2.0 Security BCP), with
+    S256 only: `plain` (also the default when no method is given) is refused."""
+
+    SUPPORTED_CODE_CHALLENGE_METHOD: ClassVar[list[str]] = ["S256"]
+
+    def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
+        data = grant.request.payload.data
+        if not data.get("code_challenge"):
+            raise InvalidRequestError("Missing 'code_challenge': PKCE with S256 is required.")
+        if data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("'code_challenge_method' must be S256.")
+        super().validate_code_challenge(grant, redirect_uri)
+
+
+class OpenIDCode(oidc_grants.OpenIDCode):
+    """The ID token of the code flow, signed by the hub's key ring with the client's
+    algorithm. It lives as long as the access token issued with it."""
+
+    def exists_nonce(self, nonce: str, request: Any) -> bool:
+        """Never a replay for the hub: the nonce is bound to the single-use code and checked
+        by the relying party in the ID token, which is what defeats replays in the code flow."""
+        return False
+
+    def generate_user_info(self, user: User, scope: str) -> dict[str, Any]:
+        return person_claims(user, set(scope.split()))
+
+    def encode_id_token(self, token: dict[str, Any], request: Any) -> str:
+        code: IssuedCode = request.authorization_code
+        client: RelyingParty = request.client
+        settings = _settings()
+        alg = client.id_token_signed_response_alg
+        issued_at = int(utcnow().timestamp())
+        claims: dict[str, Any] = {
+            "iss": settings.public_url,
+            "aud": client.get_client_id(),
+            "iat": issued_at,
+            "exp": issued_at + settings.oidc.access_token_seconds,
+            **self.get_authorization_code_claims(code),
+            "at_hash": create_half_hash(token["access_token"], alg).decode("ascii"),
+        }
+        if code.browser_session is not None:
+            claims["sid"] = code.browser_session.sid
+        claims.update(self.generate_user_info(code.user, token["scope"]))
+        return key_ring.sign(db.session, claims, alg=alg)
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = list(AUTH_METHODS)
+
+    def generate_authorization_code(self) -> str:
+        return new_secret()
+
+    def save_authorization_code(self, code: str, request: Any) -> None:
+        signed_in: SignedIn = request.user
+        client: RelyingParty = request.client
+        data = request.payload.data
+        tokens.store_code(
+            db.session,
+            code,
+            client=client.client,
+            browser_session=signed_in.browser_session,
+            redirect_uri=request.payload.redirect_uri,
+            scope=request.scope,
+            nonce=data.get("nonce") or None,
+            code_challenge=data["code_challenge"],
+            code_challenge_method=data["code_challenge_method"],
+            now=utcnow(),
+            lifetimes=_settings().oidc,
+        )
+
+    def query_authorization_code(self, code: str, client: RelyingParty) -> IssuedCode | None:
+        """The code, if it was issued to this client and may still be redeemed. A code
+        presented again revokes what it gave (RFC 6749 §4.1.2)."""
+        if len(code) > MAX_SECRET_LENGTH:
+            return None
+        found = tokens.find_code(db.session, code)
+        if found is None or found.code.client_id != client.client.id:
+            return None  # unknown, or another client's code: invalid_grant
+        now = utcnow()
+        if found.code.used_at is not None:
+            tokens.revoke_issued_from_code(db.session, found.code, now=now)
+            raise InvalidGrantError("The authorization code has already been used.")
+        if now >= found.code.expires_at:
+            raise InvalidGrantError("The authorization code has expired.")
+        if not _session_is_live(found.browser_session):
+            raise InvalidGrantError("The sign-in session has ended.")
+        return IssuedCode(found)
+
+    def create_token_response(self) -> Any:
+        """Redeems the code before issuing anything: of two concurrent requests with one code,
+        one gets the tokens, the other an error and the revocation of those tokens."""
+        code: IssuedCode = self.request.authorization_code
+        now = utcnow()
+        if not tokens.redeem_code(db.session, code.row, now=now):
+            tokens.revoke_issued_from_code(db.session, code.row, now=now)
+            raise InvalidGrantError("The authorization code has already been used.")
+        return super().create_token_response()
+
+    def delete_authorization_code(self, authorization_code: IssuedCode) -> None:
+        """Codes are kept, marked used, so that a replay is recognised and punished."""
+
+    def authenticate_user(self, authorization_code: IssuedCode) -> User:
+        return authorization_code.user
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    """Rotation: every use issues a new refresh token in the same family and retires the one
+    presented; presenting a retired one revokes the family (RFC 9700 §4.14.2). No ID token is
+    issued on refresh: portals read current claims from UserInfo."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = list(AUTH_METHODS)
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token: str) -> IssuedToken | None:
+        if len(refresh_token) > MAX_SECRET_LENGTH:
+            return None
+        found = tokens.find_by_refresh_token(db.session, refresh_token)
+        client: RelyingParty = self.request.client
+        if found is None or found[0].client_id != client.client.id:
+            return None
+        row, browser_session = found
+        now = utcnow()
+        if row.refresh_used_at is not None:
+            tokens.revoke_family(db.session, row.family, now=now)
+            raise InvalidGrantError("The refresh token has already been used; grant revoked.")
+        if not tokens.refresh_token_is_active(row, now=now):
+            return None
+        if not _session_is_live(browser_session):
+            raise InvalidGrantError("The sign-in session has ended.")
+        refusal = portal_access(db.session, row.user_id, client.client.portal, now=now).refusal
+        if refusal is not None:  # R5 again: an account that expired stops the portal session
+            raise InvalidGrantError(refusal)
+        return IssuedToken(row, "refresh_token", browser_session, now=now)
+
+    def create_token_response(self) -> Any:
+        presented: IssuedToken = self.request.refresh_token
+        now = utcnow()
+        if not tokens.use_refresh_token(db.session, presented.row, now=now):
+            tokens.revoke_family(db.session, presented.row.family, now=now)
+            raise InvalidGrantError("The refresh token has already been used; grant revoked.")
+        assert presented.browser_session is not None  # checked live above
+        sessions.touch(presented.browser_session, now=now)  # the person is active on a portal
+        return super().create_token_response()
+
+    def authenticate_user(self, refresh_token: IssuedToken) -> User:
+        return refresh_token.row.user
+
+    def revoke_old_credential(self, refresh_token: IssuedToken) -> None:
+        """Already retired by `create_token_response`, before the new token was issued."""
