@@ -1,0 +1,202 @@
+"""« Connexion », signing in through the hub (`/auth/login`, `/auth/create-account`,
+`/auth/callback`) and « Se déconnecter » (`/auth/logout`, RP-initiated logout at the hub, which
+then logs the person out of every other portal over the back channel)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from authlib.integrations.base_client import OAuthError
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from joserfc.errors import JoseError
+from werkzeug.wrappers import Response
+
+from portals.kit import messages
+from portals.kit.auth import signins
+from portals.kit.auth.client import current_url, hub_metadata, read_userinfo
+from portals.kit.auth.freshness import access_expiry, check_accounts
+from portals.kit.clock import utcnow
+from portals.kit.errors import HubUnavailable, TokenRejected
+from portals.kit.extension import kit
+from portals.kit.pages import render_message
+from portals.kit.sessions.store import SignIn
+
+bp = Blueprint("kit_auth", __name__)
+
+log = logging.getLogger("portals.kit.auth")
+security_log = logging.getLogger("portals.security")
+
+
+def render_connexion() -> tuple[str, int]:
+    """The « Connexion » page, with the notice left by a redirect (R5's expired message box,
+    « Vous êtes déconnecté. »…). The notice is shown once: « Fermer » reloads without it."""
+    notice = session.pop("notice", None)
+    if request.args.get("state") and _logout_state_matches():
+        notice = "signed_out"
+    return render_template(
+        "kit/connexion.html",
+        notice=notice,
+        notice_text=messages.NOTICES.get(notice or ""),
+    ), 200
+
+
+def _logout_state_matches() -> bool:
+    try:
+        kit().hub.validate_logout_response()
+    except OAuthError:
+        return False
+    return True
+
+
+@bp.get("/connexion")
+def connexion() -> Any:
+    if signins.current_sign_in() is not None:
+        return redirect("/")
+    return render_connexion()
+
+
+@bp.get("/auth/login")
+def login() -> Response:
+    return _start_sign_in(prompt=None)
+
+
+@bp.get("/auth/create-account")
+def create_account() -> Response:
+    """« Créer un compte »: the hub's registration (Initiating User Registration via OpenID
+    Connect, `prompt=create`), which ends signed in like any sign-in."""
+    return _start_sign_in(prompt="create")
+
+
+def _start_sign_in(*, prompt: str | None) -> Response:
+    next_url = safe_next(request.args.get("next"))
+    if signins.current_sign_in() is not None and prompt is None:
+        return redirect(next_url)
+    hub_metadata()  # before any state is stored: a hub that is down gets its own page
+    session["next"] = next_url
+    extra = {"prompt": prompt} if prompt else {}
+    try:
+        return kit().hub.authorize_redirect(kit().config.redirect_uri, **extra)
+    except (requests.RequestException, ValueError) as error:
+        raise HubUnavailable(str(error)) from error
+
+
+def safe_next(value: str | None) -> str:
+    """Only a path of this portal (no scheme, no host, no `//`): never an open redirect."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return value
+
+
+@bp.get("/auth/callback")
+def callback() -> Any:
+    """The hub's answer to our authorization request. Its `state` must be one we issued for
+    this browser, and its `iss` the configured issuer (RFC 9207: a response from another
+    provider the browser talks to is refused), before anything else is considered."""
+    hub = kit().hub
+    state = request.args.get("state", "")
+    state_data = hub.framework.get_state_data(session, state) if state else None
+    if state_data is None:
+        security_log.warning("callback with an unknown state from %s", request.remote_addr)
+        return _failed()
+    retry = url_for("kit_auth.login", next=session.get("next", "/"))
+    try:
+        metadata = hub_metadata()
+    except HubUnavailable as error:
+        error.retry_url = retry
+        raise
+    if not _issuer_matches(metadata):
+        hub.framework.clear_state_data(session, state)
+        return _failed()
+    error = request.args.get("error")
+    if error:
+        hub.framework.clear_state_data(session, state)
+        return _refused(error, request.args.get("error_description"))
+    try:
+        token = hub.authorize_access_token()
+        claims = read_userinfo(token["access_token"])
+    except (requests.RequestException, HubUnavailable) as failure:
+        raise HubUnavailable(str(failure), retry_url=retry) from failure
+    except (OAuthError, JoseError, TokenRejected, KeyError, ValueError) as failure:
+        security_log.warning("sign-in failed at the token step: %r", failure)
+        return _failed()
+    id_claims = token.get("userinfo")
+    if not id_claims or claims["sub"] != id_claims["sub"]:
+        security_log.warning("sign-in without a verified ID token, or userinfo for another sub")
+        return _failed()
+    now = utcnow()
+    sign_in = SignIn(
+        sid=id_claims.get("sid"),
+        sub=id_claims["sub"],
+        access_token=token["access_token"],
+        refresh_token=token.get("refresh_token"),
+        id_token=token["id_token"],
+        access_expires_at=access_expiry(token, now=now),
+        claims=claims,
+        claims_read_at=now,
+    )
+    next_url = safe_next(session.get("next"))
+    signins.begin(sign_in)
+    return check_accounts(sign_in) or redirect(next_url)
+
+
+def _issuer_matches(metadata: dict[str, Any]) -> bool:
+    issuer = request.args.get("iss")
+    if issuer is None and not metadata.get("authorization_response_iss_parameter_supported"):
+        return True
+    if issuer != kit().config.issuer:
+        security_log.warning("callback with iss=%r, expected %r", issuer, kit().config.issuer)
+        return False
+    return True
+
+
+def _refused(error: str, description: str | None) -> Any:
+    """The hub's refusal: R5's expired account gets the message box on « Connexion »."""
+    log.info("sign-in refused by the hub: %s (%s)", error, description)
+    if error == "access_denied" and description == "account_expired":
+        session["notice"] = "account_expired"
+        return redirect(url_for("kit_auth.connexion"))
+    if error == "access_denied":
+        session["notice"] = "sign_in_cancelled"
+        return redirect(url_for("kit_auth.connexion"))
+    return render_message(
+        messages.SIGN_IN_FAILED_TITLE,
+        messages.SIGN_IN_REFUSED,
+        link=("Retour à la connexion", url_for("kit_auth.connexion")),
+        status=400,
+    )
+
+
+def _failed() -> tuple[str, int]:
+    return render_message(
+        messages.SIGN_IN_FAILED_TITLE,
+        messages.SIGN_IN_FAILED,
+        link=("Retour à la connexion", url_for("kit_auth.connexion")),
+        status=400,
+    )
+
+
+@bp.post("/auth/logout")
+def logout() -> Response:
+    """« Se déconnecter »: the portal session ends here, then the hub ends the single sign-on
+    session (RP-Initiated Logout 1.0) and tells the other portals. The hub is asked first: when
+    it is down the person stays signed in here and may try again, rather than believing they
+    left every portal."""
+    if signins.current_sign_in() is None:
+        return redirect("/")
+    hub_metadata()
+    ended = signins.end(reason="logout")
+    assert ended is not None
+    try:
+        return kit().hub.logout_redirect(
+            post_logout_redirect_uri=kit().config.post_logout_redirect_uri,
+            id_token_hint=ended.id_token,
+            client_id=kit().config.client_id,
+        )
+    except RuntimeError as error:  # no end_session_endpoint: the hub cannot log out
+        raise HubUnavailable(str(error), retry_url=current_url()) from error

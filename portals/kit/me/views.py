@@ -1,0 +1,84 @@
+"""« Mes informations »: show, edit, and delete one's own account on this portal (R6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+
+from portals.kit.auth import freshness, signins
+from portals.kit.auth.access import PortalAccount, current_person, login_required
+from portals.kit.extension import kit
+from portals.kit.hub_api import HubApiError, hub_api
+from portals.kit.me.forms import CIVILITIES, LABELS, contact_changes, form_values
+
+bp = Blueprint("kit_me", __name__, url_prefix="/mes-informations")
+
+SAVED = "Vos informations ont été enregistrées."
+DELETED = "Votre compte a été supprimé."
+
+
+def own_accounts() -> tuple[PortalAccount, ...]:
+    """The accounts the person may delete here: their own, not a role delegated from another
+    portal (R9: derived, it is not an account)."""
+    person = current_person()
+    return tuple(a for a in person.accounts if a.via is None) if person else ()
+
+
+@bp.get("")
+@login_required
+def show() -> str:
+    return render_template(
+        "kit/me.html", identity=hub_api().me(), labels=LABELS, accounts=own_accounts()
+    )
+
+
+@bp.route("/modifier", methods=["GET", "POST"])
+@login_required
+def edit() -> Any:
+    if request.method == "GET":
+        return _edit_page(form_values(hub_api().me()))
+    changes = contact_changes(request.form)
+    try:
+        hub_api().update_me(changes)
+    except HubApiError as refusal:
+        if refusal.status >= 500 or refusal.status in (403, 404):
+            raise
+        return _edit_page(form_values(changes), error=refusal, status=400)
+    flash(SAVED, "succes")
+    return redirect(url_for("kit_me.show"))
+
+
+def _edit_page(
+    values: dict[str, str], *, error: HubApiError | None = None, status: int = 200
+) -> tuple[str, int]:
+    return render_template(
+        "kit/me_edit.html", values=values, labels=LABELS, civilities=CIVILITIES, error=error
+    ), status
+
+
+@bp.route("/supprimer/<matricule>", methods=["GET", "POST"])
+@login_required
+def delete(matricule: str) -> Any:
+    """A confirmation page, then the hub deletes the account (it refuses the last
+    administrator, with a message saying what to do)."""
+    account = next((a for a in own_accounts() if a.matricule == matricule), None)
+    if account is None:
+        abort(404)
+    if request.method == "GET":
+        return render_template("kit/me_delete.html", account=account)
+    try:
+        hub_api().delete_account(kit().config.code, matricule)
+    except HubApiError as refusal:
+        if refusal.status >= 500:
+            raise
+        return render_template("kit/me_delete.html", account=account, error=refusal), 409
+    stopped = freshness.refresh()
+    if stopped is not None:
+        return stopped
+    person = current_person()
+    if person is None or not person.accounts:
+        signins.end(notice="account_deleted", reason="own account deleted")
+        return redirect(url_for("kit_auth.connexion"))
+    flash(DELETED, "succes")
+    return redirect(url_for("kit_me.show"))
