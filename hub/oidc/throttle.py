@@ -1,0 +1,125 @@
+"""Throttling of failed sign-ins, kept in the database so that every worker and every hub
+instance sharing it sees the same counts (no process memory, no sleeping worker).
+
+Two kinds of key: `user:<identifiant>` slows down guessing one person's password, `ip:<address>`
+stops one machine from spraying a common password over many identifiants. Failures are counted
+in a fixed window (`Throttling.window_minutes`) that starts at the first failure.
+
+- An identifiant key, from its `delay_after`-th failure on, refuses attempts for a growing delay
+  of 2^(failures − delay_after) seconds (1 s, 2 s, 4 s…, at most `MAX_DELAY`), then locks for
+  `lock_minutes` at its `user_lock_after`-th failure.
+- An address key only locks, at its `ip_lock_after`-th failure: a delay there would punish
+  everyone behind one office's NAT for a colleague's three typos.
+
+Refused attempts are not counted (no password was tried), so a lock ends when it says. Keys are
+counted whether or not the identifiant exists, which is what keeps throttling from telling an
+attacker which identifiants do.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, delete, func, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from hub.config import Throttling
+from hub.oidc.models import LoginThrottle
+
+USER_PREFIX = "user:"
+IP_PREFIX = "ip:"
+LOGIN_MAX = 254  # the longest e-mail address; longer input is no identifiant
+MAX_DELAY = timedelta(minutes=5)
+
+
+def normalise_login(login: str) -> str:
+    """The identifiant as `hub.users.services.find_user` compares it (NFC, trimmed, lower case),
+    without control characters and cut to `LOGIN_MAX`, so that « Alice.Martin » and
+    « alice.martin » share one counter and any input makes a storable key."""
+    folded = unicodedata.normalize("NFC", login.strip()).lower()
+    printable = "".join(char for char in folded if unicodedata.category(char) != "Cc")
+    return printable[:LOGIN_MAX]
+
+
+def user_key(login: str) -> str:
+    return USER_PREFIX + normalise_login(login)
+
+
+def ip_key(address: str | None) -> str:
+    return IP_PREFIX + (address or "unknown")[:45]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A failure just counted: the key's count in its window and, when it now refuses
+    attempts, until when; `locked` tells a lock (an audit-worthy event) from a short delay."""
+
+    key: str
+    failures: int
+    refused_until: datetime | None
+    locked: bool
+
+
+def refused_until(session: Session, keys: Iterable[str], *, now: datetime) -> datetime | None:
+    """Until when the first of these keys to free up keeps refusing attempts: the latest
+    `locked_until` still ahead of `now`, or None when every key accepts attempts."""
+    return session.scalar(
+        select(func.max(LoginThrottle.locked_until)).where(
+            LoginThrottle.key.in_(list(keys)), LoginThrottle.locked_until > now
+        )
+    )
+
+
+def count_failure(session: Session, key: str, *, now: datetime, throttling: Throttling) -> Failure:
+    """Counts one failed sign-in for `key` and sets its delay or lock.
+
+    One upsert (`INSERT … ON CONFLICT DO UPDATE … RETURNING`, on PostgreSQL and SQLite alike)
+    increments the count atomically, so concurrent failures in several workers are all counted;
+    a window that has run out starts again at 1.
+    """
+    table = LoginThrottle.__table__
+    expired = table.c.window_started_at <= now - timedelta(minutes=throttling.window_minutes)
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(table)
+        .values(key=key, failures=1, window_started_at=now, locked_until=None)
+        .on_conflict_do_update(
+            index_elements=[table.c.key],
+            set_={
+                "failures": case((expired, 1), else_=table.c.failures + 1),
+                "window_started_at": case(
+                    (expired, literal(now, table.c.window_started_at.type)),
+                    else_=table.c.window_started_at,
+                ),
+            },
+        )
+        .returning(table.c.failures)
+    )
+    failures = session.execute(statement).scalar_one()
+    until, locked = _refusal_after(key, failures, now=now, throttling=throttling)
+    if until is not None:
+        session.execute(update(LoginThrottle).filter_by(key=key).values(locked_until=until))
+    return Failure(key=key, failures=failures, refused_until=until, locked=locked)
+
+
+def _refusal_after(
+    key: str, failures: int, *, now: datetime, throttling: Throttling
+) -> tuple[datetime | None, bool]:
+    """(until when the key refuses attempts, whether that is a lock) after `failures`."""
+    is_user = key.startswith(USER_PREFIX)
+    lock_after = throttling.user_lock_after if is_user else throttling.ip_lock_after
+    if failures >= lock_after:
+        return now + timedelta(minutes=throttling.lock_minutes), True
+    if is_user and failures >= throttling.delay_after:
+        exponent = min(failures - throttling.delay_after, 20)  # 2^20 s is already past the cap
+        return now + min(timedelta(seconds=2**exponent), MAX_DELAY), False
+    return None, False
+
+
+def clear(session: Session, key: str) -> None:
+    """Forgets the failures of `key` (a successful sign-in clears its identifiant's count)."""
+    session.execute(delete(LoginThrottle).filter_by(key=key))
