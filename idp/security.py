@@ -1,0 +1,53 @@
+"""HTTP response headers that protect the hub's pages in the browser (issue 3, hardening).
+
+- The Content-Security-Policy allows only the hub's own styles and images, no script at all,
+  and no framing (`frame-ancestors 'none'`, with `X-Frame-Options` for older browsers). It has
+  no `form-action`: Chrome applies it to every redirect that follows a form submission, and the
+  sign-in POST redirects to `/authorize` and on to the portal's callback on another origin.
+- `Referrer-Policy: no-referrer`: authorization codes and `state` travel in URLs.
+- `Cache-Control: no-store` on HTML pages and on anything that sets a cookie, so that no shared
+  cache or back button serves one person's page or session to another.
+- HSTS only when cookies are Secure, i.e. when the hub is served over https.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, session
+
+from idp import settings_of
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; "
+    "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+STRICT_TRANSPORT_SECURITY = "max-age=31536000"
+ALWAYS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+def init_app(app: Flask) -> None:
+    """Registers `protect` to run after every other `after_request` function (Flask runs them
+    last-registered first), so that it sees the cookies they set."""
+    app.after_request_funcs.setdefault(None, []).insert(0, protect)
+
+
+def protect(response: Response) -> Response:
+    """Adds the headers to every response; an endpoint that needs another value for one of them
+    sets it itself and keeps it."""
+    for name, value in ALWAYS.items():
+        response.headers.setdefault(name, value)
+    if settings_of(current_app).secure_cookies:
+        response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
+    if _is_private(response):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _is_private(response: Response) -> bool:
+    """HTML pages and responses that set a cookie. Flask writes its own session cookie after
+    the `after_request` functions, whenever the session was modified: that counts too."""
+    return response.mimetype == "text/html" or "Set-Cookie" in response.headers or session.modified
