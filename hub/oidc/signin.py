@@ -1,0 +1,206 @@
+"""Signing in with an identifiant (or e-mail address) and a password (R14: one identity for
+every portal), with throttling and a security trail.
+
+Whatever went wrong — unknown identifiant, wrong password, no password chosen yet, throttled —
+the person gets one generic answer, and the work done takes about the same time (a dummy hash
+is verified when there is nobody to check), so the answer never tells whether an identifiant
+exists. The audit log, which only operators read, keeps the real reason.
+
+The web layer calls, in order: `refused_until` and `find_candidate` (reads), `verify` (the slow
+hash, outside any transaction), then `succeed`, `fail` or `refuse` (writes), and commits.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from functools import lru_cache
+
+from sqlalchemy.orm import Session
+
+from hub.actors import System
+from hub.audit.services import record
+from hub.config import PasswordHashing, Throttling
+from hub.oidc import throttle
+from hub.passwords import hash_password, needs_rehash, verify_password
+from hub.portals.models import Portal
+from hub.users.models import User
+from hub.users.services import find_user
+
+ANONYMOUS = System("anonyme")  # the actor of attempts that signed nobody in
+LOGIN_MAX = throttle.LOGIN_MAX
+PASSWORD_MAX = 1024
+AUDITED_LOGIN_MAX = 100  # what the audit log keeps of a submitted identifiant
+
+
+class FailureReason(StrEnum):
+    """Why an attempt failed, for the audit log only (never shown: no enumeration)."""
+
+    UNKNOWN = "unknown_identifiant"
+    WRONG_PASSWORD = "wrong_password"  # noqa: S105 - a reason, not a password
+    NO_PASSWORD = "no_password"  # noqa: S105 - a reason, not a password
+    INVALID_INPUT = "invalid_input"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of checking a password: `user` when it matched, otherwise `reason`."""
+
+    user: User | None
+    reason: FailureReason | None = None
+    new_hash: str | None = None  # the password hashed with today's parameters, to store
+
+
+def is_acceptable_login(login: str) -> bool:
+    """Whether `login` could name somebody: not blank, not longer than an e-mail address, no
+    control character (PostgreSQL cannot even compare a string holding NUL)."""
+    return (
+        bool(login.strip())
+        and len(login) <= LOGIN_MAX
+        and not any(unicodedata.category(char) == "Cc" for char in login)
+    )
+
+
+def find_candidate(session: Session, login: str) -> User | None:
+    """The person this identifiant or e-mail address names, if the input is acceptable."""
+    return find_user(session, login) if is_acceptable_login(login) else None
+
+
+def refused_until(
+    session: Session, login: str, *, ip_address: str | None, now: datetime
+) -> datetime | None:
+    """Until when attempts for this identifiant or from this address are refused, if they are.
+    A refused attempt checks no password."""
+    keys = (throttle.user_key(login), throttle.ip_key(ip_address))
+    return throttle.refused_until(session, keys, now=now)
+
+
+@lru_cache(maxsize=4)
+def _dummy_hash(params: PasswordHashing) -> str:
+    return hash_password("no-such-person", params)
+
+
+def verify(
+    login: str, password: str, candidate: User | None, *, params: PasswordHashing
+) -> Verdict:
+    """Checks `password` for `candidate`. An unknown person or one without a password yet costs
+    one hash verification like everybody else. A match made with older cost parameters comes
+    with the password hashed again with the current ones."""
+    if not is_acceptable_login(login) or not password or len(password) > PASSWORD_MAX:
+        return Verdict(None, FailureReason.INVALID_INPUT)
+    if candidate is None or not candidate.password_hash:
+        verify_password(_dummy_hash(params), password, params)
+        reason = FailureReason.UNKNOWN if candidate is None else FailureReason.NO_PASSWORD
+        return Verdict(None, reason)
+    if not verify_password(candidate.password_hash, password, params):
+        return Verdict(None, FailureReason.WRONG_PASSWORD)
+    new_hash = None
+    if needs_rehash(candidate.password_hash, params):
+        new_hash = hash_password(password, params)
+    return Verdict(candidate, new_hash=new_hash)
+
+
+def succeed(
+    session: Session,
+    verdict: Verdict,
+    *,
+    login: str,
+    ip_address: str | None,
+    now: datetime,
+    portal: Portal | None = None,
+) -> User:
+    """Records a successful sign-in: clears the identifiant's failures (not the address's: one
+    right password says nothing of the other identifiants tried from there), stores a rehash."""
+    user = verdict.user
+    if user is None:
+        raise ValueError("succeed() needs a verdict with a user")
+    throttle.clear(session, throttle.user_key(login))
+    if verdict.new_hash is not None:
+        user.password_hash = verdict.new_hash
+    record(
+        session,
+        actor=user,
+        action="session.sign_in",
+        now=now,
+        portal=portal,
+        target=user,
+        after={"ip": ip_address},
+    )
+    return user
+
+
+def fail(
+    session: Session,
+    verdict: Verdict,
+    *,
+    login: str,
+    candidate: User | None,
+    ip_address: str | None,
+    now: datetime,
+    throttling: Throttling,
+    portal: Portal | None = None,
+) -> list[throttle.Failure]:
+    """Records a failed sign-in: counts it for the identifiant and the address, audits it, and
+    audits a lock when this failure started one."""
+    keys = (throttle.user_key(login), throttle.ip_key(ip_address))
+    failures = [
+        throttle.count_failure(session, key, now=now, throttling=throttling) for key in keys
+    ]
+    reason = verdict.reason.value if verdict.reason is not None else None
+    record(
+        session,
+        actor=ANONYMOUS,
+        action="session.sign_in_failed",
+        now=now,
+        portal=portal,
+        target=candidate,
+        after={"identifiant": _audited(login), "ip": ip_address, "reason": reason},
+    )
+    for failure in failures:
+        if failure.locked and failure.refused_until is not None:
+            record(
+                session,
+                actor=ANONYMOUS,
+                action="session.sign_in_locked",
+                now=now,
+                portal=portal,
+                target=candidate if failure.key.startswith(throttle.USER_PREFIX) else None,
+                after={
+                    "key": _audited(failure.key),
+                    "failures": failure.failures,
+                    "locked_until": failure.refused_until.isoformat(),
+                },
+            )
+    return failures
+
+
+def refuse(
+    session: Session,
+    *,
+    login: str,
+    ip_address: str | None,
+    now: datetime,
+    until: datetime,
+    portal: Portal | None = None,
+) -> None:
+    """Records an attempt refused by throttling (no password was checked)."""
+    record(
+        session,
+        actor=ANONYMOUS,
+        action="session.sign_in_throttled",
+        now=now,
+        portal=portal,
+        after={
+            "identifiant": _audited(login),
+            "ip": ip_address,
+            "refused_until": until.isoformat(),
+        },
+    )
+
+
+def _audited(value: str) -> str:
+    """What the audit log keeps of attacker-controlled text: printable and short."""
+    printable = "".join(char for char in value if unicodedata.category(char) != "Cc")
+    return printable[:AUDITED_LOGIN_MAX]
