@@ -7,6 +7,7 @@ within `idp.oidc.signing.RELOAD_SECONDS`.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 import click
@@ -15,11 +16,12 @@ from sqlalchemy import select
 
 from hub.clock import paris_datetime, utcnow
 from hub.oidc import keys
+from hub.oidc.logout import LOGOUT_TOKEN_LIFETIME
 from hub.oidc.models import SigningKey
-from idp.cli.accounts import render_table
+from idp.cli.accounts import fail_usage, render_table
 from idp.cli.session import settings, transaction
 from idp.extensions import db
-from idp.oidc.signing import key_ring
+from idp.oidc.signing import RELOAD_SECONDS, key_ring
 
 command = AppGroup("keys", help="Clés de signature des jetons (JWKS) : rotation, liste.")
 
@@ -40,6 +42,13 @@ def rotate(grace_hours: float | None) -> None:
     """The grace period must outlast every token signed with the old keys (ID tokens, logout
     tokens): a portal verifying one after its key left the JWKS would refuse it."""
     hours = grace_hours if grace_hours is not None else settings().oidc.key_grace_hours
+    shortest = _shortest_grace()
+    if timedelta(hours=hours) < shortest:
+        minutes = math.ceil(shortest.total_seconds() / 60)
+        fail_usage(
+            f"Le délai de grâce doit couvrir la durée de vie des jetons déjà signés : "
+            f"au moins {minutes} minutes."
+        )
     now = utcnow()
     with transaction("keys-rotate") as (session, actor):
         retiring = keys.active_keys(session)
@@ -53,6 +62,13 @@ def rotate(grace_hours: float | None) -> None:
     if retiring:
         until = paris_datetime(now + timedelta(hours=hours))
         click.echo(f"Les clés précédentes restent publiées jusqu'au {until} (heure de Paris).")
+
+
+def _shortest_grace() -> timedelta:
+    """Web workers sign with the old keys until they reload (`RELOAD_SECONDS`), and what they
+    sign lives as long as an access token (ID tokens) or a logout token."""
+    lifetime = max(timedelta(seconds=settings().oidc.access_token_seconds), LOGOUT_TOKEN_LIFETIME)
+    return timedelta(seconds=RELOAD_SECONDS) + lifetime
 
 
 def _status(key: SigningKey, now: datetime) -> tuple[str, str]:

@@ -108,6 +108,19 @@ def test_a_grace_period_must_be_positive(hub, session, hours):
     assert session.scalar(select(AuditEvent).filter_by(action="keys.rotate")) is None
 
 
+def test_a_grace_period_shorter_than_the_tokens_lifetime_is_refused(hub, session):
+    old = published_kids(session)
+
+    result = hub("keys", "rotate", "--grace-hours", "0.05")  # 3 minutes < 30 s + 5 min
+
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Erreur : Le délai de grâce doit couvrir la durée de vie des jetons déjà signés : "
+        "au moins 6 minutes.\n"
+    )
+    assert published_kids(session) == old
+
+
 def test_rotation_is_audited(hub, session):
     old = published_kids(session)
 
