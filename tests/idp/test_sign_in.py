@@ -4,8 +4,11 @@ redirect, CSRF on the form."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import time
 from dataclasses import replace
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -337,3 +340,31 @@ def test_an_unknown_identifiant_costs_a_hash_like_a_wrong_password(costly_app, s
 
     # Without a dummy verification the unknown identifiant would answer several times faster.
     assert unknown > 0.6 * wrong, (unknown, wrong)
+
+
+def test_authorize_sends_to_the_page_that_names_the_portal_and_comes_back(client, demo):
+    verifier = "v" * 50
+    digest = hashlib.sha256(verifier.encode()).digest()
+    authorize = client.get(
+        "/authorize",
+        query_string={
+            "response_type": "code",
+            "client_id": "soltea",
+            "redirect_uri": "http://127.0.0.1:5001/auth/callback",
+            "scope": "openid",
+            "state": "s",
+            "code_challenge": base64.urlsafe_b64encode(digest).rstrip(b"=").decode(),
+            "code_challenge_method": "S256",
+            "login_hint": "alice.martin",
+        },
+    )
+    next_path = parse_qs(urlsplit(authorize.headers["Location"]).query)["next"][0]
+
+    page = client.get(authorize.headers["Location"])
+    signed_in = submit_login(client, "alice.martin", next=next_path)
+    back = client.get(signed_in.headers["Location"])
+
+    assert "Connexion à SOLTÉA" in page.text
+    assert 'value="alice.martin"' in page.text
+    assert signed_in.headers["Location"] == next_path
+    assert back.headers["Location"].startswith("http://127.0.0.1:5001/auth/callback?code=")
