@@ -39,11 +39,11 @@ EXEMPT_BLUEPRINTS = {"kit_auth", "kit_backchannel", "kit_health", "kit"}
 
 
 class SignInRefused(Exception):
-    """The hub will not extend this sign-in; `account_expired` says whether R5 is the reason."""
+    """The hub will not extend this sign-in; `notice` is what « Connexion » will say."""
 
-    def __init__(self, reason: str, *, account_expired: bool = False) -> None:
+    def __init__(self, reason: str, *, notice: str = "session_ended") -> None:
         super().__init__(reason)
-        self.account_expired = account_expired
+        self.notice = notice
 
 
 def is_stale(sign_in: SignIn, *, now: datetime, max_age: int) -> bool:
@@ -78,8 +78,7 @@ def refresh() -> Response | None:
         renewed = exchange(sign_in)
     except SignInRefused as refusal:
         log.info("refresh refused for sub=%s: %s", sign_in.sub, refusal)
-        notice = "account_expired" if refusal.account_expired else "session_ended"
-        return end_and_redirect(notice, reason=f"refresh refused: {refusal}")
+        return end_and_redirect(refusal.notice, reason=f"refresh refused: {refusal}")
     except BaseException:
         store.release_refresh(engine, hashed)
         raise
@@ -107,9 +106,8 @@ def exchange(sign_in: SignIn) -> SignIn:
         if error.error in UNAVAILABLE_ERRORS:
             log.error("token endpoint refused the refresh: %s %s", error.error, error.description)
             raise HubUnavailable(str(error)) from error
-        expired = "account_expired" in (error.error, error.description)
         raise SignInRefused(
-            f"{error.error}: {error.description}", account_expired=expired
+            f"{error.error}: {error.description}", notice=refusal_notice(error)
         ) from error
     except (requests.RequestException, ValueError) as error:
         raise HubUnavailable(str(error)) from error
@@ -123,6 +121,15 @@ def exchange(sign_in: SignIn) -> SignIn:
         claims=_claims(token["access_token"], sign_in.sub),
         claims_read_at=now,
     )
+
+
+def refusal_notice(error: OAuthError) -> str:
+    """What « Connexion » says after the hub refused a refresh: R5's message when the account
+    expired, « no account » when it was deleted, otherwise that the session ended."""
+    for reason in ("account_expired", "no_account"):
+        if reason in (error.error, error.description):
+            return reason
+    return "session_ended"
 
 
 def access_expiry(token: dict[str, Any], *, now: datetime) -> datetime:

@@ -1,7 +1,7 @@
 """The hub's public signing keys (its JWKS), to verify logout tokens. Fetched when first needed,
 kept for `MAX_AGE`, fetched again at once when a token names an unknown key (the hub rotated),
-but not more often than `MIN_REFETCH`: forged tokens with random key ids must not turn the
-portal into a flood of requests to the hub."""
+but such forced fetches happen at most once per `MIN_REFETCH`: forged tokens with random key
+ids must not turn the portal into a flood of requests to the hub."""
 
 from __future__ import annotations
 
@@ -24,16 +24,18 @@ class HubKeys:
         self._lock = threading.Lock()
         self._keys: KeySet | None = None
         self._fetched_at = 0.0
+        self._forced_at: float | None = None
 
     def key_set(self, jwks_uri: str, *, refetch: bool = False) -> KeySet:
-        """The keys, fetched again when too old or when `refetch` asks (unknown `kid`)."""
+        """The keys; `refetch` when a token names a key we do not know."""
         with self._lock:
-            age = time.monotonic() - self._fetched_at
-            stale = self._keys is None or age >= MAX_AGE or (refetch and age >= MIN_REFETCH)
-            if stale:
+            now = time.monotonic()
+            forced = refetch and (self._forced_at is None or now - self._forced_at >= MIN_REFETCH)
+            if self._keys is None or now - self._fetched_at >= MAX_AGE or forced:
                 self._keys = KeySet.import_key_set(self._fetch(jwks_uri))
-                self._fetched_at = time.monotonic()
-            assert self._keys is not None
+                self._fetched_at = now
+                if forced:
+                    self._forced_at = now
             return self._keys
 
     def _fetch(self, jwks_uri: str) -> Any:

@@ -1,12 +1,19 @@
 """« Connexion », signing in through the hub (`/auth/login`, `/auth/create-account`,
 `/auth/callback`) and « Se déconnecter » (`/auth/logout`, RP-initiated logout at the hub, which
-then logs the person out of every other portal over the back channel)."""
+then logs the person out of every other portal over the back channel).
+
+« Me connecter » first asks the hub silently (`prompt=none`): a person with a live hub session is
+signed in without seeing the hub at all (single sign-on), and a refusal comes back to the portal
+as an error — so R5's expired account gets the portal's own message box (the seed's
+screenshot). Only when the hub needs the person (no session: `login_required`) does the
+interactive sign-in start.
+"""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 from authlib.integrations.base_client import OAuthError
@@ -58,9 +65,18 @@ def connexion() -> Any:
     return render_connexion()
 
 
+INTERACTION_NEEDED = {
+    "login_required",
+    "interaction_required",
+    "consent_required",
+    "account_selection_required",
+}
+
+
 @bp.get("/auth/login")
 def login() -> Response:
-    return _start_sign_in(prompt=None)
+    """Silent first, unless `interactive=1` (the silent attempt said the hub needs the person)."""
+    return _start_sign_in(prompt=None if request.args.get("interactive") else "none")
 
 
 @bp.get("/auth/create-account")
@@ -72,7 +88,7 @@ def create_account() -> Response:
 
 def _start_sign_in(*, prompt: str | None) -> Response:
     next_url = safe_next(request.args.get("next"))
-    if signins.current_sign_in() is not None and prompt is None:
+    if signins.current_sign_in() is not None and prompt != "create":
         return redirect(next_url)
     hub_metadata()  # before any state is stored: a hub that is down gets its own page
     session["next"] = next_url
@@ -116,6 +132,8 @@ def callback() -> Any:
     error = request.args.get("error")
     if error:
         hub.framework.clear_state_data(session, state)
+        if error in INTERACTION_NEEDED and _was_silent(state_data):
+            return redirect(url_for("kit_auth.login", next=session.get("next", "/"), interactive=1))
         return _refused(error, request.args.get("error_description"))
     try:
         token = hub.authorize_access_token()
@@ -145,6 +163,12 @@ def callback() -> Any:
     return check_accounts(sign_in) or redirect(next_url)
 
 
+def _was_silent(state_data: dict[str, Any]) -> bool:
+    """Whether our request carried `prompt=none` (Authlib keeps the URL it redirected to)."""
+    query = parse_qs(urlsplit(state_data.get("url", "")).query)
+    return query.get("prompt") == ["none"]
+
+
 def _issuer_matches(metadata: dict[str, Any]) -> bool:
     issuer = request.args.get("iss")
     if issuer is None and not metadata.get("authorization_response_iss_parameter_supported"):
@@ -158,8 +182,8 @@ def _issuer_matches(metadata: dict[str, Any]) -> bool:
 def _refused(error: str, description: str | None) -> Any:
     """The hub's refusal: R5's expired account gets the message box on « Connexion »."""
     log.info("sign-in refused by the hub: %s (%s)", error, description)
-    if error == "access_denied" and description == "account_expired":
-        session["notice"] = "account_expired"
+    if error == "access_denied" and description in ("account_expired", "no_account"):
+        session["notice"] = description
         return redirect(url_for("kit_auth.connexion"))
     if error == "access_denied":
         session["notice"] = "sign_in_cancelled"
