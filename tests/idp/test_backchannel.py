@@ -62,9 +62,9 @@ def log_out(client) -> None:
     assert response.status_code == 200
 
 
-def verified(session, logout_token: str):
-    """The token checked as a portal does: signature against the hub's JWKS."""
-    jwks = KeySet.import_key_set(key_ring.jwks(session))
+def verified(client, logout_token: str):
+    """The token checked as a portal does: signature against the JWKS the hub publishes."""
+    jwks = KeySet.import_key_set(client.get("/jwks.json").get_json())
     return jwt.decode(logout_token, jwks, algorithms=["RS256", "ES256"])
 
 
@@ -92,7 +92,7 @@ def test_the_portal_receives_a_signed_logout_token_after_the_logout(
     (received,) = receiver.requests
     assert (received.method, received.path) == ("POST", "/auth/backchannel-logout")
     assert received.headers["Content-Type"] == "application/x-www-form-urlencoded"
-    token = verified(session, received.logout_token)
+    token = verified(client, received.logout_token)
     assert token.header["typ"] == "logout+jwt"
     assert token.header["alg"] == "RS256"
     claims = token.claims
@@ -139,7 +139,7 @@ def test_every_portal_of_the_session_gets_its_own_token(
 
     deliver_due(session_factory)
 
-    tokens = [verified(session, r.logout_token).claims for r in receiver.requests]
+    tokens = [verified(client, r.logout_token).claims for r in receiver.requests]
     assert sorted(claims["aud"] for claims in tokens) == ["certificateurs", "soltea"]
     assert {claims["sid"] for claims in tokens} == {alice.sid}
     assert tokens[0]["jti"] != tokens[1]["jti"]
@@ -154,7 +154,7 @@ def test_a_portal_registered_for_es256_gets_an_es256_token(
 
     deliver_due(session_factory)
 
-    assert verified(session, receiver.requests[0].logout_token).header["alg"] == "ES256"
+    assert verified(client, receiver.requests[0].logout_token).header["alg"] == "ES256"
 
 
 # --- a portal that fails -------------------------------------------------------------------------
@@ -221,7 +221,7 @@ def test_a_late_retry_carries_a_fresh_token_for_the_same_logout(
 
     deliver_due(session_factory)
 
-    first, retry = (verified(session, r.logout_token).claims for r in receiver.requests)
+    first, retry = (verified(client, r.logout_token).claims for r in receiver.requests)
     assert retry["iat"] == int(later.timestamp())
     assert retry["exp"] == int((later + timedelta(minutes=2)).timestamp())
     assert retry["jti"] != first["jti"]

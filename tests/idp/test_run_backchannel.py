@@ -17,7 +17,6 @@ from hub.oidc import sessions
 from hub.oidc.clients import find_client
 from hub.users.models import User
 from idp.auth.sessions import COOKIE_NAME
-from idp.oidc.signing import key_ring
 from tests.fixtures.portal_receiver import receiver as receiver  # the fixture, used by name
 from tests.idp.test_run_cli import hub_run as hub_run  # the fixture, used by name
 
@@ -46,8 +45,6 @@ def test_hub_run_posts_the_logout_token_to_the_portal(hub_run, session, receiver
     assert logged_out.status_code == 200
     assert "Vous êtes déconnecté." in logged_out.text
     (received,) = receiver.requests
-    key_ring.reload()
-    token = jwt.decode(
-        received.logout_token, KeySet.import_key_set(key_ring.jwks(session)), algorithms=["RS256"]
-    )
+    jwks = KeySet.import_key_set(requests.get(f"{hub}/jwks.json", timeout=5).json())
+    token = jwt.decode(received.logout_token, jwks, algorithms=["RS256"])
     assert (token.claims["aud"], token.claims["sid"]) == ("soltea", signed_in.browser_session.sid)
