@@ -156,6 +156,8 @@ def _finish(logout_request: LogoutRequest) -> Response:
 
 @bp.route("/logout", methods=["GET", "POST"], endpoint="end_session")
 def end_session() -> Response:
+    """A confirmed form (CSRF-checked), or a hint naming the current session, logs out; a
+    browser without a session just goes back; anything else asks first."""
     params = request.form if request.method == "POST" else request.args
     try:
         logout_request = parse_request(params)
