@@ -28,7 +28,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     app.config.update(flask_config)
     db.init_app(app)
 
-    from idp import errors, health, security
+    from idp import errors, health, request_ids, security
     from idp.api import me
     from idp.auth import sessions, views
     from idp.auth.csrf import csrf_token
@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     app.register_blueprint(me.bp)
     app.after_request(sessions.apply_cookie)
     app.jinja_env.globals["csrf_token"] = csrf_token
+    request_ids.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     return app

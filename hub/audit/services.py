@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -41,15 +41,30 @@ _context: ContextVar[AuditContext] = ContextVar(
 )
 
 
+def enter_audit_context(
+    *, request_id: str | None = None, via_portal: str | None = None
+) -> Token[AuditContext]:
+    """For frameworks whose hooks cannot hold a `with` block (a request's before/teardown)."""
+    return _context.set(AuditContext(request_id=request_id, via_portal=via_portal))
+
+
+def leave_audit_context(token: Token[AuditContext]) -> None:
+    _context.reset(token)
+
+
+def current_audit_context() -> AuditContext:
+    return _context.get()
+
+
 @contextmanager
 def audit_context(
     *, request_id: str | None = None, via_portal: str | None = None
 ) -> Iterator[None]:
-    token = _context.set(AuditContext(request_id=request_id, via_portal=via_portal))
+    token = enter_audit_context(request_id=request_id, via_portal=via_portal)
     try:
         yield
     finally:
-        _context.reset(token)
+        leave_audit_context(token)
 
 
 def describe(target: object) -> tuple[str, str, str]:

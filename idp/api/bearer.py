@@ -3,7 +3,6 @@ the signed-in person, checked on every call (revocation and expiry take effect a
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -12,7 +11,7 @@ from typing import Any
 from flask import Response, g, jsonify, request
 from sqlalchemy import select
 
-from hub.audit.services import audit_context
+from hub.audit.services import audit_context, current_audit_context
 from hub.clock import utcnow
 from hub.oidc.models import OAuthToken
 from hub.oidc.secrets import digest
@@ -73,8 +72,8 @@ def requires_scope(scope: str) -> Callable[[Callable[..., Any]], Callable[..., A
             if scope not in token.scope.split():
                 return _challenge("insufficient_scope", f"Portée « {scope} » requise.", 403)
             g.api_caller = Caller(user=token.user, token=token)
-            request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16]
-            with audit_context(request_id=request_id[:64], via_portal=token.client.portal.code):
+            request_id = current_audit_context().request_id
+            with audit_context(request_id=request_id, via_portal=token.client.portal.code):
                 return view(*args, **kwargs)
 
         return wrapper

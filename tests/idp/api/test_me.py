@@ -179,3 +179,17 @@ def test_an_expired_access_token_is_refused(client, token_for, time_machine, set
     time_machine.move_to(utcnow() + timedelta(seconds=settings.oidc.access_token_seconds + 1))
 
     assert client.get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_each_request_has_an_id_found_in_its_audit_events(client, session, token_for):
+    response = client.patch(
+        "/api/v1/me",
+        json={"service": "Direction"},
+        headers=token_for("bruno.petit") | {"X-Request-Id": "portal-req-0001"},
+    )
+
+    assert response.headers["X-Request-Id"] == "portal-req-0001"
+    event = session.scalar(select(AuditEvent).filter_by(action="user.update"))
+    assert event.request_id == "portal-req-0001"
+    generated = client.get("/healthz", headers={"X-Request-Id": "bad id!"}).headers["X-Request-Id"]
+    assert len(generated) == 16 and generated != "bad id!"

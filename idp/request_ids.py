@@ -1,0 +1,38 @@
+"""A request id for every request: in the audit events the request writes, in the logs, and
+echoed in `X-Request-Id` so a person reporting a problem can quote it. A caller's own id (a
+portal forwarding its request's id) is kept when it is reasonable."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from flask import Flask, Response, g, request
+
+from hub.audit.services import enter_audit_context, leave_audit_context
+
+HEADER = "X-Request-Id"
+_ACCEPTABLE = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
+
+
+def _begin() -> None:
+    given = request.headers.get(HEADER, "")
+    g.request_id = given if _ACCEPTABLE.match(given) else uuid.uuid4().hex[:16]
+    g.audit_token = enter_audit_context(request_id=g.request_id)
+
+
+def _echo(response: Response) -> Response:
+    response.headers[HEADER] = g.get("request_id", "")
+    return response
+
+
+def _end(_error: BaseException | None) -> None:
+    token = g.pop("audit_token", None)
+    if token is not None:
+        leave_audit_context(token)
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_begin)
+    app.after_request(_echo)
+    app.teardown_request(_end)
