@@ -1,0 +1,264 @@
+"""The authorization code flow as a portal drives it (OpenID Connect Core §3.1, PKCE S256,
+RFC 9207): the code, the ID token checked against the JWKS, UserInfo, single sign-on, and the
+`prompt` / `max_age` / `login_hint` parameters."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+from sqlalchemy import select
+
+from hub.clock import utcnow
+from hub.oidc.models import AuthorizationCode, SessionClient
+from hub.users.models import User
+from tests.idp.oidc.conftest import ISSUER, query_of
+
+
+def login_redirect(response) -> dict[str, str]:
+    """The sign-in page the hub sends the browser to, and the request it will come back to."""
+    assert response.status_code == 302, response.text[:300]
+    location = response.headers["Location"]
+    assert urlsplit(location).path == "/login", location
+    next_url = query_of(location)["next"]
+    assert next_url.startswith("/authorize?")
+    return {k: v[0] for k, v in parse_qs(urlsplit(next_url).query).items()}
+
+
+def test_code_flow_with_pkce_gives_verified_id_token_and_userinfo(
+    soltea_rp, sign_in_as, client, session
+):
+    browser_session = sign_in_as(client, "alice.martin")
+
+    tokens = soltea_rp.sign_in()
+
+    alice = session.scalar(select(User).filter_by(username="alice.martin"))
+    claims = tokens["claims"]
+    assert claims["sub"] == alice.public_id
+    assert claims["sid"] == browser_session.sid
+    assert claims["auth_time"] == int(browser_session.auth_time.timestamp())
+    assert claims["exp"] - claims["iat"] == 300  # as long as the access token
+    assert tokens["header"]["alg"] == "RS256"
+    assert (claims["name"], claims["preferred_username"]) == ("Alice Martin", "alice.martin")
+    assert claims["email"] == "alice.martin@alpha.example"
+    assert "accounts" not in claims  # UserInfo only
+    assert tokens["token_type"] == "Bearer"
+    assert tokens["expires_in"] == 300
+    assert tokens["refresh_token"]
+    assert tokens["scope"] == "openid profile email accounts"
+    info = soltea_rp.userinfo(tokens["access_token"])
+    assert info.status_code == 200
+    assert info.headers["Cache-Control"] == "no-store"
+    assert info.get_json() | {"accounts": None} == {
+        "sub": alice.public_id,
+        "name": "Alice Martin",
+        "given_name": "Alice",
+        "family_name": "Martin",
+        "preferred_username": "alice.martin",
+        "email": "alice.martin@alpha.example",
+        "email_verified": True,
+        "accounts": None,
+    }
+
+
+def test_the_token_response_is_never_cached(soltea_rp, sign_in_as, client):
+    sign_in_as(client, "alice.martin")
+    code, authorization = soltea_rp.code()
+
+    response = soltea_rp.exchange(code, authorization.verifier)
+
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Pragma"] == "no-cache"
+    assert response.mimetype == "application/json"
+
+
+def test_only_the_digest_of_a_code_is_stored(soltea_rp, sign_in_as, client, session):
+    sign_in_as(client, "alice.martin")
+
+    code, _ = soltea_rp.code()
+
+    stored = session.scalars(select(AuthorizationCode.code_hash)).all()
+    assert len(stored) == 1
+    assert code not in stored[0]
+
+
+def test_scopes_limit_the_claims(soltea_rp, sign_in_as, client):
+    sign_in_as(client, "alice.martin")
+
+    tokens = soltea_rp.sign_in(scope="openid")
+
+    assert set(tokens["claims"]) == {
+        "iss",
+        "sub",
+        "aud",
+        "exp",
+        "iat",
+        "auth_time",
+        "nonce",
+        "at_hash",
+        "sid",
+    }
+    assert set(soltea_rp.userinfo(tokens["access_token"]).get_json()) == {"sub"}
+
+
+def test_client_secret_post_works_as_well_as_basic(soltea_rp, sign_in_as, client, backend):
+    sign_in_as(client, "alice.martin")
+    code, authorization = soltea_rp.code()
+
+    response = backend.post(
+        "/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": soltea_rp.redirect_uri,
+            "code_verifier": authorization.verifier,
+            "client_id": "soltea",
+            "client_secret": "soltea-dev-secret",
+        },
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.get_json()["id_token"]
+
+
+def test_the_authorization_request_may_be_posted(soltea_rp, sign_in_as, client):
+    sign_in_as(client, "alice.martin")
+    authorization = soltea_rp.authorization()
+
+    response = client.post("/authorize", data=authorization.params)
+
+    params = soltea_rp.callback(response)
+    assert (params["state"], params["iss"]) == (authorization.state, ISSUER)
+    assert soltea_rp.exchange(params["code"], authorization.verifier).status_code == 200
+
+
+def test_single_sign_on_second_portal_without_sign_in(
+    soltea_rp, certificateurs_rp, sign_in_as, client, session
+):
+    browser_session = sign_in_as(client, "alice.martin")
+    first = soltea_rp.sign_in()
+
+    second = certificateurs_rp.sign_in()  # no redirect to /login: the same hub session
+
+    assert first["claims"]["sid"] == second["claims"]["sid"] == browser_session.sid
+    assert first["claims"]["sub"] == second["claims"]["sub"]
+    assert second["claims"]["aud"] == "certificateurs"
+    session.expire_all()
+    signed_in_to = session.scalars(
+        select(SessionClient).filter_by(browser_session_id=browser_session.id)
+    ).all()
+    assert sorted(link.client.client_id for link in signed_in_to) == ["certificateurs", "soltea"]
+
+
+def test_without_a_session_the_browser_goes_to_sign_in_and_comes_back(soltea_rp):
+    response, authorization = soltea_rp.authorize()
+
+    back = login_redirect(response)
+    assert back == authorization.params
+
+
+def test_login_hint_reaches_the_sign_in_page(soltea_rp):
+    response, _ = soltea_rp.authorize(login_hint="bruno.petit")
+
+    assert login_redirect(response)["login_hint"] == "bruno.petit"
+
+
+def test_prompt_none_with_a_session_returns_a_code(soltea_rp, sign_in_as, client):
+    sign_in_as(client, "alice.martin")
+
+    tokens = soltea_rp.sign_in(prompt="none")
+
+    assert tokens["id_token"]
+
+
+def test_prompt_none_without_a_session_is_login_required(soltea_rp):
+    response, authorization = soltea_rp.authorize(prompt="none")
+
+    params = soltea_rp.callback(response)
+    assert params["error"] == "login_required"
+    assert (params["state"], params["iss"]) == (authorization.state, ISSUER)
+    assert "code" not in params
+
+
+def test_prompt_login_asks_again_and_drops_itself_from_the_way_back(soltea_rp, sign_in_as, client):
+    sign_in_as(client, "alice.martin")
+
+    response, authorization = soltea_rp.authorize(prompt="login")
+
+    back = login_redirect(response)
+    assert "prompt" not in back
+    assert back == {k: v for k, v in authorization.params.items() if k != "prompt"}
+
+
+def test_prompt_login_keeps_other_prompt_values(soltea_rp, sign_in_as, client):
+    sign_in_as(client, "alice.martin")
+
+    response, _ = soltea_rp.authorize(prompt="login consent")
+
+    assert login_redirect(response)["prompt"] == "consent"
+
+
+def test_prompt_consent_is_satisfied_for_first_party_portals(soltea_rp, sign_in_as, client):
+    sign_in_as(client, "alice.martin")
+
+    assert soltea_rp.sign_in(prompt="consent")["id_token"]
+
+
+def test_prompt_create_sends_to_registration_for_the_portal(soltea_rp):
+    response, authorization = soltea_rp.authorize(prompt="create")
+
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert urlsplit(location).path == "/register"
+    query = query_of(location)
+    assert query["portal"] == "soltea"
+    back = query_of(query["next"])
+    assert "prompt" not in back
+    assert back["state"] == authorization.state
+
+
+def test_max_age_exceeded_asks_to_sign_in_again(soltea_rp, sign_in_as, client, time_machine):
+    sign_in_as(client, "alice.martin")
+    time_machine.move_to(utcnow() + timedelta(minutes=10), tick=False)
+
+    too_old, _ = soltea_rp.authorize(max_age="300")
+    recent_enough = soltea_rp.sign_in(max_age="3600")
+    silent, _ = soltea_rp.authorize(max_age="300", prompt="none")
+
+    assert login_redirect(too_old)["max_age"] == "300"
+    assert recent_enough["id_token"]
+    assert soltea_rp.callback(silent)["error"] == "login_required"
+
+
+def test_an_ended_session_is_no_session(soltea_rp, sign_in_as, client, session):
+    from hub.oidc import sessions
+
+    browser_session = sign_in_as(client, "alice.martin")
+    sessions.end(session, browser_session, now=utcnow())
+    session.commit()
+
+    response, _ = soltea_rp.authorize()
+
+    login_redirect(response)
+
+
+def test_an_idle_session_is_no_session(soltea_rp, sign_in_as, client, time_machine, settings):
+    sign_in_as(client, "alice.martin")
+    idle = timedelta(minutes=settings.oidc.session_idle_minutes + 1)
+    time_machine.move_to(utcnow() + idle, tick=False)
+
+    response, _ = soltea_rp.authorize()
+
+    login_redirect(response)
+
+
+def test_es256_clients_get_es256_id_tokens(soltea_rp, sign_in_as, client, session):
+    from hub.oidc.clients import find_client
+
+    find_client(session, "soltea").id_token_signed_response_alg = "ES256"
+    session.commit()
+    sign_in_as(client, "alice.martin")
+
+    tokens = soltea_rp.sign_in()
+
+    assert tokens["header"]["alg"] == "ES256"
