@@ -4,7 +4,9 @@ HTML forms the way a person would — by their labels' fields, keeping hidden in
 
 from __future__ import annotations
 
+import html
 import html.parser
+import re
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
@@ -84,3 +86,25 @@ class Browser:
             {login_field: username, password_field: DEMO_PASSWORD},
             action=form.action or "",
         )
+
+    def sign_in(self, portal: str, username: str | None = None) -> requests.Response:
+        """« Me connecter » on `portal`; types the password at the hub only if asked."""
+        response = self.get(f"{portal}/auth/login")
+        if username is not None and 'type="password"' in response.text:
+            response = self.sign_in_at_hub(response, username)
+        return response
+
+    def log_out(self, portal: str) -> requests.Response:
+        """« Se déconnecter » from any page of `portal`."""
+        return self.submit(self.get(f"{portal}/"), action="/auth/logout")
+
+
+def text(response: requests.Response) -> str:
+    """What a person reads on the page: its body without tags, entities decoded, spaces
+    collapsed."""
+    body = response.text.split("<body", 1)[-1]
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+
+
+def asked_for_password(response: requests.Response) -> bool:
+    return any('type="password"' in r.text for r in (*response.history, response))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 
-from portals.kit.auth import freshness, signins
-from portals.kit.auth.access import PortalAccount, current_person, login_required
+from portals.kit.auth import freshness
+from portals.kit.auth.access import login_required, role_label
+from portals.kit.clock import paris_date, parse_instant
 from portals.kit.extension import kit
 from portals.kit.hub_api import HubApiError, hub_api
 from portals.kit.me.forms import CIVILITIES, LABELS, contact_changes, form_values
@@ -18,11 +20,28 @@ SAVED = "Vos informations ont été enregistrées."
 DELETED = "Votre compte a été supprimé."
 
 
-def own_accounts() -> tuple[PortalAccount, ...]:
-    """The accounts the person may delete here: their own, not a role delegated from another
-    portal (R9: derived, it is not an account)."""
-    person = current_person()
-    return tuple(a for a in person.accounts if a.via is None) if person else ()
+@dataclass(frozen=True)
+class OwnAccount:
+    matricule: str
+    structure_name: str
+    role_label: str
+    expires_on: str
+
+
+def own_accounts() -> list[OwnAccount]:
+    """The person's own accounts on this portal, which they may delete (R6). A role delegated
+    from another portal (R9) is derived, not an account: the hub lists those with `via`."""
+    code = kit().config.code
+    return [
+        OwnAccount(
+            matricule=entry["structure"]["matricule"],
+            structure_name=entry["structure"]["name"],
+            role_label=role_label(entry["role"], None),
+            expires_on=paris_date(parse_instant(entry["expires_at"])),
+        )
+        for entry in hub_api().my_accounts()
+        if entry["portal"]["code"] == code and entry.get("via") is None
+    ]
 
 
 @bp.get("")
@@ -73,12 +92,9 @@ def delete(matricule: str) -> Any:
         if refusal.status >= 500:
             raise
         return render_template("kit/me_delete.html", account=account, error=refusal), 409
-    stopped = freshness.refresh()
-    if stopped is not None:
+    stopped = freshness.refresh()  # the claims change now, not in a minute
+    if stopped is not None:  # nothing valid left here: the portal session ended
+        session["notice"] = "account_deleted"
         return stopped
-    person = current_person()
-    if person is None or not person.accounts:
-        signins.end(notice="account_deleted", reason="own account deleted")
-        return redirect(url_for("kit_auth.connexion"))
     flash(DELETED, "succes")
     return redirect(url_for("kit_me.show"))
