@@ -69,12 +69,15 @@ def create_portal_app(
     )
     app.session_interface = ServerSideSessions(config, engine)
 
-    kit_bp = Blueprint(
-        "kit", __name__, template_folder="templates", static_folder="static",
+    shared = Blueprint(
+        "kit",
+        __name__,
+        template_folder="templates",
+        static_folder="static",
         static_url_path="/kit/static",
-    )  # fmt: skip
-    for blueprint in (kit_bp, health_bp, auth_views.bp, backchannel.bp, me_views.bp,
-                      my_portals_views.bp, *blueprints):  # fmt: skip
+    )
+    kit_blueprints = (shared, health_bp, auth_views.bp, backchannel.bp, me_views.bp)
+    for blueprint in (*kit_blueprints, my_portals_views.bp, *blueprints):
         app.register_blueprint(blueprint)
 
     app.before_request(check_csrf)

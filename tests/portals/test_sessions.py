@@ -57,6 +57,7 @@ def test_tampered_cookie_is_logged_and_treated_as_no_session(app, client, caplog
     assert "Alice Martin" not in page.text
     assert "tampered session cookie soltea_session" in caplog.text
     assert session_exists(app, key)  # a forged cookie ends nobody's session
+    assert page.headers["Set-Cookie"].startswith("soltea_session=;")  # and is dropped
 
 
 def test_a_cookie_forged_with_another_portals_key_is_refused(make_app):

@@ -104,8 +104,9 @@ def remember_jti(engine: Engine, jti: str, *, expires_at: datetime, now: datetim
 
 
 def _bad_request(description: str) -> tuple[Response, int]:
-    security_log.warning("back-channel logout refused: %s (from %s)", description,
-                         request.remote_addr)  # fmt: skip
+    security_log.warning(
+        "back-channel logout refused: %s (from %s)", description, request.remote_addr
+    )
     response = jsonify(error="invalid_request", error_description=description)
     response.headers["Cache-Control"] = "no-store"
     return response, 400
@@ -151,8 +152,13 @@ def backchannel_logout() -> tuple[Response, int]:
         return _bad_request("jti already used (replay)")
     sid, sub = claims.get("sid"), claims.get("sub")
     ended = store.end_by_sid(engine, sid) if sid else store.end_by_sub(engine, sub)
-    security_log.info("back-channel logout on %s: sid=%s sub=%s, %s session(s) ended",
-                      kit().config.code, sid, sub, ended)  # fmt: skip
+    security_log.info(
+        "back-channel logout on %s: sid=%s sub=%s, %s session(s) ended",
+        kit().config.code,
+        sid,
+        sub,
+        ended,
+    )
     response = jsonify(status="ok", ended=ended)
     response.headers["Cache-Control"] = "no-store"
     return response, 200

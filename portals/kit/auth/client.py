@@ -53,9 +53,10 @@ def hub_metadata() -> dict[str, Any]:
     if metadata.get("issuer") != kit().config.issuer:
         hub.server_metadata.pop("_loaded_at", None)
         log.error(
-            "discovery issuer %r differs from the configured %r", metadata.get("issuer"),
+            "discovery issuer %r differs from the configured %r",
+            metadata.get("issuer"),
             kit().config.issuer,
-        )  # fmt: skip
+        )
         raise HubUnavailable("issuer mismatch")
     return metadata
 

@@ -6,8 +6,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-CONTACT_FIELDS = ("civility", "last_name", "first_name", "service", "mobile_phone",
-                  "landline_phone")  # fmt: skip
+CONTACT_FIELDS = (
+    "civility",
+    "last_name",
+    "first_name",
+    "service",
+    "mobile_phone",
+    "landline_phone",
+)
 LABELS = {
     "username": "Identifiant",
     "civility": "Civilité",

@@ -46,6 +46,7 @@ class PortalSession(CallbackDict[str, Any], SessionMixin):
         self.last_seen_at = last_seen_at
         self.renewed = False
         self.modified = False
+        self.stale_cookie = False  # the request's cookie opened nothing: the response drops it
 
     @property
     def key_hash(self) -> str | None:
@@ -80,25 +81,32 @@ class ServerSideSessions(SessionInterface):
                 request.remote_addr,
                 request.path,
             )
-            return PortalSession()
+            return self._without_session()
         stored = store.load(self.engine, store.key_hash(key), now=utcnow())
         if stored is None:
-            return PortalSession()  # ended (logout) or forgotten: an anonymous visitor again
+            return self._without_session()  # ended (logout) or forgotten: a visitor again
         return PortalSession(
             stored.data, key=key, sign_in=stored.sign_in, last_seen_at=stored.last_seen_at
         )
+
+    @staticmethod
+    def _without_session() -> PortalSession:
+        session = PortalSession()
+        session.stale_cookie = True
+        return session
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         assert isinstance(session, PortalSession)
         now = utcnow()
         if session.key is None:
             if not session and session.sign_in is None:
-                if session.renewed:
+                if session.renewed or session.stale_cookie:
                     self._delete_cookie(response)
                 return
             session.key = secrets.token_urlsafe(32)
-            store.create(self.engine, store.key_hash(session.key), dict(session), session.sign_in,
-                         now=now)  # fmt: skip
+            store.create(
+                self.engine, store.key_hash(session.key), dict(session), session.sign_in, now=now
+            )
             self._set_cookie(response, session.key)
             return
         hashed = store.key_hash(session.key)
