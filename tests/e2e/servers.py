@@ -44,7 +44,9 @@ class LoopbackServer:
 
     def __init__(self) -> None:
         self.server: BaseWSGIServer = make_server(HOST, 0, _unbound, threaded=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def url(self) -> str:
