@@ -78,7 +78,8 @@ class Server:
 
 
 def hub_server(host: str, port: int, workers: int) -> Server:
-    url = f"http://{host}:{port}"
+    bound = f"http://{host}:{port}"
+    url = os.environ.get("HUB_PUBLIC_URL") or bound  # the issuer the portals must use
     argv = [
         sys.executable,
         "-m",
@@ -94,8 +95,18 @@ def hub_server(host: str, port: int, workers: int) -> Server:
         "--no-control-socket",
         "idp.wsgi:app",
     ]
-    instance = str(settings().instance_path.resolve())
-    return Server("Hub d'identité", argv, url, f"{url}/healthz", {"HUB_INSTANCE_PATH": instance})
+    env = {"HUB_INSTANCE_PATH": str(settings().instance_path.resolve()), "HUB_PUBLIC_URL": url}
+    return Server("Hub d'identité", argv, url, f"{bound}/healthz", env)
+
+
+def portal_servers(issuer: str) -> list[Server]:
+    """SOLTÉA and Certificateurs on their demo ports, signing in at `issuer`, as an operator
+    would start them from the kit's serving spec (plain data: the portals' code is not imported
+    here, and they speak to the hub over HTTP only)."""
+    from portals.kit.serving import demo_portal_servers
+
+    specs = demo_portal_servers(issuer=issuer, instance_root=settings().instance_path)
+    return [Server(s.name, s.argv, s.url, s.health_url, s.env) for s in specs]
 
 
 def wait_until_ready(servers: Sequence[Server], timeout: float = READY_TIMEOUT) -> None:
@@ -143,15 +154,23 @@ def stopping_on_signals() -> Iterator[None]:
             signal.signal(signum, action)
 
 
-@click.command("run", help="Migre la base, charge la démo (--demo) et démarre le hub.")
+@click.command(
+    "run",
+    help="Migre la base, charge la démo (--demo) et démarre le hub, et les portails avec --demo.",
+)
 @click.option("--demo", is_flag=True, help="Charger les données de démonstration (DESIGN.md §4).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Adresse d'écoute.")
 @click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
 @click.option(
     "--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="Processus web."
 )
+@click.option(
+    "--portals/--no-portals",
+    default=None,
+    help="Démarrer SOLTÉA (:5001) et Certificateurs (:5002) ; par défaut avec --demo.",
+)
 @with_appcontext
-def command(demo: bool, host: str, port: int, workers: int) -> None:
+def command(demo: bool, host: str, port: int, workers: int, portals: bool | None) -> None:
     hub_settings = settings()
     migrations.upgrade(hub_settings.database_url)
     click.echo("Base de données à jour.")
@@ -164,7 +183,8 @@ def command(demo: bool, host: str, port: int, workers: int) -> None:
         hub_settings.mail_poll_seconds,
     )
     logouts = LogoutWorker(make_session_factory(db.engine))
-    servers = [hub_server(host, port, workers)]
+    hub = hub_server(host, port, workers)
+    servers = [hub, *(portal_servers(hub.url) if portals or (portals is None and demo) else [])]
     with stopping_on_signals():
         try:
             mail.start()

@@ -51,7 +51,7 @@ def running_hub(tmp_path):
         "HUB_SMTP_PORT": str(free_port()),
     }
     process = subprocess.Popen(
-        [str(HUB), "run", "--demo", "--port", str(port), "--workers", "2"],
+        [str(HUB), "run", "--demo", "--no-portals", "--port", str(port), "--workers", "2"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

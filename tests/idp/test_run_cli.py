@@ -44,7 +44,7 @@ def hub_run(tmp_path, database_url, session_factory):
         "HUB_SMTP_PORT": str(free_port()),  # nobody listens: mail waits in the outbox
     }
     process = subprocess.Popen(
-        [str(HUB), "run", "--demo", "--port", str(port), "--workers", "1"],
+        [str(HUB), "run", "--demo", "--no-portals", "--port", str(port), "--workers", "1"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -108,3 +108,50 @@ def test_hub_run_says_so_when_the_hub_cannot_start(tmp_path, database_url, sessi
     assert result.returncode == 1
     assert "Hub d'identité s'est arrêté au démarrage" in result.stderr
     assert "prêt" not in result.stdout
+
+
+def test_hub_run_demo_serves_the_hub_and_both_portals(tmp_path):
+    """`make run`'s command: the hub on its port, SOLTÉA on :5001 and Certificateurs on :5002,
+    all ready when their URLs are printed, all stopped by Ctrl-C."""
+    busy = [port for port in (5001, 5002) if not port_is_closed(port)]
+    if busy:
+        pytest.skip(f"demo portal ports in use: {busy}")
+    port = free_port()
+    env = os.environ | {
+        "HUB_INSTANCE_PATH": str(tmp_path / "instance"),
+        "HUB_ARGON2_TIME_COST": str(LIGHT_HASHING.time_cost),
+        "HUB_ARGON2_MEMORY_COST": str(LIGHT_HASHING.memory_cost),
+        "HUB_ARGON2_PARALLELISM": str(LIGHT_HASHING.parallelism),
+        "HUB_SMTP_PORT": str(free_port()),
+    }
+    process = subprocess.Popen(
+        [str(HUB), "run", "--demo", "--port", str(port), "--workers", "1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        output = ""
+        for line in process.stdout:
+            output += line
+            if "Ctrl-C pour tout arrêter." in line:
+                break
+        assert "SOLTÉA prêt : http://127.0.0.1:5001" in output, output
+        assert "Certificateurs prêt : http://127.0.0.1:5002" in output
+        discovery = requests.get(
+            f"http://127.0.0.1:{port}/.well-known/openid-configuration", timeout=5
+        ).json()
+        assert discovery["issuer"] == f"http://127.0.0.1:{port}"
+        home = requests.get("http://127.0.0.1:5002/", timeout=5)
+        assert home.status_code == 200
+        assert "Me connecter" in home.text
+
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+        assert process.returncode == 0
+        assert all(port_is_closed(p) for p in (port, 5001, 5002))
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

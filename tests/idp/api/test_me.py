@@ -192,4 +192,5 @@ def test_each_request_has_an_id_found_in_its_audit_events(client, session, token
     event = session.scalar(select(AuditEvent).filter_by(action="user.update"))
     assert event.request_id == "portal-req-0001"
     generated = client.get("/healthz", headers={"X-Request-Id": "bad id!"}).headers["X-Request-Id"]
-    assert len(generated) == 16 and generated != "bad id!"
+    assert len(generated) == 16
+    assert generated != "bad id!"
