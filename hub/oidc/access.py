@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, exists, or_, select
 from sqlalchemy.orm import Session, raiseload
 
 from hub.accounts.models import Account, Right, Role
@@ -68,31 +68,59 @@ class PortalAccess:
         return EXPIRED if self.accounts else NO_ACCOUNT
 
 
-def portal_access(session: Session, user_id: int, portal: Portal, *, now: datetime) -> PortalAccess:
-    """The person's accounts on `portal` at `now`, own and delegated, in one query."""
+def _held(
+    user_id: BindParameter[int], portal_id: BindParameter[int], now: BindParameter[datetime]
+) -> ColumnElement[bool]:
+    """Accounts that place their holder on the portal: any own account there (valid or not),
+    and the valid admin accounts that make them a delegated admin there (R9)."""
     delegation_sources = select(DelegationRule.source_portal_id).where(
-        DelegationRule.target_portal_id == portal.id
+        DelegationRule.target_portal_id == portal_id
     )
     has_contract = exists().where(
-        Contract.structure_id == Account.structure_id, Contract.portal_id == portal.id
+        Contract.structure_id == Account.structure_id, Contract.portal_id == portal_id
     )
-    rows = session.scalars(
-        select(Account)
-        .options(raiseload(Account.user))
-        .where(Account.user_id == user_id)
-        .where(
-            or_(
-                Account.portal_id == portal.id,
-                and_(
-                    Account.role == Role.ADMIN,
-                    Account.expires_at > now,
-                    Account.portal_id.in_(delegation_sources),
-                    has_contract,
-                ),
-            )
-        )
-        .order_by(Account.id)
-    ).all()
+    return and_(
+        Account.user_id == user_id,
+        or_(
+            Account.portal_id == portal_id,
+            and_(
+                Account.role == Role.ADMIN,
+                Account.expires_at > now,
+                Account.portal_id.in_(delegation_sources),
+                has_contract,
+            ),
+        ),
+    )
+
+
+# Built once: on the hot path, building a statement costs several times more than running it.
+_USER, _PORTAL, _NOW = bindparam("user_id"), bindparam("portal_id"), bindparam("now")
+_HELD = (
+    select(Account)
+    .options(raiseload(Account.user))
+    .where(_held(_USER, _PORTAL, _NOW))
+    .order_by(Account.id)
+)
+_DECISION = select(
+    exists().where(_held(_USER, _PORTAL, _NOW), Account.expires_at > _NOW),
+    exists().where(Account.user_id == _USER, Account.portal_id == _PORTAL),
+)
+
+
+def refusal(session: Session, user_id: int, portal_id: int, *, now: datetime) -> str | None:
+    """R5's decision alone, as `PortalAccess.refusal` gives it, for the hot path (every
+    authorization and every refresh): one query, no objects built."""
+    params = {"user_id": user_id, "portal_id": portal_id, "now": now}
+    usable, has_own = session.execute(_DECISION, params).one()
+    if usable:
+        return None
+    return EXPIRED if has_own else NO_ACCOUNT
+
+
+def portal_access(session: Session, user_id: int, portal: Portal, *, now: datetime) -> PortalAccess:
+    """The person's accounts on `portal` at `now`, own and delegated, in one query."""
+    params = {"user_id": user_id, "portal_id": portal.id, "now": now}
+    rows = session.scalars(_HELD, params).all()
     own = {a.structure_id: a for a in rows if a.portal_id == portal.id}
     delegated: dict[int, Account] = {}
     for account in rows:  # the longest-lasting source admin account, when there are several

@@ -7,6 +7,9 @@ hot path of every sign-in and of every portal's refresh.
 Single use is enforced by conditional updates (`... WHERE used_at IS NULL`), not by reading
 then writing: two concurrent redemptions of one code (or one refresh token) cannot both win,
 on SQLite as on PostgreSQL.
+
+The statements are built once, with bound parameters: building a SQLAlchemy statement costs
+several times more than running it on an indexed look-up.
 """
 
 from __future__ import annotations
@@ -14,13 +17,55 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from hub.config import Oidc
 from hub.oidc.models import AuthorizationCode, BrowserSession, OAuthToken, OidcClient
 from hub.oidc.secrets import digest, new_secret
 from hub.users.models import User
+
+_CODE = (
+    select(AuthorizationCode, User, BrowserSession)
+    .options(lazyload(BrowserSession.user))  # the same person: joined once, not twice
+    .join(User, User.id == AuthorizationCode.user_id)
+    .outerjoin(BrowserSession, BrowserSession.id == AuthorizationCode.browser_session_id)
+    .where(AuthorizationCode.code_hash == bindparam("digest"))
+)
+_REDEEM_CODE = (
+    update(AuthorizationCode)
+    .where(AuthorizationCode.id == bindparam("code_id"), AuthorizationCode.used_at.is_(None))
+    .values(used_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
+_REVOKE_FROM_CODE = (
+    update(OAuthToken)
+    .where(OAuthToken.code_id == bindparam("from_code"), OAuthToken.revoked_at.is_(None))
+    .values(revoked_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
+_BY_ACCESS_TOKEN = select(OAuthToken).where(OAuthToken.access_token_hash == bindparam("digest"))
+_BY_REFRESH_TOKEN = (
+    select(OAuthToken, BrowserSession)
+    # The client is the authenticated one, already loaded; the session's person is the
+    # token's: neither is joined again.
+    .options(lazyload(OAuthToken.client), lazyload(BrowserSession.user))
+    .outerjoin(BrowserSession, BrowserSession.id == OAuthToken.browser_session_id)
+    .where(OAuthToken.refresh_token_hash == bindparam("digest"))
+)
+_USE_REFRESH_TOKEN = (
+    update(OAuthToken)
+    .where(OAuthToken.id == bindparam("token_id"), OAuthToken.refresh_used_at.is_(None))
+    .values(refresh_used_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
+_REVOKE_FAMILY = (
+    update(OAuthToken)
+    .where(OAuthToken.family == bindparam("grant_family"), OAuthToken.revoked_at.is_(None))
+    .values(revoked_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
 
 
 @dataclass(frozen=True)
@@ -75,12 +120,7 @@ def store_code(
 
 def find_code(session: Session, code: str) -> CodeGrant | None:
     """The code with its person and session, in one query; None when unknown."""
-    row = session.execute(
-        select(AuthorizationCode, User, BrowserSession)
-        .join(User, User.id == AuthorizationCode.user_id)
-        .outerjoin(BrowserSession, BrowserSession.id == AuthorizationCode.browser_session_id)
-        .where(AuthorizationCode.code_hash == digest(code))
-    ).first()
+    row = session.execute(_CODE, {"digest": digest(code)}).first()
     if row is None:
         return None
     return CodeGrant(code=row[0], user=row[1], browser_session=row[2])
@@ -89,31 +129,20 @@ def find_code(session: Session, code: str) -> CodeGrant | None:
 def redeem_code(session: Session, code: AuthorizationCode, *, now: datetime) -> bool:
     """Marks the code used; False when it already was (a replay, or a concurrent request that
     won the race)."""
-    result = session.execute(
-        update(AuthorizationCode)
-        .where(AuthorizationCode.id == code.id, AuthorizationCode.used_at.is_(None))
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    result = session.execute(_REDEEM_CODE, {"code_id": code.id, "now": now})
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
-    code.used_at = now
+    set_committed_value(code, "used_at", now)  # already written: no second UPDATE
     return True
 
 
 def revoke_issued_from_code(session: Session, code: AuthorizationCode, *, now: datetime) -> None:
     """RFC 6749 §4.1.2: a code used twice revokes every token issued from it (rotated refresh
     tokens carry the code they descend from, so the whole family goes)."""
-    session.execute(
-        update(OAuthToken)
-        .where(OAuthToken.code_id == code.id, OAuthToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    session.execute(_REVOKE_FROM_CODE, {"from_code": code.id, "now": now})
 
 
-def issue_tokens(
-    session: Session,
+def new_tokens(
     *,
     access_token: str,
     refresh_token: str | None,
@@ -128,14 +157,16 @@ def issue_tokens(
     code_id: int | None = None,
     refresh_expires_at: datetime | None = None,
 ) -> OAuthToken:
-    """Stores the digests of an access token and (usually) a refresh token issued together.
+    """The row (not yet added to a session) keeping the digests of an access token and,
+    usually, a refresh token issued together. The caller adds it once the grant it comes
+    from is secured (the code redeemed, the refresh token retired).
 
     A refresh token lives no longer than the sign-in session it comes from (`expires_at` of
     the session): single logout and the session lifetime bound every portal's access.
     """
     if refresh_token is not None and refresh_expires_at is None and browser_session is not None:
         refresh_expires_at = browser_session.expires_at
-    row = OAuthToken(
+    return OAuthToken(
         access_token_hash=digest(access_token),
         refresh_token_hash=digest(refresh_token) if refresh_token else None,
         family=family or new_secret(12),
@@ -149,24 +180,18 @@ def issue_tokens(
         access_expires_at=now + timedelta(seconds=lifetimes.access_token_seconds),
         refresh_expires_at=refresh_expires_at if refresh_token else None,
     )
-    session.add(row)
-    return row
 
 
 def find_by_access_token(session: Session, token: str) -> OAuthToken | None:
     """The row of an access token, with its client (and portal) and person, in one query."""
-    return session.scalar(select(OAuthToken).where(OAuthToken.access_token_hash == digest(token)))
+    return session.scalar(_BY_ACCESS_TOKEN, {"digest": digest(token)})
 
 
 def find_by_refresh_token(
     session: Session, token: str
 ) -> tuple[OAuthToken, BrowserSession | None] | None:
     """The row of a refresh token and the sign-in session it belongs to, in one query."""
-    row = session.execute(
-        select(OAuthToken, BrowserSession)
-        .outerjoin(BrowserSession, BrowserSession.id == OAuthToken.browser_session_id)
-        .where(OAuthToken.refresh_token_hash == digest(token))
-    ).first()
+    row = session.execute(_BY_REFRESH_TOKEN, {"digest": digest(token)}).first()
     return None if row is None else (row[0], row[1])
 
 
@@ -187,23 +212,13 @@ def refresh_token_is_active(token: OAuthToken, *, now: datetime) -> bool:
 def use_refresh_token(session: Session, token: OAuthToken, *, now: datetime) -> bool:
     """Marks a refresh token used (rotation); False when it already was. The caller then treats
     the presentation as a replay and revokes the family."""
-    result = session.execute(
-        update(OAuthToken)
-        .where(OAuthToken.id == token.id, OAuthToken.refresh_used_at.is_(None))
-        .values(refresh_used_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    result = session.execute(_USE_REFRESH_TOKEN, {"token_id": token.id, "now": now})
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
-    token.refresh_used_at = now
+    set_committed_value(token, "refresh_used_at", now)  # already written: no second UPDATE
     return True
 
 
 def revoke_family(session: Session, family: str, *, now: datetime) -> None:
     """Revokes every access and refresh token of a grant: refresh-token reuse, revocation."""
-    session.execute(
-        update(OAuthToken)
-        .where(OAuthToken.family == family, OAuthToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    session.execute(_REVOKE_FAMILY, {"grant_family": family, "now": now})

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from hub.clock import utcnow
 from hub.config import Oidc
 from hub.oidc import clients, sessions, tokens
-from hub.oidc.access import PortalAccess
 from hub.oidc.models import BrowserSession, OAuthToken, OidcClient
 from hub.oidc.tokens import CodeGrant
 from hub.users.models import User
@@ -72,11 +71,9 @@ class RelyingParty(ClientMixin):
 
 @dataclass(frozen=True)
 class SignedIn:
-    """The person at the authorization endpoint: their live sign-in session, and what they hold
-    on the requesting portal (R5)."""
+    """The person at the authorization endpoint, by their live sign-in session."""
 
     browser_session: BrowserSession
-    access: PortalAccess | None = None
 
     @property
     def user(self) -> User:

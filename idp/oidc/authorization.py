@@ -30,13 +30,14 @@ from flask import request as flask_request
 from hub.audit.services import record
 from hub.clock import utcnow
 from hub.oidc import sessions
-from hub.oidc.access import ACCOUNT_EXPIRED, EXPIRED, no_account_message, portal_access
+from hub.oidc.access import ACCOUNT_EXPIRED, EXPIRED, no_account_message, refusal
 from hub.oidc.models import BrowserSession
 from idp.auth.sessions import current_browser_session
 from idp.extensions import db
 from idp.oidc import messages
 from idp.oidc.adapters import RelyingParty, SignedIn
 from idp.oidc.server import HubRequest, repeated_parameter, server
+from idp.oidc.transactions import start_writing
 from idp.pages import render_message
 
 LOGIN_PATH = "/login"  # the sign-in page (`auth.login`), which sends the person back to `next`
@@ -86,8 +87,8 @@ def authorize() -> Response | Page:
         return redirect(_login_url(request), 302)
 
     now = utcnow()
-    access = portal_access(db.session, browser_session.user_id, client.client.portal, now=now)
-    if access.refusal is not None:
+    refused = refusal(db.session, browser_session.user_id, client.client.portal_id, now=now)
+    if refused is not None:
         record(
             db.session,
             actor=browser_session.user,
@@ -95,15 +96,15 @@ def authorize() -> Response | Page:
             now=now,
             portal=client.client.portal,
             target=browser_session.user,
-            after={"reason": access.refusal, "client": client.get_client_id()},
+            after={"reason": refused, "client": client.get_client_id()},
         )
         db.session.commit()
         if "none" in prompts:
-            error = AccessDeniedError(access.refusal)
-            return server.authorization_error(request, error, redirect_uri)
-        return _refusal_page(client, access.refusal)
+            return server.authorization_error(request, AccessDeniedError(refused), redirect_uri)
+        return _refusal_page(client, refused)
 
-    request.user = SignedIn(browser_session, access)
+    browser_session.clients  # noqa: B018 - read now, in the reading transaction
+    start_writing()
     response = grant.create_authorization_response(redirect_uri, request.user)
     sessions.remember_client(db.session, browser_session, client.client)
     sessions.touch(browser_session, now=now)

@@ -6,12 +6,10 @@ and the hub's services do the work; each request is one transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from flask import Blueprint, Response, current_app, request
-from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from idp import settings_of
@@ -23,11 +21,10 @@ from idp.oidc.introspection import Introspection
 from idp.oidc.revocation import Revocation
 from idp.oidc.server import repeated_parameter, server
 from idp.oidc.signing import key_ring
+from idp.oidc.transactions import committed, retrying
 
 bp = Blueprint("oidc", __name__)
 
-ATTEMPTS = 4
-TRANSIENT_DATABASE_ERRORS = ("database is locked", "deadlock detected", "could not serialize")
 OTHER_METHODS = ["GET", "PUT", "PATCH", "DELETE"]
 
 
@@ -44,29 +41,6 @@ def _public(response: Response, *, max_age: int) -> Response:
     """Metadata and keys: public, cacheable briefly (keys rotate), readable from any origin."""
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
     response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
-
-
-def _retrying(work: Callable[[], Response]) -> Response:
-    """Runs the request's work again when the database could not serialise it: SQLite refuses
-    to turn a reading transaction into a writing one once another worker has committed since
-    it began (and does not wait for it), PostgreSQL may report a deadlock. Nothing was written,
-    so starting over on fresh data is correct."""
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            return work()
-        except OperationalError as error:
-            db.session.rollback()
-            transient = any(text in str(error.orig) for text in TRANSIENT_DATABASE_ERRORS)
-            if not transient or attempt == ATTEMPTS:
-                raise
-    raise AssertionError("unreachable")
-
-
-def _committed(response: Response) -> Response:
-    """Protocol errors are responses too, and some must persist what they did (a replayed code
-    or refresh token revokes its grant): every answer commits."""
-    db.session.commit()
     return response
 
 
@@ -106,14 +80,14 @@ def jwks() -> Response:
 def authorize() -> Any:
     if request.method == "POST" and (too_large := _form_too_large()) is not None:
         return too_large
-    return _retrying(authorize_request)
+    return retrying(authorize_request)
 
 
 @bp.post("/token")
 def token() -> Response:
     if (too_large := _form_too_large()) is not None:
         return too_large
-    return _retrying(lambda: _committed(server.create_token_response()))
+    return retrying(lambda: committed(server.create_token_response()))
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])
@@ -141,7 +115,7 @@ def _endpoint(name: str) -> Response:
     if repeated:
         error = InvalidRequestError(repeated_parameter(repeated[0]))
         return server.handle_error_response(oauth_request, error)
-    return _retrying(lambda: _committed(server.create_endpoint_response(name, oauth_request)))
+    return retrying(lambda: committed(server.create_endpoint_response(name, oauth_request)))
 
 
 for _rule, _name in (

@@ -15,8 +15,7 @@ from flask import current_app
 
 from hub.clock import utcnow
 from hub.config import Settings
-from hub.oidc import sessions, tokens
-from hub.oidc.access import portal_access
+from hub.oidc import access, sessions, tokens
 from hub.oidc.models import BrowserSession
 from hub.oidc.secrets import new_secret
 from hub.users.models import User
@@ -25,6 +24,7 @@ from idp.extensions import db
 from idp.oidc.adapters import AUTH_METHODS, IssuedCode, IssuedToken, RelyingParty, SignedIn
 from idp.oidc.claims import person_claims
 from idp.oidc.signing import key_ring
+from idp.oidc.transactions import start_writing
 
 MAX_SECRET_LENGTH = 200  # codes and tokens are 43 characters; longer input is not ours
 
@@ -129,14 +129,18 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         return IssuedCode(found)
 
     def create_token_response(self) -> Any:
-        """Redeems the code before issuing anything: of two concurrent requests with one code,
+        """Issues the tokens and signs the ID token, then redeems the code and stores them:
+        the write lock is held for the writes only. Of two concurrent requests with one code,
         one gets the tokens, the other an error and the revocation of those tokens."""
+        response = super().create_token_response()
         code: IssuedCode = self.request.authorization_code
         now = utcnow()
+        start_writing()
         if not tokens.redeem_code(db.session, code.row, now=now):
             tokens.revoke_issued_from_code(db.session, code.row, now=now)
             raise InvalidGrantError("The authorization code has already been used.")
-        return super().create_token_response()
+        db.session.add(self.request.issued_tokens)
+        return response
 
     def delete_authorization_code(self, authorization_code: IssuedCode) -> None:
         """Codes are kept, marked used, so that a replay is recognised and punished."""
@@ -169,20 +173,24 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             return None
         if not _session_is_live(browser_session):
             raise InvalidGrantError("The sign-in session has ended.")
-        refusal = portal_access(db.session, row.user_id, client.client.portal, now=now).refusal
-        if refusal is not None:  # R5 again: an account that expired stops the portal session
-            raise InvalidGrantError(refusal)
+        refused = access.refusal(db.session, row.user_id, client.client.portal_id, now=now)
+        if refused is not None:  # R5 again: an account that expired stops the portal session
+            raise InvalidGrantError(refused)
         return IssuedToken(row, "refresh_token", browser_session, now=now)
 
     def create_token_response(self) -> Any:
+        """Issues the new tokens, then retires the presented refresh token and stores them."""
+        response = super().create_token_response()
         presented: IssuedToken = self.request.refresh_token
         now = utcnow()
+        start_writing()
         if not tokens.use_refresh_token(db.session, presented.row, now=now):
             tokens.revoke_family(db.session, presented.row.family, now=now)
             raise InvalidGrantError("The refresh token has already been used; grant revoked.")
+        db.session.add(self.request.issued_tokens)
         assert presented.browser_session is not None  # checked live above
         sessions.touch(presented.browser_session, now=now)  # the person is active on a portal
-        return super().create_token_response()
+        return response
 
     def authenticate_user(self, refresh_token: IssuedToken) -> User:
         return refresh_token.row.user

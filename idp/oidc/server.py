@@ -29,11 +29,13 @@ from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import Request, Response, current_app, g
 from flask import request as flask_request
+from sqlalchemy import bindparam, select
 from werkzeug.datastructures import MultiDict
 
 from hub.clock import utcnow
 from hub.config import Settings
-from hub.oidc import clients, tokens
+from hub.oidc import tokens
+from hub.oidc.models import OidcClient
 from hub.oidc.secrets import new_secret
 from idp import settings_of
 from idp.extensions import db
@@ -41,6 +43,8 @@ from idp.oidc.adapters import IssuedCode, IssuedToken, RelyingParty
 from idp.oidc.claims import SCOPES
 
 MAX_CLIENT_ID_LENGTH = 100
+# `hub.oidc.clients.find_client`, built once for the hot path (building costs more than running)
+CLIENT_BY_ID = select(OidcClient).where(OidcClient.client_id == bindparam("client_id"))
 PARAMETER_NAME = re.compile(r"[a-z_]{1,40}")
 
 
@@ -172,7 +176,7 @@ class HubAuthorizationServer(AuthorizationServer):
             return None
         cache: dict[str, RelyingParty | None] = g.setdefault("oidc_clients", {})
         if client_id not in cache:
-            client = clients.find_client(db.session, client_id)
+            client = db.session.scalar(CLIENT_BY_ID, {"client_id": client_id})
             cache[client_id] = RelyingParty(client) if client else None
         return cache[client_id]
 
@@ -184,8 +188,9 @@ class HubAuthorizationServer(AuthorizationServer):
         super().validate_requested_scope(scope)
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
-        """Stores the digests of the tokens just generated, bound to the grant they come from:
-        the code's session and auth_time, or the refreshed token's family."""
+        """Prepares the row keeping the digests of the tokens just generated, bound to the
+        grant they come from (the code's session and auth_time, or the refreshed token's
+        family). The grant stores it once it has secured that grant (`issued_tokens`)."""
         settings = _settings()
         client: RelyingParty = request.client
         common = {
@@ -198,8 +203,7 @@ class HubAuthorizationServer(AuthorizationServer):
         }
         if isinstance(request.authorization_code, IssuedCode):
             code = request.authorization_code
-            tokens.issue_tokens(
-                db.session,
+            request.issued_tokens = tokens.new_tokens(
                 user_id=code.user.id,
                 browser_session=code.browser_session,
                 auth_time=code.row.auth_time,
@@ -208,8 +212,7 @@ class HubAuthorizationServer(AuthorizationServer):
             )
             return
         previous: IssuedToken = request.refresh_token
-        tokens.issue_tokens(
-            db.session,
+        request.issued_tokens = tokens.new_tokens(
             user_id=previous.row.user_id,
             browser_session=previous.browser_session,
             auth_time=previous.row.auth_time,
