@@ -36,9 +36,9 @@ EXPIRED = "account_expired"
 NO_ACCOUNT = "no_account"
 
 
-def no_account_message(portal: Portal) -> str:
+def no_account_message(portal_name: str) -> str:
     return (
-        f"Vous n'avez pas de compte sur {portal.name}. Pour y accéder, demandez à "
+        f"Vous n'avez pas de compte sur {portal_name}. Pour y accéder, demandez à "
         "l'administrateur de votre structure sur ce portail de vous créer un compte."
     )
 

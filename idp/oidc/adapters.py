@@ -17,9 +17,11 @@ from sqlalchemy.orm import Session
 from hub.clock import utcnow
 from hub.config import Oidc
 from hub.oidc import clients, sessions, tokens
-from hub.oidc.models import BrowserSession, OAuthToken, OidcClient
+from hub.oidc.models import BrowserSession, OAuthToken
+from hub.oidc.secrets import matches
 from hub.oidc.tokens import CodeGrant
 from hub.users.models import User
+from idp.oidc.client_registry import ClientRecord
 
 # Every portal is a confidential client that may use both grants, authenticating with its
 # secret either way (RFC 6749 §2.3.1); `none` (public clients) is never accepted.
@@ -32,7 +34,7 @@ MAX_TOKEN_LENGTH = 200  # the hub's codes and tokens are 43 characters
 class RelyingParty(ClientMixin):
     """A portal's OIDC client."""
 
-    def __init__(self, client: OidcClient) -> None:
+    def __init__(self, client: ClientRecord) -> None:
         self.client = client
 
     @property
@@ -49,7 +51,7 @@ class RelyingParty(ClientMixin):
         """The requested scopes, deduplicated; None (invalid_scope) when one is not allowed to
         this client."""
         requested = list(dict.fromkeys((scope or "").split()))
-        if not set(requested) <= set(self.client.scope.split()):
+        if not set(requested) <= self.client.scope:
             return None
         return " ".join(requested)
 
@@ -57,7 +59,7 @@ class RelyingParty(ClientMixin):
         return redirect_uri in self.client.redirect_uris  # exact match (OAuth 2.0 Security BCP)
 
     def check_client_secret(self, client_secret: str) -> bool:
-        return clients.secret_matches(self.client, client_secret)
+        return matches(client_secret, self.client.secret_hash)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         return method in AUTH_METHODS
@@ -162,7 +164,7 @@ class IssuedToken(TokenMixin):
         return self.row.user
 
     def get_client(self) -> RelyingParty:
-        return RelyingParty(self.row.client)
+        return RelyingParty(ClientRecord.of(self.row.client))
 
 
 def presented_token(

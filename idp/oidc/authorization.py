@@ -14,6 +14,7 @@ as a delegated admin (R9). Portals are first-party clients: there is no consent 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from authlib.oauth2 import OAuth2Error
@@ -26,12 +27,14 @@ from authlib.oidc.core.errors import (
 )
 from flask import Response, redirect
 from flask import request as flask_request
+from sqlalchemy import bindparam, exists, select
 
 from hub.audit.services import record
 from hub.clock import utcnow
 from hub.oidc import sessions
 from hub.oidc.access import ACCOUNT_EXPIRED, EXPIRED, no_account_message, refusal
-from hub.oidc.models import BrowserSession
+from hub.oidc.models import BrowserSession, OidcClient, SessionClient
+from hub.portals.models import Portal
 from idp.auth.sessions import current_browser_session
 from idp.extensions import db
 from idp.oidc import messages
@@ -53,6 +56,14 @@ UNSUPPORTED = {
 
 Page = tuple[str, int]
 
+# Whether this session already signed in to this client, built once (hot path).
+_LINKED = select(
+    exists().where(
+        SessionClient.browser_session_id == bindparam("browser_session_id"),
+        SessionClient.client_id == bindparam("client_id"),
+    )
+)
+
 
 @dataclass(frozen=True)
 class Target:
@@ -67,49 +78,76 @@ def authorize() -> Response | Page:
     target = _verified_target(request)
     if not isinstance(target, Target):
         return target
-    client, redirect_uri = target.client, target.redirect_uri
     browser_session = current_browser_session()
     request.user = SignedIn(browser_session) if browser_session else None
-    prompts = set(request.payload.data.get("prompt", "").split())
     try:
-        _check_parameters(request)
-        grant = server.get_authorization_grant(request)
-        grant.validate_consent_request()  # scope, PKCE, nonce, prompt=none without a session
-        max_age = _max_age(request)
+        grant, max_age = _validated_grant(request)
     except OAuth2Error as error:
-        return server.authorization_error(request, error, redirect_uri)
-
+        return server.authorization_error(request, error, target.redirect_uri)
+    prompts = set(request.payload.data.get("prompt", "").split())
     if "create" in prompts:
-        return redirect(_register_url(client, request), 302)
+        return redirect(_register_url(target.client, request), 302)
     if browser_session is None or grant.prompt == "login" or _too_old(browser_session, max_age):
         if "none" in prompts:
-            return server.authorization_error(request, LoginRequiredError(), redirect_uri)
+            return server.authorization_error(request, LoginRequiredError(), target.redirect_uri)
         return redirect(_login_url(request), 302)
-
-    now = utcnow()
-    refused = refusal(db.session, browser_session.user_id, client.client.portal_id, now=now)
+    portal_id = target.client.client.portal.id
+    refused = refusal(db.session, browser_session.user_id, portal_id, now=utcnow())
     if refused is not None:
-        record(
-            db.session,
-            actor=browser_session.user,
-            action="oidc.authorize.refused",
-            now=now,
-            portal=client.client.portal,
-            target=browser_session.user,
-            after={"reason": refused, "client": client.get_client_id()},
-        )
-        db.session.commit()
-        if "none" in prompts:
-            return server.authorization_error(request, AccessDeniedError(refused), redirect_uri)
-        return _refusal_page(client, refused)
+        return _refuse(request, target, browser_session, refused, silent="none" in prompts)
+    return _issue_code(request, grant, target, browser_session)
 
-    browser_session.clients  # noqa: B018 - read now, in the reading transaction
+
+def _validated_grant(request: HubRequest) -> tuple[Any, int | None]:
+    """Authlib's grant after its checks (scope, PKCE, nonce, `prompt=none` without a session)
+    and ours; and `max_age`."""
+    _check_parameters(request)
+    grant = server.get_authorization_grant(request)
+    grant.validate_consent_request()
+    return grant, _max_age(request)
+
+
+def _issue_code(
+    request: HubRequest, grant: Any, target: Target, browser_session: BrowserSession
+) -> Response:
+    """The code, and the portal noted as signed in by this session (for single logout). The
+    reading transaction ends before the first write (`idp.oidc.transactions`)."""
+    client_id = target.client.client.id
+    params = {"browser_session_id": browser_session.id, "client_id": client_id}
+    linked = db.session.execute(_LINKED, params).scalar()
     start_writing()
-    response = grant.create_authorization_response(redirect_uri, request.user)
-    sessions.remember_client(db.session, browser_session, client.client)
-    sessions.touch(browser_session, now=now)
+    response = grant.create_authorization_response(target.redirect_uri, request.user)
+    client = None if linked else db.session.get(OidcClient, client_id)
+    if client is not None:
+        sessions.remember_client(db.session, browser_session, client)
+    sessions.touch(browser_session, now=utcnow())
     db.session.commit()
     return server.authorization_response(*response)
+
+
+def _refuse(
+    request: HubRequest,
+    target: Target,
+    browser_session: BrowserSession,
+    refused: str,
+    *,
+    silent: bool,
+) -> Response | Page:
+    """R5 refuses: audited, then `access_denied` for the portal (`prompt=none`) or the hub's
+    page for the person."""
+    record(
+        db.session,
+        actor=browser_session.user,
+        action="oidc.authorize.refused",
+        now=utcnow(),
+        portal=db.session.get(Portal, target.client.client.portal.id),
+        target=browser_session.user,
+        after={"reason": refused, "client": target.client.get_client_id()},
+    )
+    db.session.commit()
+    if silent:
+        return server.authorization_error(request, AccessDeniedError(refused), target.redirect_uri)
+    return _refusal_page(target.client, refused)
 
 
 def _verified_target(request: HubRequest) -> Target | Page:
@@ -200,5 +238,5 @@ def _refusal_page(client: RelyingParty, refusal: str) -> Page:
     if refusal == EXPIRED:
         return render_message(messages.EXPIRED_TITLE, ACCOUNT_EXPIRED, link=link, status=403)
     return render_message(
-        messages.NO_ACCOUNT_TITLE, no_account_message(portal), link=link, status=403
+        messages.NO_ACCOUNT_TITLE, no_account_message(portal.name), link=link, status=403
     )

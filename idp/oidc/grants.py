@@ -99,7 +99,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         tokens.store_code(
             db.session,
             code,
-            client=client.client,
+            client_id=client.client.id,
             browser_session=signed_in.browser_session,
             redirect_uri=request.payload.redirect_uri,
             scope=request.scope,
@@ -139,7 +139,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         if not tokens.redeem_code(db.session, code.row, now=now):
             tokens.revoke_issued_from_code(db.session, code.row, now=now)
             raise InvalidGrantError("The authorization code has already been used.")
-        db.session.add(self.request.issued_tokens)
+        tokens.store_tokens(db.session, self.request.issued_tokens)
         return response
 
     def delete_authorization_code(self, authorization_code: IssuedCode) -> None:
@@ -173,7 +173,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             return None
         if not _session_is_live(browser_session):
             raise InvalidGrantError("The sign-in session has ended.")
-        refused = access.refusal(db.session, row.user_id, client.client.portal_id, now=now)
+        refused = access.refusal(db.session, row.user_id, client.client.portal.id, now=now)
         if refused is not None:  # R5 again: an account that expired stops the portal session
             raise InvalidGrantError(refused)
         return IssuedToken(row, "refresh_token", browser_session, now=now)
@@ -187,7 +187,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         if not tokens.use_refresh_token(db.session, presented.row, now=now):
             tokens.revoke_family(db.session, presented.row.family, now=now)
             raise InvalidGrantError("The refresh token has already been used; grant revoked.")
-        db.session.add(self.request.issued_tokens)
+        tokens.store_tokens(db.session, self.request.issued_tokens)
         assert presented.browser_session is not None  # checked live above
         sessions.touch(presented.browser_session, now=now)  # the person is active on a portal
         return response

@@ -27,24 +27,21 @@ from authlib.oauth2.rfc6749 import (
 )
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc9207 import IssuerParameter
-from flask import Request, Response, current_app, g
+from flask import Request, Response, current_app
 from flask import request as flask_request
-from sqlalchemy import bindparam, select
 from werkzeug.datastructures import MultiDict
 
 from hub.clock import utcnow
 from hub.config import Settings
 from hub.oidc import tokens
-from hub.oidc.models import OidcClient
 from hub.oidc.secrets import new_secret
 from idp import settings_of
 from idp.extensions import db
 from idp.oidc.adapters import IssuedCode, IssuedToken, RelyingParty
 from idp.oidc.claims import SCOPES
+from idp.oidc.client_registry import registry
 
 MAX_CLIENT_ID_LENGTH = 100
-# `hub.oidc.clients.find_client`, built once for the hot path (building costs more than running)
-CLIENT_BY_ID = select(OidcClient).where(OidcClient.client_id == bindparam("client_id"))
 PARAMETER_NAME = re.compile(r"[a-z_]{1,40}")
 
 
@@ -171,14 +168,11 @@ class HubAuthorizationServer(AuthorizationServer):
         self.register_extension(HubIssuerParameter())
 
     def query_client(self, client_id: str | None) -> RelyingParty | None:
-        """The client, looked up once per request however often Authlib asks."""
+        """The client, from the registry's snapshot (Authlib asks several times a request)."""
         if not client_id or len(client_id) > MAX_CLIENT_ID_LENGTH or not client_id.isprintable():
             return None
-        cache: dict[str, RelyingParty | None] = g.setdefault("oidc_clients", {})
-        if client_id not in cache:
-            client = db.session.scalar(CLIENT_BY_ID, {"client_id": client_id})
-            cache[client_id] = RelyingParty(client) if client else None
-        return cache[client_id]
+        record = registry().find(db.session, client_id)
+        return RelyingParty(record) if record else None
 
     def validate_requested_scope(self, scope: str | None) -> None:
         """OpenID Connect only: `openid` is required, and every scope must be one the hub
