@@ -6,10 +6,13 @@ and the hub's services do the work; each request is one transaction.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
+from authlib.common.security import is_secure_transport
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from flask import Blueprint, Response, current_app, request
+from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from idp import settings_of
@@ -24,8 +27,18 @@ from idp.oidc.signing import key_ring
 from idp.oidc.transactions import committed, retrying
 
 bp = Blueprint("oidc", __name__)
+log = logging.getLogger(__name__)
 
 OTHER_METHODS = ["GET", "PUT", "PATCH", "DELETE"]
+
+
+@bp.record_once
+def _check_issuer(state: BlueprintSetupState) -> None:
+    """OAuth 2.0 requires TLS: Authlib refuses every protocol request when the issuer is plain
+    http on anything but the loopback interface. Say so once, at start-up, not per request."""
+    issuer = settings_of(state.app).public_url
+    if not is_secure_transport(issuer):
+        log.error("HUB_PUBLIC_URL %s is not https: OpenID Connect requests will fail", issuer)
 
 
 def _json(body: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> Response:

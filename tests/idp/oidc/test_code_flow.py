@@ -13,6 +13,7 @@ from hub.clock import utcnow
 from hub.oidc.models import AuthorizationCode, SessionClient
 from hub.users.models import User
 from tests.idp.oidc.conftest import ISSUER, query_of
+from tests.idp.signing_in import submit_login
 
 
 def login_redirect(response) -> dict[str, str]:
@@ -262,3 +263,32 @@ def test_es256_clients_get_es256_id_tokens(soltea_rp, sign_in_as, client, sessio
     tokens = soltea_rp.sign_in()
 
     assert tokens["header"]["alg"] == "ES256"
+
+
+def test_signing_in_on_the_hubs_page_resumes_the_authorization(soltea_rp, client):
+    response, authorization = soltea_rp.authorize(login_hint="alice.martin")
+    next_url = query_of(response.headers["Location"])["next"]
+
+    signed_in = submit_login(client, "alice.martin", next=next_url)
+    assert signed_in.status_code == 303
+    params = soltea_rp.callback(client.get(signed_in.headers["Location"]))
+
+    assert (params["state"], params["iss"]) == (authorization.state, ISSUER)
+    tokens = soltea_rp.exchange(params["code"], authorization.verifier)
+    assert tokens.status_code == 200
+
+
+def test_prompt_login_ends_with_a_new_sign_in(soltea_rp, sign_in_as, client, time_machine):
+    first = sign_in_as(client, "alice.martin")
+    time_machine.move_to(utcnow() + timedelta(minutes=5), tick=False)
+    response, authorization = soltea_rp.authorize(prompt="login")
+
+    signed_in = submit_login(
+        client, "alice.martin", next=query_of(response.headers["Location"])["next"]
+    )
+    params = soltea_rp.callback(client.get(signed_in.headers["Location"]))
+    tokens = soltea_rp.exchange(params["code"], authorization.verifier).get_json()
+    _, claims = soltea_rp.verify_id_token(tokens, nonce=authorization.nonce)
+
+    assert claims["sid"] != first.sid
+    assert claims["auth_time"] == int(utcnow().timestamp())
