@@ -25,6 +25,7 @@ from datetime import datetime
 from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, exists, or_, select
 from sqlalchemy.orm import Session, raiseload
 
+import hub.models  # noqa: F401 - statements are built at import: every mapper must exist
 from hub.accounts.models import Account, Right, Role
 from hub.portals.models import DelegationRule, Portal
 from hub.structures.models import Contract, Structure

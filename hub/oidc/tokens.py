@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
+import hub.models  # noqa: F401 - statements are built at import: every mapper must exist
 from hub.config import Oidc
 from hub.oidc.models import AuthorizationCode, BrowserSession, OAuthToken
 from hub.oidc.secrets import digest, new_secret

@@ -39,13 +39,13 @@ from idp.auth.sessions import current_browser_session
 from idp.extensions import db
 from idp.oidc import messages
 from idp.oidc.adapters import RelyingParty, SignedIn
-from idp.oidc.server import HubRequest, repeated_parameter, server
+from idp.oidc.server import MAX_STATE_LENGTH, HubRequest, repeated_parameter, server
 from idp.oidc.transactions import start_writing
 from idp.pages import render_message
 
 LOGIN_PATH = "/login"  # the sign-in page (`auth.login`), which sends the person back to `next`
 REGISTER_PATH = "/register"  # registration (`prompt=create`)
-MAX_PARAMETER_LENGTH = 2000
+MAX_PARAMETER_LENGTH = MAX_STATE_LENGTH
 MAX_PARAMETERS_LENGTH = 8000
 MAX_NONCE_LENGTH = 255
 UNSUPPORTED = {

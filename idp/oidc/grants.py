@@ -21,12 +21,17 @@ from hub.oidc.secrets import new_secret
 from hub.users.models import User
 from idp import settings_of
 from idp.extensions import db
-from idp.oidc.adapters import AUTH_METHODS, IssuedCode, IssuedToken, RelyingParty, SignedIn
+from idp.oidc.adapters import (
+    AUTH_METHODS,
+    MAX_TOKEN_LENGTH,
+    IssuedCode,
+    IssuedToken,
+    RelyingParty,
+    SignedIn,
+)
 from idp.oidc.claims import person_claims
 from idp.oidc.signing import key_ring
 from idp.oidc.transactions import start_writing
-
-MAX_SECRET_LENGTH = 200  # codes and tokens are 43 characters; longer input is not ours
 
 
 def _settings() -> Settings:
@@ -113,7 +118,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     def query_authorization_code(self, code: str, client: RelyingParty) -> IssuedCode | None:
         """The code, if it was issued to this client and may still be redeemed. A code
         presented again revokes what it gave (RFC 6749 §4.1.2)."""
-        if len(code) > MAX_SECRET_LENGTH:
+        if len(code) > MAX_TOKEN_LENGTH:
             return None
         found = tokens.find_code(db.session, code)
         if found is None or found.code.client_id != client.client.id:
@@ -158,7 +163,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> IssuedToken | None:
-        if len(refresh_token) > MAX_SECRET_LENGTH:
+        if len(refresh_token) > MAX_TOKEN_LENGTH:
             return None
         found = tokens.find_by_refresh_token(db.session, refresh_token)
         client: RelyingParty = self.request.client
@@ -196,4 +201,4 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return refresh_token.row.user
 
     def revoke_old_credential(self, refresh_token: IssuedToken) -> None:
-        """Already retired by `create_token_response`, before the new token was issued."""
+        """Retired by `create_token_response`, in the transaction that stores its successor."""

@@ -3,9 +3,9 @@ wired to the hub's storage (`hub.oidc`) and to Flask.
 
 Authlib applies the protocol rules (client authentication, PKCE, scopes, prompt, error
 responses, RFC 9207). What is ours: the request adapter, built straight from Flask's request
-without copying it (this is the hot path), client look-ups cached for the request, and token
-storage. Authlib's Flask integration is not used: its request wrapper refuses any plain-http
-URL it sees behind a TLS-terminating proxy, and it brings signals we do not need.
+without copying it (this is the hot path), clients read from the registry's snapshots, and
+token storage. Authlib's Flask integration is not used: its request wrapper refuses any
+plain-http URL it sees behind a TLS-terminating proxy, and it brings signals we do not need.
 """
 
 from __future__ import annotations
@@ -40,8 +40,12 @@ from idp.extensions import db
 from idp.oidc.adapters import IssuedCode, IssuedToken, RelyingParty
 from idp.oidc.claims import SCOPES
 from idp.oidc.client_registry import registry
+from idp.oidc.grants import AuthorizationCodeGrant, OpenIDCode, ProofKey, RefreshTokenGrant
+from idp.oidc.introspection import Introspection
+from idp.oidc.revocation import Revocation
 
 MAX_CLIENT_ID_LENGTH = 100
+MAX_STATE_LENGTH = 2000  # a longer `state` is refused, and never echoed
 PARAMETER_NAME = re.compile(r"[a-z_]{1,40}")
 
 
@@ -149,10 +153,6 @@ def _new_token(**_: Any) -> str:
 
 class HubAuthorizationServer(AuthorizationServer):
     def __init__(self) -> None:
-        from idp.oidc.grants import AuthorizationCodeGrant, OpenIDCode, ProofKey, RefreshTokenGrant
-        from idp.oidc.introspection import Introspection
-        from idp.oidc.revocation import Revocation
-
         super().__init__(scopes_supported=list(SCOPES))
         self.register_token_generator(
             "default", BearerTokenGenerator(_new_token, _new_token, _access_token_lifetime)
@@ -252,7 +252,7 @@ class HubAuthorizationServer(AuthorizationServer):
         error.redirect_uri = redirect_uri
         error.redirect_fragment = False
         state = request.payload.state
-        error.state = state if state and len(state) <= 2000 else None
+        error.state = state if state and len(state) <= MAX_STATE_LENGTH else None
         response = self.handle_error_response(request, error)
         self.execute_hook("after_create_authorization_response", response)
         return response
