@@ -27,6 +27,10 @@ from hub.oidc.models import AuthorizationCode, BrowserSession, OAuthToken
 from hub.oidc.secrets import digest, new_secret
 from hub.users.models import User
 
+# Writes go straight to the tables: nothing in the session needs synchronising with them.
+_CODES = AuthorizationCode.__table__
+_TOKENS = OAuthToken.__table__
+
 _CODE = (
     select(AuthorizationCode, User, BrowserSession)
     .options(lazyload(BrowserSession.user))  # the same person: joined once, not twice
@@ -35,40 +39,36 @@ _CODE = (
     .where(AuthorizationCode.code_hash == bindparam("digest"))
 )
 _REDEEM_CODE = (
-    update(AuthorizationCode)
-    .where(AuthorizationCode.id == bindparam("code_id"), AuthorizationCode.used_at.is_(None))
+    update(_CODES)
+    .where(_CODES.c.id == bindparam("code_id"), _CODES.c.used_at.is_(None))
     .values(used_at=bindparam("now"))
-    .execution_options(synchronize_session=False)
 )
 _REVOKE_FROM_CODE = (
-    update(OAuthToken)
-    .where(OAuthToken.code_id == bindparam("from_code"), OAuthToken.revoked_at.is_(None))
+    update(_TOKENS)
+    .where(_TOKENS.c.code_id == bindparam("from_code"), _TOKENS.c.revoked_at.is_(None))
     .values(revoked_at=bindparam("now"))
-    .execution_options(synchronize_session=False)
 )
-_INSERT_CODE = insert(AuthorizationCode.__table__)
-_INSERT_TOKENS = insert(OAuthToken.__table__)
-_TOKEN_COLUMNS = [column.key for column in OAuthToken.__table__.columns if column.key != "id"]
+_INSERT_CODE = insert(_CODES)
+_INSERT_TOKENS = insert(_TOKENS)
+_TOKEN_COLUMNS = [column.key for column in _TOKENS.columns if column.key != "id"]
 _BY_ACCESS_TOKEN = select(OAuthToken).where(OAuthToken.access_token_hash == bindparam("digest"))
 _BY_REFRESH_TOKEN = (
     select(OAuthToken, BrowserSession)
-    # The client is the authenticated one, already loaded; the session's person is the
-    # token's: neither is joined again.
+    # The client is the authenticated one, known already; the session's person is the
+    # token's: neither is joined.
     .options(lazyload(OAuthToken.client), lazyload(BrowserSession.user))
     .outerjoin(BrowserSession, BrowserSession.id == OAuthToken.browser_session_id)
     .where(OAuthToken.refresh_token_hash == bindparam("digest"))
 )
 _USE_REFRESH_TOKEN = (
-    update(OAuthToken)
-    .where(OAuthToken.id == bindparam("token_id"), OAuthToken.refresh_used_at.is_(None))
+    update(_TOKENS)
+    .where(_TOKENS.c.id == bindparam("token_id"), _TOKENS.c.refresh_used_at.is_(None))
     .values(refresh_used_at=bindparam("now"))
-    .execution_options(synchronize_session=False)
 )
 _REVOKE_FAMILY = (
-    update(OAuthToken)
-    .where(OAuthToken.family == bindparam("grant_family"), OAuthToken.revoked_at.is_(None))
+    update(_TOKENS)
+    .where(_TOKENS.c.family == bindparam("grant_family"), _TOKENS.c.revoked_at.is_(None))
     .values(revoked_at=bindparam("now"))
-    .execution_options(synchronize_session=False)
 )
 
 
