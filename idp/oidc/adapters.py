@@ -77,10 +77,6 @@ class SignedIn:
 
     browser_session: BrowserSession
 
-    @property
-    def user(self) -> User:
-        return self.browser_session.user
-
 
 class IssuedCode(AuthorizationCodeMixin):
     """A stored authorization code as the token endpoint redeems it."""
