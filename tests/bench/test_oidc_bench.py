@@ -11,67 +11,47 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 
 from hub.config import PasswordHashing
 from hub.demo import DEMO_PASSWORD
 from hub.passwords import hash_password, verify_password
+from tests.fixtures.hub_run import free_port, start_hub_run
 
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = Path(os.environ.get("OIDC_BENCH_DRIVER", ROOT.parent / "shared/bench/oidc-bench.py"))
-HUB = Path(sys.executable).parent / "hub"
 DURATION = os.environ.get("OIDC_BENCH_DURATION", "10")
 CONCURRENCY = os.environ.get("OIDC_BENCH_CONCURRENCY", "1,4,16")
 TARGETS = {"sso": 250.0, "refresh": 600.0}  # flows/s on the reference 2-core machine
 SIGN_IN_OVERHEAD_TARGET_MS = 5.0
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def running_hub(tmp_path):
-    """`hub run --demo` with 2 gunicorn workers; yields (issuer, gunicorn master pid)."""
+    """`hub run --demo` with 2 gunicorn workers and the production argon2 parameters; yields
+    (issuer, gunicorn master pid)."""
     port = free_port()
-    env = os.environ | {
-        "HUB_INSTANCE_PATH": str(tmp_path / "instance"),
-        "HUB_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "HUB_SMTP_PORT": str(free_port()),
-    }
-    process = subprocess.Popen(
-        [str(HUB), "run", "--demo", "--no-portals", "--port", str(port), "--workers", "2"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
+    run = start_hub_run(
+        "--demo",
+        "--no-portals",
+        "--workers",
+        "2",
+        tmp_path=tmp_path,
+        port=port,
+        env={"HUB_PUBLIC_URL": f"http://127.0.0.1:{port}"},
     )
     try:
-        for line in process.stdout:
-            if "Ctrl-C pour tout arrêter." in line:
-                break
-        else:
-            pytest.fail("hub run did not start")
-        master = next(
-            child
-            for child in psutil.Process(process.pid).children()
-            if "gunicorn" in " ".join(child.cmdline())
-        )
+        run.wait_until_ready()
+        (master,) = run.servers()
         yield f"http://127.0.0.1:{port}", master.pid
     finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(30)
+        run.stop()
 
 
 def password_hash_ms() -> float:

@@ -24,7 +24,7 @@ DELIVERY_LIMIT = 15.0
 
 
 def test_hub_run_posts_the_logout_token_to_the_portal(hub_run, session, receiver):
-    _process, port, _lines = hub_run
+    port = hub_run.port
     soltea = find_client(session, "soltea")
     soltea.backchannel_logout_uri = receiver.uri
     alice = session.scalar(select(User).filter_by(username="alice.martin"))
