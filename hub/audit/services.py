@@ -22,7 +22,7 @@ from hub.audit.models import AuditEvent
 from hub.errors import NotAllowed
 from hub.mail.models import OutboxMessage
 from hub.oidc.models import OidcClient
-from hub.portals.models import Portal
+from hub.portals.models import Portal, PortalRef
 from hub.structures.models import Structure
 from hub.users.models import User
 
@@ -89,7 +89,7 @@ def _event_fields(
     actor: Actor,
     action: str,
     structure: Structure | None,
-    portal: Portal | None,
+    portal: PortalRef | None,
     target: object | None,
 ) -> dict[str, Any]:
     context = _context.get()
@@ -115,7 +115,7 @@ def record(
     action: str,
     now: datetime,
     structure: Structure | None = None,
-    portal: Portal | None = None,
+    portal: PortalRef | None = None,
     target: object | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
@@ -132,7 +132,7 @@ def refusal(
     action: str,
     *,
     structure: Structure | None = None,
-    portal: Portal | None = None,
+    portal: PortalRef | None = None,
     target: object | None = None,
     message: str | None = None,
 ) -> NotAllowed:

@@ -25,7 +25,7 @@ from hub.audit.services import record
 from hub.config import PasswordHashing, Throttling
 from hub.oidc import throttle
 from hub.passwords import hash_password, needs_rehash, verify_password
-from hub.portals.models import Portal
+from hub.portals.models import PortalRef
 from hub.users.models import User
 from hub.users.services import find_user
 
@@ -109,7 +109,7 @@ def succeed(
     login: str,
     ip_address: str | None,
     now: datetime,
-    portal: Portal | None = None,
+    portal: PortalRef | None = None,
 ) -> User:
     """Records a successful sign-in: clears the identifiant's failures (not the address's: one
     right password says nothing of the other identifiants tried from there), stores a rehash."""
@@ -140,7 +140,7 @@ def fail(
     ip_address: str | None,
     now: datetime,
     throttling: Throttling,
-    portal: Portal | None = None,
+    portal: PortalRef | None = None,
 ) -> list[throttle.Failure]:
     """Records a failed sign-in: counts it for the identifiant and the address, audits it, and
     audits a lock when this failure started one."""
@@ -183,7 +183,7 @@ def refuse(
     ip_address: str | None,
     now: datetime,
     until: datetime,
-    portal: Portal | None = None,
+    portal: PortalRef | None = None,
 ) -> None:
     """Records an attempt refused by throttling (no password was checked)."""
     record(

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, func, literal, select, update
+from sqlalchemy import bindparam, case, delete, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -64,14 +64,18 @@ class Failure:
     locked: bool
 
 
+# Built once: every sign-in runs them, and building a statement costs more than running it.
+_REFUSED_UNTIL = select(func.max(LoginThrottle.locked_until)).where(
+    LoginThrottle.key.in_(bindparam("keys", expanding=True)),
+    LoginThrottle.locked_until > bindparam("now", type_=LoginThrottle.locked_until.type),
+)
+_CLEAR = delete(LoginThrottle).where(LoginThrottle.key == bindparam("key"))
+
+
 def refused_until(session: Session, keys: Iterable[str], *, now: datetime) -> datetime | None:
     """Until when the first of these keys to free up keeps refusing attempts: the latest
     `locked_until` still ahead of `now`, or None when every key accepts attempts."""
-    return session.scalar(
-        select(func.max(LoginThrottle.locked_until)).where(
-            LoginThrottle.key.in_(list(keys)), LoginThrottle.locked_until > now
-        )
-    )
+    return session.scalar(_REFUSED_UNTIL, {"keys": list(keys), "now": now})
 
 
 def count_failure(session: Session, key: str, *, now: datetime, throttling: Throttling) -> Failure:
@@ -122,4 +126,4 @@ def _refusal_after(
 
 def clear(session: Session, key: str) -> None:
     """Forgets the failures of `key` (a successful sign-in clears its identifiant's count)."""
-    session.execute(delete(LoginThrottle).filter_by(key=key))
+    session.execute(_CLEAR, {"key": key})

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Protocol
+
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -40,3 +42,10 @@ class DelegationRule(Base):
 
     source_portal: Mapped[Portal] = relationship(foreign_keys=[source_portal_id], lazy="joined")
     target_portal: Mapped[Portal] = relationship(foreign_keys=[target_portal_id], lazy="joined")
+
+
+class PortalRef(Protocol):
+    """What the audit log needs of a portal: a `Portal`, or a cached copy of one."""
+
+    @property
+    def code(self) -> str: ...

@@ -7,7 +7,7 @@ import unicodedata
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -147,8 +147,11 @@ def update_contact_details(
     return user
 
 
+_BY_EMAIL = select(User).where(User.email == bindparam("login"))
+_BY_USERNAME = select(User).where(User.username == bindparam("login"))
+
+
 def find_user(session: Session, login: str) -> User | None:
     """The person known by this username or email address (both are unique)."""
     login = unicodedata.normalize("NFC", login.strip()).lower()
-    column = User.email if "@" in login else User.username
-    return session.scalar(select(User).where(column == login))
+    return session.scalar(_BY_EMAIL if "@" in login else _BY_USERNAME, {"login": login})

@@ -10,10 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
-from hub.oidc.clients import find_client
-from hub.oidc.models import OidcClient
 from hub.oidc.signin import LOGIN_MAX
-from hub.portals.models import Portal
+from idp.oidc.client_registry import ClientRecord, PortalRecord, registry
 
 LOGIN_FIELD = "username"
 PASSWORD_FIELD = "password"  # noqa: S105 - a field name
@@ -55,11 +53,11 @@ class Destination:
     they are signing in to (from `client_id`) and the identifiant it suggests (`login_hint`)."""
 
     next: str | None = None
-    client: OidcClient | None = None
+    client: ClientRecord | None = None
     login_hint: str = ""
 
     @property
-    def portal(self) -> Portal | None:
+    def portal(self) -> PortalRecord | None:
         return self.client.portal if self.client is not None else None
 
 
@@ -72,7 +70,7 @@ def destination(session: Session, next_value: str | None) -> Destination:
     client_id = query.get("client_id", [""])[0]
     client = None
     if client_id and len(client_id) <= CLIENT_ID_MAX and client_id.isprintable():
-        client = find_client(session, client_id)
+        client = registry().find(session, client_id)  # the token path's cached snapshot
     login_hint = _printable(query.get("login_hint", [""])[0].strip(), LOGIN_MAX)
     return Destination(next=next_path, client=client, login_hint=login_hint)
 
