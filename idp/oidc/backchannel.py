@@ -27,6 +27,7 @@ from hub.clock import utcnow
 from hub.oidc import logout
 from hub.oidc.logout import LOGOUT_TOKEN_TYPE, DueDelivery, Outcome
 from hub.oidc.models import OidcClient
+from hub.polling import PollingWorker
 from idp.oidc.signing import key_ring
 
 log = logging.getLogger("hub.oidc.logout")
@@ -147,12 +148,10 @@ def deliver_due(
     return report
 
 
-class LogoutWorker:
-    """Delivers due logout tokens every `poll_seconds` in a daemon thread, until stopped.
+class LogoutWorker(PollingWorker):
+    """Delivers due logout tokens every `poll_seconds`, until stopped."""
 
-    A failing pass (database unreachable, a bug) is logged and the next one tries again: the
-    worker must outlive any one error, since no one watches it die.
-    """
+    name = "logout worker"
 
     def __init__(
         self,
@@ -161,43 +160,11 @@ class LogoutWorker:
         poll_seconds: float = 1.0,
         batch: int = 100,
     ) -> None:
+        super().__init__(poll_seconds)
         self.session_factory = session_factory
-        self.poll_seconds = poll_seconds
         self.batch = batch
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        if self.is_running:
-            raise RuntimeError("the logout worker is already running")
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="hub-logout-worker", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 15.0) -> bool:
-        """Wakes the worker and waits for it; False if a post still runs after `timeout`."""
-        self._stopping.set()
-        if self._thread is None:
-            return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    @property
-    def is_running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def _run(self) -> None:
-        log.info("logout worker started, polling every %s s", self.poll_seconds)
-        while not self._stopping.is_set():
-            if not self._run_once():
-                self._stopping.wait(self.poll_seconds)
-        log.info("logout worker stopped")
-
-    def _run_once(self) -> bool:
-        """One pass; True when the batch was full, so more deliveries are probably due."""
-        try:
-            report = deliver_due(self.session_factory, batch=self.batch, stop=self._stopping)
-        except Exception:
-            log.exception("logout delivery pass failed; retrying in %s s", self.poll_seconds)
-            return False
+    def run_once(self, stop: threading.Event) -> bool:
+        """True when the batch was full: more deliveries are probably due."""
+        report = deliver_due(self.session_factory, batch=self.batch, stop=stop)
         return report.total >= self.batch

@@ -15,6 +15,8 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,7 +24,7 @@ import pytest
 from hub.config import PasswordHashing
 from hub.demo import DEMO_PASSWORD
 from hub.passwords import hash_password, verify_password
-from tests.fixtures.hub_run import free_port, start_hub_run
+from tests.fixtures.hub_run import free_port, light_hashing_env, start_hub_run
 
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = Path(os.environ.get("OIDC_BENCH_DRIVER", ROOT.parent / "shared/bench/oidc-bench.py"))
@@ -32,10 +34,9 @@ TARGETS = {"sso": 250.0, "refresh": 600.0}  # flows/s on the reference 2-core ma
 SIGN_IN_OVERHEAD_TARGET_MS = 5.0
 
 
-@pytest.fixture
-def running_hub(tmp_path):
-    """`hub run --demo` with 2 gunicorn workers and the production argon2 parameters; yields
-    (issuer, gunicorn master pid)."""
+@contextmanager
+def running_hub(tmp_path: Path, env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
+    """`hub run --demo` with 2 gunicorn workers; yields (issuer, gunicorn master pid)."""
     port = free_port()
     run = start_hub_run(
         "--demo",
@@ -44,7 +45,7 @@ def running_hub(tmp_path):
         "2",
         tmp_path=tmp_path,
         port=port,
-        env={"HUB_PUBLIC_URL": f"http://127.0.0.1:{port}"},
+        env={"HUB_PUBLIC_URL": f"http://127.0.0.1:{port}", **(env or {})},
     )
     try:
         run.wait_until_ready()
@@ -52,6 +53,34 @@ def running_hub(tmp_path):
         yield f"http://127.0.0.1:{port}", master.pid
     finally:
         run.stop()
+
+
+def drive(issuer: str, server_pid: int, out: Path, *, phases: str, concurrency: str) -> list[dict]:
+    """The shared driver's results (it prints its own table)."""
+    subprocess.run(
+        [
+            sys.executable, str(DRIVER),
+            "--issuer", issuer,
+            "--client-id", "soltea",
+            "--client-secret", "soltea-dev-secret",
+            "--redirect-uri", "http://127.0.0.1:5001/auth/callback",
+            "--username", "alice.martin",
+            "--password", DEMO_PASSWORD,
+            "--scope", "openid profile email",
+            "--phases", phases,
+            "--duration", DURATION,
+            "--concurrency", concurrency,
+            "--procs", "2",
+            "--server-pid", str(server_pid),
+            "--out", str(out),
+        ],
+        check=True,
+    )  # fmt: skip
+    return json.loads(out.read_text())["results"]
+
+
+def server_cpu_ms(results: list[dict], phase: str) -> float:
+    return statistics.median(r["server_cpu_ms_per_flow"] for r in results if r["phase"] == phase)
 
 
 def password_hash_ms() -> float:
@@ -66,44 +95,37 @@ def password_hash_ms() -> float:
 
 
 @pytest.mark.skipif(not DRIVER.exists(), reason=f"load driver not found at {DRIVER}")
-def test_identity_provider_throughput(running_hub, tmp_path):
-    issuer, server_pid = running_hub
-    out = tmp_path / "hub.json"
-    subprocess.run(
-        [
-            sys.executable,
-            str(DRIVER),
-            "--issuer", issuer,
-            "--client-id", "soltea",
-            "--client-secret", "soltea-dev-secret",
-            "--redirect-uri", "http://127.0.0.1:5001/auth/callback",
-            "--username", "alice.martin",
-            "--password", DEMO_PASSWORD,
-            "--scope", "openid profile email",
-            "--duration", DURATION,
-            "--concurrency", CONCURRENCY,
-            "--procs", "2",
-            "--server-pid", str(server_pid),
-            "--label", "hub",
-            "--out", str(out),
-        ],
-        check=True,
-    )  # fmt: skip
-    results = json.loads(out.read_text())["results"]
+def test_identity_provider_throughput(tmp_path):
+    """(a) sso, (b) refresh and (c) login with the production argon2 parameters; (d) the hash
+    alone. The sign-in overhead beyond the hash is measured on a second hub whose demo password
+    was hashed with the lightest parameters: login minus sso server CPU there, free of the
+    hash's own variance (± 10 ms here)."""
+    with running_hub(tmp_path / "real") as (issuer, server_pid):
+        results = drive(
+            issuer,
+            server_pid,
+            tmp_path / "hub.json",
+            phases="sso,refresh,login",
+            concurrency=CONCURRENCY,
+        )
+    with running_hub(tmp_path / "light", env=light_hashing_env()) as (issuer, server_pid):
+        light = drive(
+            issuer, server_pid, tmp_path / "light.json", phases="sso,login", concurrency="4"
+        )
     hash_ms = password_hash_ms()
+    overhead = server_cpu_ms(light, "login") - server_cpu_ms(light, "sso")
     best = {
         phase: max(r["flows_per_s"] for r in results if r["phase"] == phase) for phase in TARGETS
     }
-    login_cpu = min(
-        r["server_cpu_ms_per_flow"] for r in results if r["phase"] == "login" and r["flows_ok"]
+    print(f"\n(d) password hash alone (argon2id, production parameters): {hash_ms:.0f} ms CPU")
+    print(
+        f"(c) sign-in: {server_cpu_ms(results, 'login'):.0f} ms server CPU per flow; beyond the "
+        f"hash and the sso flow: {overhead:.1f} ms (target ≤ {SIGN_IN_OVERHEAD_TARGET_MS:.0f})"
     )
-    sso_cpu = min(r["server_cpu_ms_per_flow"] for r in results if r["phase"] == "sso")
-    overhead = login_cpu - hash_ms - sso_cpu
-    print(f"\npassword hash alone (argon2id, production parameters): {hash_ms:.0f} ms CPU")
-    print(f"sign-in overhead beyond the hash and the sso flow: {overhead:.1f} ms CPU")
     for phase, target in TARGETS.items():
-        print(f"{phase}: best {best[phase]:.0f}/s (target ≥ {target:.0f}/s)")
-    assert all(r["errors"] == 0 for r in results), [r["first_errors"] for r in results]
+        cpu = server_cpu_ms(results, phase)
+        print(f"{phase}: best {best[phase]:.0f}/s (target ≥ {target:.0f}/s), {cpu:.2f} ms CPU")
+    assert all(r["errors"] == 0 for r in results + light), [r["first_errors"] for r in results]
     assert best["sso"] >= TARGETS["sso"]
     assert best["refresh"] >= TARGETS["refresh"]
     assert overhead <= SIGN_IN_OVERHEAD_TARGET_MS

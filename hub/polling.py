@@ -1,0 +1,64 @@
+"""Background workers that `hub run` starts next to the web app (mail, back-channel logout).
+
+They poll the database rather than being told about new work, because the change that queues
+work may be committed by another process or another instance sharing the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+log = logging.getLogger("hub.workers")
+
+
+class PollingWorker:
+    """Runs `run_once` every `poll_seconds` in a daemon thread, at once again while it reports
+    more work waiting, until stopped.
+
+    A failing pass (database unreachable, a bug) is logged and the next poll tries again: the
+    worker must outlive any one error, since no one watches it die.
+    """
+
+    name = "worker"
+
+    def __init__(self, poll_seconds: float) -> None:
+        self.poll_seconds = poll_seconds
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self, stop: threading.Event) -> bool:
+        """One pass; True when more work is probably waiting. `stop` is set on shutdown."""
+        raise NotImplementedError
+
+    def start(self) -> None:
+        if self.is_running:
+            raise RuntimeError(f"the {self.name} is already running")
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name=f"hub-{self.name}", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 15.0) -> bool:
+        """Wakes the worker and waits for it; False if a pass still runs after `timeout` (a
+        delivery in progress is not cut, it ends within its own network timeout)."""
+        self._stopping.set()
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def is_running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        log.info("%s started, polling every %s s", self.name, self.poll_seconds)
+        while not self._stopping.is_set():
+            try:
+                more = self.run_once(self._stopping)
+            except Exception:
+                log.exception("%s pass failed; retrying in %s s", self.name, self.poll_seconds)
+                more = False
+            if not more:
+                self._stopping.wait(self.poll_seconds)
+        log.info("%s stopped", self.name)
