@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, render_template
 
 from portals.kit import current_person, render_connexion
-from portals.kit.messages import right_missing
+from portals.kit.messages import right_missing, right_not_delegated
 
 bp = Blueprint("certificateurs", __name__)
 
@@ -28,9 +28,14 @@ def home() -> Any:
     if person is None:
         return render_connexion()
     may_exchange = person.has_right(DATA_EXCHANGE)
+    via = person.delegated_from
     return render_template(
         "certificateurs/home.html",
         person=person,
         deposit_menus=DEPOSIT_MENUS if may_exchange else (),
-        refusal=None if may_exchange else right_missing(DATA_EXCHANGE),
+        refusal=None if may_exchange else _refusal(via),
     )
+
+
+def _refusal(via: str | None) -> str:
+    return right_not_delegated(DATA_EXCHANGE, via) if via else right_missing(DATA_EXCHANGE)

@@ -39,6 +39,18 @@ def right_missing(right: str) -> str:
     return f"Votre compte ne dispose pas du droit « {label} ». Contactez votre administrateur."
 
 
+def right_not_delegated(right: str, via: str) -> str:
+    """R7, R9: an administrator by delegation administers the accounts but holds no account of
+    their own here, hence none of its rights."""
+    label = RIGHT_LABELS.get(right, right)
+    source = PORTAL_NAMES.get(via, via)
+    return (
+        f"Vous administrez cette structure depuis {source}, sans compte personnel sur ce portail : "
+        f"le droit « {label} » appartient aux comptes du portail. Pour déposer vous-même, "
+        "créez-vous un compte avec ce droit."
+    )
+
+
 NOTICES = {
     "account_expired": ACCOUNT_EXPIRED,
     "session_ended": SESSION_ENDED,

@@ -38,6 +38,18 @@ def test_r7_an_account_without_data_exchange_sees_why_and_no_menu(app, client):
     assert not any(menu in page for menu in MENUS)
 
 
+def test_r9_a_delegated_administrator_is_told_why_they_cannot_deposit(app, client):
+    """Alice administers Alpha on Certificateurs from SOLTÉA without an account of her own:
+    « contact your administrator » would send her to herself."""
+    sign_in(app, client, claims(account(role="admin", via="soltea", rights=())))
+
+    page = client.get("/").text
+
+    assert "Vous administrez cette structure depuis SOLTÉA" in page
+    assert NO_RIGHT not in page
+    assert not any(menu in page for menu in MENUS)
+
+
 def test_visitor_sees_connexion_with_both_buttons(client):
     page = client.get("/").text
 

@@ -107,6 +107,12 @@ class Person:
     def has_right(self, right: str) -> bool:
         return any(right in a.rights for a in self.valid_accounts)
 
+    @property
+    def delegated_from(self) -> str | None:
+        """The source portal when every valid account here is a delegated admin right (R9)."""
+        sources = {a.via for a in self.valid_accounts}
+        return next(iter(sources)) if len(sources) == 1 and None not in sources else None
+
 
 def current_person() -> Person | None:
     sign_in = current_sign_in()
