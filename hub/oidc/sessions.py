@@ -9,15 +9,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from hub.clock import utcnow
 from hub.config import Oidc
 from hub.oidc.models import BrowserSession, OAuthToken, OidcClient, SessionClient
 from hub.oidc.secrets import digest, new_secret
 from hub.users.models import User
+
+
+class ClientRef(Protocol):
+    """An `OidcClient` or a cached copy of one."""
+
+    @property
+    def id(self) -> int: ...
+
 
 TOUCH_EVERY = timedelta(minutes=1)  # last_seen_at is written at most this often
 
@@ -87,15 +97,17 @@ def touch(browser_session: BrowserSession, *, now: datetime) -> None:
         browser_session.last_seen_at = now
 
 
-def remember_client(session: Session, browser_session: BrowserSession, client: OidcClient) -> None:
-    """Notes that this session signed in to `client` (idempotent)."""
-    if any(link.client_id == client.id for link in browser_session.clients):
-        return
-    try:
-        with session.begin_nested():
-            browser_session.clients.append(SessionClient(client=client))
-    except IntegrityError:
-        session.refresh(browser_session)
+def remember_client(session: Session, browser_session: BrowserSession, client: ClientRef) -> None:
+    """Notes that this session signed in to `client` (idempotent, safe under concurrency: one
+    `INSERT … ON CONFLICT DO NOTHING`, no savepoint). Callers on a hot path check first."""
+    table = SessionClient.__table__
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(
+        insert(table)
+        .values(browser_session_id=browser_session.id, client_id=client.id, first_seen_at=utcnow())
+        .on_conflict_do_nothing(index_elements=[table.c.browser_session_id, table.c.client_id])
+    )
+    session.expire(browser_session, ["clients"])
 
 
 def end(session: Session, browser_session: BrowserSession, *, now: datetime) -> list[OidcClient]:

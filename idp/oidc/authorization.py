@@ -33,7 +33,7 @@ from hub.audit.services import record
 from hub.clock import utcnow
 from hub.oidc import sessions
 from hub.oidc.access import ACCOUNT_EXPIRED, EXPIRED, no_account_message, refusal
-from hub.oidc.models import BrowserSession, OidcClient, SessionClient
+from hub.oidc.models import BrowserSession, SessionClient
 from hub.portals.models import Portal
 from idp.auth.sessions import current_browser_session
 from idp.extensions import db
@@ -117,9 +117,8 @@ def _issue_code(
     linked = db.session.execute(_LINKED, params).scalar()
     start_writing()
     response = grant.create_authorization_response(target.redirect_uri, request.user)
-    client = None if linked else db.session.get(OidcClient, client_id)
-    if client is not None:
-        sessions.remember_client(db.session, browser_session, client)
+    if not linked:
+        sessions.remember_client(db.session, browser_session, target.client.client)
     sessions.touch(browser_session, now=utcnow())
     db.session.commit()
     return server.authorization_response(*response)
