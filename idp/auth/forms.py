@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
@@ -25,6 +26,9 @@ LOGIN_MISSING = "Saisissez votre identifiant ou votre adresse e-mail."
 PASSWORD_MISSING = "Saisissez votre mot de passe."  # noqa: S105 - a message
 
 
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")  # Unicode spaces, category Cc
+
+
 def safe_next(value: str | None) -> str | None:
     """`value` when it is a path on this site, else None (OAuth Security BCP: no open redirect).
 
@@ -35,7 +39,7 @@ def safe_next(value: str | None) -> str | None:
         return None
     if value[1:2] in ("/", "\\"):
         return None
-    if any(char.isspace() or unicodedata.category(char) == "Cc" for char in value):
+    if _SPACE_OR_CONTROL.search(value):
         return None
     parts = urlsplit(value)
     if parts.scheme or parts.netloc:
