@@ -27,6 +27,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, registry, sessionmaker
@@ -116,6 +117,13 @@ def make_engine(url: str, **options: Any) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def upsert_insert(session: Session, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT with `on_conflict_do_…`: both databases have it, each in its own dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
 
 
 def lock_rows(session: Session, table: Table, row_ids: Collection[int]) -> None:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 log = logging.getLogger("hub.workers")
 
 
 class PollingWorker:
-    """Runs `run_once` every `poll_seconds` in a daemon thread, at once again while it reports
-    more work waiting, until stopped.
+    """Runs `run_once(stop)` every `poll_seconds` in a daemon thread, at once again while it
+    reports more work waiting (True), until stopped; `stop` is set on shutdown.
 
     A failing pass (database unreachable, a bug) is logged and the next poll tries again: the
     worker must outlive any one error, since no one watches it die.
@@ -22,14 +23,11 @@ class PollingWorker:
 
     name = "worker"
 
-    def __init__(self, poll_seconds: float) -> None:
+    def __init__(self, poll_seconds: float, run_once: Callable[[threading.Event], bool]) -> None:
         self.poll_seconds = poll_seconds
+        self.run_once = run_once
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-
-    def run_once(self, stop: threading.Event) -> bool:
-        """One pass; True when more work is probably waiting. `stop` is set on shutdown."""
-        raise NotImplementedError
 
     def start(self) -> None:
         if self.is_running:

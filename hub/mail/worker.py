@@ -23,12 +23,12 @@ class MailWorker(PollingWorker):
         *,
         batch: int = 100,
     ) -> None:
-        super().__init__(poll_seconds)
+        super().__init__(poll_seconds, self._deliver)
         self.session_factory = session_factory
         self.sender = sender
         self.batch = batch
 
-    def run_once(self, stop: threading.Event) -> bool:
+    def _deliver(self, stop: threading.Event) -> bool:
         """True when the batch was full and the server answered: more mail is waiting."""
         report = deliver_pending(self.session_factory, self.sender, batch=self.batch, stop=stop)
         return report.total >= self.batch and report.unreachable is None

@@ -12,11 +12,11 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hub.clock import utcnow
 from hub.config import Oidc
+from hub.database import upsert_insert
 from hub.oidc.models import BrowserSession, OAuthToken, OidcClient, SessionClient
 from hub.oidc.secrets import digest, new_secret
 from hub.users.models import User
@@ -87,6 +87,22 @@ def find_active(
     return browser_session
 
 
+def connected_portal_ids(
+    session: Session, user_id: int, *, now: datetime, lifetimes: Oidc
+) -> set[int]:
+    """Portals a live session of this person has signed in to (« connecté », R8)."""
+    idle = timedelta(minutes=lifetimes.session_idle_minutes)
+    return set(
+        session.scalars(
+            select(OidcClient.portal_id)
+            .join(SessionClient, SessionClient.client_id == OidcClient.id)
+            .join(BrowserSession, BrowserSession.id == SessionClient.browser_session_id)
+            .where(BrowserSession.user_id == user_id, BrowserSession.ended_at.is_(None))
+            .where(BrowserSession.expires_at > now, BrowserSession.last_seen_at > now - idle)
+        )
+    )
+
+
 def find_by_sid(session: Session, sid: str) -> BrowserSession | None:
     return session.scalar(select(BrowserSession).filter_by(sid=sid))
 
@@ -101,9 +117,8 @@ def remember_client(session: Session, browser_session: BrowserSession, client: C
     """Notes that this session signed in to `client` (idempotent, safe under concurrency: one
     `INSERT … ON CONFLICT DO NOTHING`, no savepoint). Callers on a hot path check first."""
     table = SessionClient.__table__
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     session.execute(
-        insert(table)
+        upsert_insert(session, table)
         .values(browser_session_id=browser_session.id, client_id=client.id, first_seen_at=utcnow())
         .on_conflict_do_nothing(index_elements=[table.c.browser_session_id, table.c.client_id])
     )

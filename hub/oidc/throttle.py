@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, case, delete, func, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hub.config import Throttling
+from hub.database import upsert_insert
 from hub.oidc.models import LoginThrottle
 
 USER_PREFIX = "user:"
@@ -87,9 +87,8 @@ def count_failure(session: Session, key: str, *, now: datetime, throttling: Thro
     """
     table = LoginThrottle.__table__
     expired = table.c.window_started_at <= now - timedelta(minutes=throttling.window_minutes)
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = (
-        insert(table)
+        upsert_insert(session, table)
         .values(key=key, failures=1, window_started_at=now, locked_until=None)
         .on_conflict_do_update(
             index_elements=[table.c.key],

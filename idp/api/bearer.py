@@ -9,12 +9,11 @@ from functools import wraps
 from typing import Any
 
 from flask import Response, g, jsonify, request
-from sqlalchemy import select
 
 from hub.audit.services import audit_context, current_audit_context
 from hub.clock import utcnow
+from hub.oidc import tokens
 from hub.oidc.models import OAuthToken
-from hub.oidc.secrets import digest
 from hub.users.models import User
 from idp.extensions import db
 
@@ -46,10 +45,8 @@ def _bearer() -> str | None:
 
 
 def _live_token(raw: str) -> OAuthToken | None:
-    token = db.session.scalar(select(OAuthToken).filter_by(access_token_hash=digest(raw)))
-    if token is None or token.revoked_at is not None or token.access_expires_at <= utcnow():
-        return None
-    return token
+    token = tokens.find_by_access_token(db.session, raw)
+    return token if token and tokens.access_token_is_active(token, now=utcnow()) else None
 
 
 def current_caller() -> Caller:

@@ -4,7 +4,7 @@ access token's, never a parameter."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -15,7 +15,7 @@ from hub.accounts.models import Account
 from hub.accounts.services import delete_account
 from hub.clock import utcnow
 from hub.errors import HubError, InvalidField, NotFound
-from hub.oidc.models import BrowserSession, OidcClient, SessionClient
+from hub.oidc import sessions
 from hub.portals.models import Portal
 from hub.structures.models import Structure
 from hub.transactions import unit_of_work
@@ -69,7 +69,9 @@ def update() -> tuple[Response, int] | Response:
 @requires_scope("accounts")
 def accounts() -> Response:
     user, now = current_caller().user, utcnow()
-    connected = _connected_portal_ids(user, now)
+    connected = sessions.connected_portal_ids(
+        db.session, user.id, now=now, lifetimes=settings_of(current_app).oidc
+    )
     own = db.session.scalars(
         select(Account).where(Account.user_id == user.id).order_by(Account.expires_at)
     ).all()
@@ -125,17 +127,3 @@ def _entry(
         "expired": expires_at <= now,
         "connected": portal.id in connected,
     }
-
-
-def _connected_portal_ids(user: User, now: datetime) -> set[int]:
-    """Portals a live hub session of this person has signed in to (« connecté »)."""
-    idle = timedelta(minutes=settings_of(current_app).oidc.session_idle_minutes)
-    return set(
-        db.session.scalars(
-            select(OidcClient.portal_id)
-            .join(SessionClient, SessionClient.client_id == OidcClient.id)
-            .join(BrowserSession, BrowserSession.id == SessionClient.browser_session_id)
-            .where(BrowserSession.user_id == user.id, BrowserSession.ended_at.is_(None))
-            .where(BrowserSession.expires_at > now, BrowserSession.last_seen_at > now - idle)
-        )
-    )

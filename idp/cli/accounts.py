@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import NoReturn
 
 import click
 from flask.cli import AppGroup
@@ -15,6 +14,7 @@ from flask.cli import AppGroup
 from hub.accounts.models import Role
 from hub.accounts.reports import ExpiringAccount, UnknownPortal, expiring_accounts
 from hub.clock import paris_date, utcnow
+from idp.cli.output import fail_usage, render_table
 from idp.extensions import db
 
 command = AppGroup("accounts", help="Comptes des portails : rapports pour les opérateurs.")
@@ -33,35 +33,6 @@ EXPIRING_HEADER = (
     "date d'expiration",
     "jours restants",
 )
-
-
-def column_widths(rows: Iterable[Sequence[str]], *, at_least: Sequence[int]) -> list[int]:
-    """The width of each column: its widest cell, and never narrower than `at_least`."""
-    widths = list(at_least)
-    for row in rows:
-        widths = [max(width, len(cell)) for width, cell in zip(widths, row, strict=True)]
-    return widths
-
-
-def format_row(cells: Sequence[str], widths: Sequence[int]) -> str:
-    return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
-
-
-def header_lines(header: Sequence[str], widths: Sequence[int]) -> list[str]:
-    return [format_row(header, widths), format_row(["-" * width for width in widths], widths)]
-
-
-def render_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Columns padded to their widest cell, with a rule under the header: readable in a terminal
-    without a pager, and stable enough to grep."""
-    widths = column_widths(rows, at_least=[len(title) for title in header])
-    return "\n".join([*header_lines(header, widths), *(format_row(row, widths) for row in rows)])
-
-
-def fail_usage(message: str) -> NoReturn:
-    """Exit 2 (bad usage, as Click does) with a French message: Click's own reads « Error: »."""
-    click.echo(f"Erreur : {message}", err=True)
-    raise click.exceptions.Exit(2)
 
 
 def _cells(account: ExpiringAccount) -> list[str]:

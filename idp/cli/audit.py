@@ -14,7 +14,7 @@ from flask.cli import AppGroup
 from hub.audit.models import AuditEvent
 from hub.audit.queries import AuditFollower, structure_id_for
 from hub.clock import paris_date, to_paris
-from idp.cli.accounts import column_widths, fail_usage, format_row, header_lines
+from idp.cli.output import column_widths, fail_usage, format_row, header_lines
 from idp.extensions import db
 
 command = AppGroup("audit", help="Journal d'audit : consulter et suivre les événements.")

@@ -25,7 +25,7 @@ from hub.oidc.clients import (
 )
 from hub.oidc.models import OidcClient
 from hub.portals.models import Portal
-from idp.cli.accounts import fail_usage, render_table
+from idp.cli.output import fail_usage, render_table
 from idp.cli.session import transaction
 from idp.extensions import db
 
@@ -116,8 +116,7 @@ def add(
     except InvalidField as error:
         fail_usage(error.message)
     except AlreadyExists as error:
-        click.echo(f"Erreur : {error.message}", err=True)
-        raise click.exceptions.Exit(1) from error
+        fail_usage(error.message, code=1)
     click.echo(f"Client « {client_id.strip()} » enregistré pour le portail {portal_name}.")
     if given is None:
         click.echo(f"Secret du client (affiché une seule fois) : {secret}")

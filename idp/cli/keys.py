@@ -18,7 +18,7 @@ from hub.clock import paris_datetime, utcnow
 from hub.oidc import keys
 from hub.oidc.logout import LOGOUT_TOKEN_LIFETIME
 from hub.oidc.models import SigningKey
-from idp.cli.accounts import fail_usage, render_table
+from idp.cli.output import fail_usage, render_table
 from idp.cli.session import settings, transaction
 from idp.extensions import db
 from idp.oidc.signing import RELOAD_SECONDS, key_ring

@@ -10,7 +10,7 @@ from hub.database import make_session_factory
 from hub.mail.models import MailStatus, OutboxMessage
 from hub.mail.outbox import STATUS_LABELS, NotFailed, UnknownMessage, latest, retry
 from hub.mail.sender import SmtpSender, deliver_pending
-from idp.cli.accounts import fail_usage, render_table
+from idp.cli.output import fail_usage, render_table
 from idp.cli.session import settings, transaction
 from idp.extensions import db
 
@@ -117,6 +117,5 @@ def retry_message(message_id: int) -> None:
     except UnknownMessage as error:
         fail_usage(error.message)
     except NotFailed as error:
-        click.echo(f"Erreur : {error.message}", err=True)
-        raise click.exceptions.Exit(1) from error
+        fail_usage(error.message, code=1)
     click.echo(f"Courriel {message_id} à {recipient} remis en attente.")

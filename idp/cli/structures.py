@@ -20,7 +20,7 @@ from flask.cli import AppGroup
 from hub.clock import utcnow
 from hub.structures.importer import ImportReport, import_structures, known_portal_codes
 from hub.structures.referential_file import ImportFileInvalid, RejectedLine, parse
-from idp.cli.accounts import fail_usage
+from idp.cli.output import fail_usage
 from idp.cli.session import transaction
 
 command = AppGroup("structures", help="Structures et contrats : import du référentiel.")

@@ -160,11 +160,11 @@ class LogoutWorker(PollingWorker):
         poll_seconds: float = 1.0,
         batch: int = 100,
     ) -> None:
-        super().__init__(poll_seconds)
+        super().__init__(poll_seconds, self._deliver)
         self.session_factory = session_factory
         self.batch = batch
 
-    def run_once(self, stop: threading.Event) -> bool:
+    def _deliver(self, stop: threading.Event) -> bool:
         """True when the batch was full: more deliveries are probably due."""
         report = deliver_due(self.session_factory, batch=self.batch, stop=stop)
         return report.total >= self.batch

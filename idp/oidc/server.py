@@ -221,9 +221,6 @@ class HubAuthorizationServer(AuthorizationServer):
             return request
         return HubRequest(flask_request, _settings().public_url)
 
-    def create_json_request(self, request: Any) -> Any:
-        raise NotImplementedError("the hub takes no JSON requests on its OAuth endpoints")
-
     def handle_response(self, status: int, body: Any, headers: list[tuple[str, str]]) -> Response:
         if isinstance(body, dict):
             body = json.dumps(body, separators=(",", ":"))

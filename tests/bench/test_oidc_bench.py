@@ -24,7 +24,8 @@ import pytest
 from hub.config import PasswordHashing
 from hub.demo import DEMO_PASSWORD
 from hub.passwords import hash_password, verify_password
-from tests.fixtures.hub_run import free_port, light_hashing_env, start_hub_run
+from tests.fixtures.hub_run import light_hashing_env, start_hub_run
+from tests.fixtures.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = Path(os.environ.get("OIDC_BENCH_DRIVER", ROOT.parent / "shared/bench/oidc-bench.py"))

@@ -23,8 +23,8 @@ from hub.mail.sender import DeliveryReport, SmtpSender, deliver_pending
 from hub.mail.worker import MailWorker
 from hub.transactions import unit_of_work
 from tests.factories import make_account, make_portal, make_structure, make_user
+from tests.fixtures.ports import closed_port
 from tests.fixtures.smtp import (
-    closed_port,
     password_authenticator,
     running_smtp_server,
     self_signed_certificate,

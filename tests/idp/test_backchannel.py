@@ -22,7 +22,7 @@ from idp.cli import cli
 from idp.oidc.backchannel import LogoutWorker, deliver_due
 from idp.oidc.signing import key_ring
 from tests.fixtures.portal_receiver import receiver as receiver  # the fixture, used by name
-from tests.fixtures.smtp import closed_port
+from tests.fixtures.ports import closed_port
 
 ISSUER = "http://127.0.0.1:5000"
 EVENT = "http://schemas.openid.net/event/backchannel-logout"

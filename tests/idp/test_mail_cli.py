@@ -16,7 +16,7 @@ from idp import create_app
 from idp.cli import cli
 from idp.extensions import db
 from tests.factories import make_account, make_portal, make_structure, make_user
-from tests.fixtures.smtp import closed_port
+from tests.fixtures.ports import closed_port
 from tests.fixtures.smtp import smtp_server as smtp_server  # the fixture, used by name
 
 

@@ -13,9 +13,9 @@ from tests.fixtures.hub_run import (
     HUB,
     START_LIMIT,
     light_hashing_env,
-    port_is_closed,
     start_hub_run,
 )
+from tests.fixtures.ports import port_is_closed
 
 
 @pytest.fixture

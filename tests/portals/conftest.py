@@ -5,7 +5,6 @@ test client a signed-in portal session holding the claims a test needs."""
 from __future__ import annotations
 
 import html
-import socket
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -20,6 +19,7 @@ from portals.kit.config import PortalConfig
 from portals.kit.extension import EXTENSION
 from portals.kit.sessions import store
 from portals.kit.sessions.store import SignIn
+from tests.fixtures.ports import closed_port
 from tests.portals.oidc_party import OidcParty, RunningParty
 
 
@@ -32,10 +32,7 @@ def oidc_party() -> Iterator[OidcParty]:
 @pytest.fixture
 def closed_port_issuer() -> str:
     """An issuer nobody answers at: the hub is down."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{closed_port()}"
 
 
 def portal_config(identity: Any, tmp_path: Any, issuer: str, **overrides: Any) -> PortalConfig:

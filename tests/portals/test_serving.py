@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -12,12 +11,7 @@ from pathlib import Path
 import requests
 
 from portals.kit.serving import DEMO_PORTALS, demo_portal_servers, portal_server
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.fixtures.ports import free_port
 
 
 def test_demo_portals_are_soltea_on_5001_and_certificateurs_on_5002(tmp_path):
