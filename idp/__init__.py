@@ -20,18 +20,13 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
         HUB_SETTINGS=settings,
         MAX_CONTENT_LENGTH=1024 * 1024,
         MAX_FORM_MEMORY_SIZE=64 * 1024,
-        SESSION_COOKIE_NAME="hub_ui",
-        SESSION_COOKIE_SECURE=settings.secure_cookies,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
     )
     app.config.update(flask_config)
     db.init_app(app)
 
     from idp import errors, health, request_ids, security
     from idp.api import me
-    from idp.auth import sessions, views
-    from idp.auth.csrf import csrf_token
+    from idp.auth import csrf, sessions, views
     from idp.oidc import endpoints, logout
 
     app.register_blueprint(health.bp)
@@ -40,7 +35,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     app.register_blueprint(logout.bp)
     app.register_blueprint(me.bp)
     app.after_request(sessions.apply_cookie)
-    app.jinja_env.globals["csrf_token"] = csrf_token
+    csrf.init_app(app)
     request_ids.init_app(app)
     security.init_app(app)
     errors.init_app(app)

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, session
+from flask import Flask, Response, current_app
 
 from idp import settings_of
 
@@ -48,6 +48,5 @@ def protect(response: Response) -> Response:
 
 
 def _is_private(response: Response) -> bool:
-    """HTML pages and responses that set a cookie. Flask writes its own session cookie after
-    the `after_request` functions, whenever the session was modified: that counts too."""
-    return response.mimetype == "text/html" or "Set-Cookie" in response.headers or session.modified
+    """HTML pages and responses that set a cookie."""
+    return response.mimetype == "text/html" or "Set-Cookie" in response.headers

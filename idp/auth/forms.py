@@ -75,8 +75,18 @@ def destination(session: Session, next_value: str | None) -> Destination:
     client = None
     if client_id and len(client_id) <= CLIENT_ID_MAX and client_id.isprintable():
         client = registry().find(session, client_id)  # the token path's cached snapshot
-    login_hint = _printable(query.get("login_hint", [""])[0].strip(), LOGIN_MAX)
-    return Destination(next=next_path, client=client, login_hint=login_hint)
+    return Destination(next=next_path, client=client, login_hint=_login_hint(query))
+
+
+def destination_of_request(next_path: str, client: ClientRecord) -> Destination:
+    """The destination of an authorization request already checked by the endpoint."""
+    return Destination(
+        next=next_path, client=client, login_hint=_login_hint(parse_qs(urlsplit(next_path).query))
+    )
+
+
+def _login_hint(query: dict[str, list[str]]) -> str:
+    return _printable(query.get("login_hint", [""])[0].strip(), LOGIN_MAX)
 
 
 @dataclass(frozen=True)

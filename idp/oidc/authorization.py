@@ -4,11 +4,12 @@ for the portal, or which error, page or sign-in step comes instead.
 Order matters. Until the client and its redirect URI are known to be registered (exactly),
 nothing is sent to that URI: a French page says what is wrong (no open redirect). After that,
 every protocol error goes back to the portal, with `state` and `iss`. Then the person: no
-usable session (none, `prompt=login`, older than `max_age`) means the sign-in page, which
-returns here; `prompt=none` turns each of those steps into an error for the portal instead.
-Last, R5 at the door: the person needs a valid account on the client's portal, their own or
-as a delegated admin (R9). Portals are first-party clients: there is no consent screen, and
-`prompt=consent` is satisfied as it stands.
+usable session (none, `prompt=login`, older than `max_age`) means the sign-in form, shown
+right here (one round trip less than a redirect to `/login`) and posted to `/login`, which
+sends the person back here; `prompt=none` turns each of those steps into an error for the
+portal instead. Last, R5 at the door: the person needs a valid account on the client's portal,
+their own or as a delegated admin (R9). Portals are first-party clients: there is no consent
+screen, and `prompt=consent` is satisfied as it stands.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ from hub.oidc import sessions
 from hub.oidc.access import ACCOUNT_EXPIRED, EXPIRED, no_account_message, refusal
 from hub.oidc.models import BrowserSession, SessionClient
 from hub.portals.models import Portal
+from idp.auth import forms
 from idp.auth.sessions import current_browser_session
+from idp.auth.views import render_login
 from idp.extensions import db
 from idp.oidc import messages
 from idp.oidc.adapters import RelyingParty, SignedIn
@@ -43,7 +46,6 @@ from idp.oidc.server import MAX_STATE_LENGTH, HubRequest, repeated_parameter, se
 from idp.oidc.transactions import start_writing
 from idp.pages import render_message
 
-LOGIN_PATH = "/login"  # the sign-in page (`auth.login`), which sends the person back to `next`
 REGISTER_PATH = "/register"  # registration (`prompt=create`)
 MAX_PARAMETER_LENGTH = MAX_STATE_LENGTH
 MAX_PARAMETERS_LENGTH = 8000
@@ -90,7 +92,7 @@ def authorize() -> Response | Page:
     if browser_session is None or grant.prompt == "login" or _too_old(browser_session, max_age):
         if "none" in prompts:
             return server.authorization_error(request, LoginRequiredError(), target.redirect_uri)
-        return redirect(_login_url(request), 302)
+        return _sign_in_page(request, target)
     portal_id = target.client.client.portal.id
     refused = refusal(db.session, browser_session.user_id, portal_id, now=utcnow())
     if refused is not None:
@@ -218,10 +220,12 @@ def _return_path(request: HubRequest, *, drop_prompt: str) -> str:
     return f"{flask_request.script_root}{flask_request.path}?{urlencode(params)}"
 
 
-def _login_url(request: HubRequest) -> str:
-    """The sign-in page; `login_hint` reaches it inside `next`."""
+def _sign_in_page(request: HubRequest, target: Target) -> str:
+    """The sign-in form for this request's portal, coming back to this request once signed in
+    (`prompt=login` honoured: it does not ask again)."""
     next_url = _return_path(request, drop_prompt="login")
-    return f"{flask_request.script_root}{LOGIN_PATH}?{urlencode({'next': next_url})}"
+    destination = forms.destination_of_request(next_url, target.client.client)
+    return render_login(destination, login=destination.login_hint)
 
 
 def _register_url(client: RelyingParty, request: HubRequest) -> str:

@@ -24,6 +24,7 @@ import pytest
 from hub.config import PasswordHashing
 from hub.demo import DEMO_PASSWORD
 from hub.passwords import hash_password, verify_password
+from tests.bench.machine_speed import REFERENCE_HELLO_CPU_MS, slowdown
 from tests.fixtures.hub_run import light_hashing_env, start_hub_run
 from tests.fixtures.ports import free_port
 
@@ -100,7 +101,12 @@ def test_identity_provider_throughput(tmp_path):
     """(a) sso, (b) refresh and (c) login with the production argon2 parameters; (d) the hash
     alone. The sign-in overhead beyond the hash is measured on a second hub whose demo password
     was hashed with the lightest parameters: login minus sso server CPU there, free of the
-    hash's own variance (± 10 ms here)."""
+    hash's own variance (± 10 ms here).
+
+    The targets were set on a reference day of this machine; each figure is also given at that
+    day's speed (`machine_speed`), measured before and after the hub's runs, and the targets
+    apply to those."""
+    before = slowdown(tmp_path / "speed-before")
     with running_hub(tmp_path / "real") as (issuer, server_pid):
         results = drive(
             issuer,
@@ -113,20 +119,29 @@ def test_identity_provider_throughput(tmp_path):
         light = drive(
             issuer, server_pid, tmp_path / "light.json", phases="sso,login", concurrency="4"
         )
+    factor = statistics.mean([before, slowdown(tmp_path / "speed-after")])
     hash_ms = password_hash_ms()
     overhead = server_cpu_ms(light, "login") - server_cpu_ms(light, "sso")
     best = {
         phase: max(r["flows_per_s"] for r in results if r["phase"] == phase) for phase in TARGETS
     }
-    print(f"\n(d) password hash alone (argon2id, production parameters): {hash_ms:.0f} ms CPU")
+    print(
+        f"\nmachine: a Flask hello costs {factor:.2f}× the reference day's "
+        f"{REFERENCE_HELLO_CPU_MS} ms of server CPU per request; '≙' gives a figure at that speed"
+    )
+    print(f"(d) password hash alone (argon2id, production parameters): {hash_ms:.0f} ms CPU")
     print(
         f"(c) sign-in: {server_cpu_ms(results, 'login'):.0f} ms server CPU per flow; beyond the "
-        f"hash and the sso flow: {overhead:.1f} ms (target ≤ {SIGN_IN_OVERHEAD_TARGET_MS:.0f})"
+        f"hash and the sso flow: {overhead:.1f} ms ≙ {overhead / factor:.1f} ms "
+        f"(target ≤ {SIGN_IN_OVERHEAD_TARGET_MS:.0f})"
     )
     for phase, target in TARGETS.items():
         cpu = server_cpu_ms(results, phase)
-        print(f"{phase}: best {best[phase]:.0f}/s (target ≥ {target:.0f}/s), {cpu:.2f} ms CPU")
+        print(
+            f"{phase}: best {best[phase]:.0f}/s ≙ {best[phase] * factor:.0f}/s "
+            f"(target ≥ {target:.0f}/s); {cpu:.2f} ms server CPU ≙ {cpu / factor:.2f} ms"
+        )
     assert all(r["errors"] == 0 for r in results + light), [r["first_errors"] for r in results]
-    assert best["sso"] >= TARGETS["sso"]
-    assert best["refresh"] >= TARGETS["refresh"]
-    assert overhead <= SIGN_IN_OVERHEAD_TARGET_MS
+    assert best["sso"] * factor >= TARGETS["sso"]
+    assert best["refresh"] * factor >= TARGETS["refresh"]
+    assert overhead / factor <= SIGN_IN_OVERHEAD_TARGET_MS

@@ -3,6 +3,7 @@ its CSRF token. Shared by the sign-in, throttling and security tests."""
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -13,12 +14,20 @@ from hub.audit.models import AuditEvent
 from hub.demo import DEMO_PASSWORD
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]*)"')
+NEXT_FIELD = re.compile(r'<input type="hidden" name="next" value="([^"]*)">')
 
 
 def csrf_token_of(page: str) -> str:
     match = CSRF_FIELD.search(page)
     assert match, "the page has no CSRF token"
     return match.group(1)
+
+
+def next_of(page: str) -> str:
+    """Where the sign-in form sends the person back once signed in (its `next` field)."""
+    match = NEXT_FIELD.search(page)
+    assert match, "the page has no sign-in form coming back anywhere"
+    return html.unescape(match.group(1))
 
 
 def submit_login(

@@ -8,7 +8,7 @@ import logging
 from dataclasses import replace
 
 import pytest
-from flask import jsonify, session
+from flask import jsonify
 
 from idp import create_app
 from idp.auth.csrf import MESSAGE as CSRF_MESSAGE
@@ -68,13 +68,14 @@ def test_a_response_setting_a_cookie_is_not_stored(make_app):
 
     @app.get("/test-remember")
     def remember():
-        session["seen"] = True
-        return jsonify(ok=True)
+        response = jsonify(ok=True)
+        response.set_cookie("seen", "1")
+        return response
 
     response = app.test_client().get("/test-remember")
 
     assert response.mimetype == "application/json"
-    assert "hub_ui=" in response.headers["Set-Cookie"]
+    assert "seen=" in response.headers["Set-Cookie"]
     assert response.headers["Cache-Control"] == "no-store"
 
 
@@ -91,9 +92,9 @@ def test_without_https_no_hsts_and_no_secure_cookies(client, demo):
     signed_in = submit_login(client, "alice.martin")
 
     assert "Strict-Transport-Security" not in page.headers
-    ui_cookie = session_cookie_header(page, "hub_ui")
+    csrf_cookie = session_cookie_header(page, "hub_csrf")
     sso_cookie = session_cookie_header(signed_in, "hub_sso")
-    for cookie in (ui_cookie, sso_cookie):
+    for cookie in (csrf_cookie, sso_cookie):
         assert "HttpOnly" in cookie
         assert "SameSite=Lax" in cookie
         assert "Secure" not in cookie
@@ -116,7 +117,7 @@ def test_with_https_hsts_and_secure_cookies(make_app, demo):
 
     assert signed_in.status_code == 303
     assert page.headers["Strict-Transport-Security"] == "max-age=31536000"
-    for cookie in (session_cookie_header(page, "hub_ui"), session_cookie_header(signed_in)):
+    for cookie in (session_cookie_header(page, "hub_csrf"), session_cookie_header(signed_in)):
         assert "Secure" in cookie
         assert "HttpOnly" in cookie
         assert "SameSite=Lax" in cookie
@@ -143,6 +144,19 @@ def test_405_is_a_french_page_that_keeps_allow(client):
 
 def test_csrf_failure_shows_its_own_message(client):
     response = client.post("/login", data={"username": "alice.martin", "password": "x"})
+
+    french_page(response, 400, CSRF_MESSAGE.replace("'", "&#39;"))
+
+
+def test_a_planted_csrf_cookie_is_not_trusted(client, demo):
+    """Double-submit with a signed cookie: a token chosen by an attacker (a cookie planted from
+    a sibling host, echoed in their forged form) does not pass without the hub's signature."""
+    client.set_cookie("hub_csrf", "chosen-by-attacker.0000")
+
+    response = client.post(
+        "/login",
+        data={"csrf_token": "chosen-by-attacker", "username": "alice.martin", "password": "x"},
+    )
 
     french_page(response, 400, CSRF_MESSAGE.replace("'", "&#39;"))
 

@@ -8,7 +8,6 @@ import base64
 import hashlib
 import time
 from dataclasses import replace
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -28,6 +27,7 @@ from tests.idp.signing_in import (
     audit_events,
     comparable,
     csrf_token_of,
+    next_of,
     session_cookie_header,
     submit_login,
 )
@@ -342,7 +342,7 @@ def test_an_unknown_identifiant_costs_a_hash_like_a_wrong_password(costly_app, s
     assert unknown > 0.6 * wrong, (unknown, wrong)
 
 
-def test_authorize_sends_to_the_page_that_names_the_portal_and_comes_back(client, demo):
+def test_authorize_shows_the_page_that_names_the_portal_and_comes_back(client, demo):
     verifier = "v" * 50
     digest = hashlib.sha256(verifier.encode()).digest()
     authorize = client.get(
@@ -358,13 +358,12 @@ def test_authorize_sends_to_the_page_that_names_the_portal_and_comes_back(client
             "login_hint": "alice.martin",
         },
     )
-    next_path = parse_qs(urlsplit(authorize.headers["Location"]).query)["next"][0]
+    next_path = next_of(authorize.text)
 
-    page = client.get(authorize.headers["Location"])
     signed_in = submit_login(client, "alice.martin", next=next_path)
     back = client.get(signed_in.headers["Location"])
 
-    assert "Connexion à SOLTÉA" in page.text
-    assert 'value="alice.martin"' in page.text
+    assert "Connexion à SOLTÉA" in authorize.text
+    assert 'value="alice.martin"' in authorize.text
     assert signed_in.headers["Location"] == next_path
     assert back.headers["Location"].startswith("http://127.0.0.1:5001/auth/callback?code=")

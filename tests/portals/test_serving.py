@@ -46,7 +46,7 @@ def test_a_portal_started_from_its_spec_answers_its_health_url(tmp_path):
         health = None
         for _ in range(100):
             try:
-                health = requests.get(server.health_url, timeout=1)
+                health = requests.get(server.health_url, timeout=(1, 30))  # slow first answer: fine
                 break
             except requests.ConnectionError:
                 time.sleep(0.1)

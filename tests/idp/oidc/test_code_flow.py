@@ -13,15 +13,17 @@ from hub.clock import utcnow
 from hub.oidc.models import AuthorizationCode, SessionClient
 from hub.users.models import User
 from tests.idp.oidc.conftest import ISSUER, query_of
-from tests.idp.signing_in import submit_login
+from tests.idp.signing_in import next_of, submit_login
 
 
-def login_redirect(response) -> dict[str, str]:
-    """The sign-in page the hub sends the browser to, and the request it will come back to."""
-    assert response.status_code == 302, response.text[:300]
-    location = response.headers["Location"]
-    assert urlsplit(location).path == "/login", location
-    next_url = query_of(location)["next"]
+def sign_in_form(response) -> dict[str, str]:
+    """The sign-in form the hub shows in place of a code (posted to `/login`), and the request
+    it comes back to once the person is signed in."""
+    assert response.status_code == 200, response.text[:300]
+    page = response.text
+    assert '<form method="post" action="/login">' in page
+    assert 'type="password"' in page
+    next_url = next_of(page)
     assert next_url.startswith("/authorize?")
     return {k: v[0] for k, v in parse_qs(urlsplit(next_url).query).items()}
 
@@ -151,17 +153,20 @@ def test_single_sign_on_second_portal_without_sign_in(
     assert sorted(link.client.client_id for link in signed_in_to) == ["certificateurs", "soltea"]
 
 
-def test_without_a_session_the_browser_goes_to_sign_in_and_comes_back(soltea_rp):
+def test_without_a_session_the_person_signs_in_for_the_portal_and_comes_back(soltea_rp):
     response, authorization = soltea_rp.authorize()
 
-    back = login_redirect(response)
+    back = sign_in_form(response)
     assert back == authorization.params
+    assert '<h1 id="titre">Connexion à SOLTÉA</h1>' in response.text
+    assert response.headers["Cache-Control"] == "no-store"
 
 
 def test_login_hint_reaches_the_sign_in_page(soltea_rp):
     response, _ = soltea_rp.authorize(login_hint="bruno.petit")
 
-    assert login_redirect(response)["login_hint"] == "bruno.petit"
+    assert sign_in_form(response)["login_hint"] == "bruno.petit"
+    assert 'name="username" type="text" value="bruno.petit"' in response.text
 
 
 def test_prompt_none_with_a_session_returns_a_code(soltea_rp, sign_in_as, client):
@@ -186,7 +191,7 @@ def test_prompt_login_asks_again_and_drops_itself_from_the_way_back(soltea_rp, s
 
     response, authorization = soltea_rp.authorize(prompt="login")
 
-    back = login_redirect(response)
+    back = sign_in_form(response)
     assert "prompt" not in back
     assert back == {k: v for k, v in authorization.params.items() if k != "prompt"}
 
@@ -196,7 +201,7 @@ def test_prompt_login_keeps_other_prompt_values(soltea_rp, sign_in_as, client):
 
     response, _ = soltea_rp.authorize(prompt="login consent")
 
-    assert login_redirect(response)["prompt"] == "consent"
+    assert sign_in_form(response)["prompt"] == "consent"
 
 
 def test_prompt_consent_is_satisfied_for_first_party_portals(soltea_rp, sign_in_as, client):
@@ -226,7 +231,7 @@ def test_max_age_exceeded_asks_to_sign_in_again(soltea_rp, sign_in_as, client, t
     recent_enough = soltea_rp.sign_in(max_age="3600")
     silent, _ = soltea_rp.authorize(max_age="300", prompt="none")
 
-    assert login_redirect(too_old)["max_age"] == "300"
+    assert sign_in_form(too_old)["max_age"] == "300"
     assert recent_enough["id_token"]
     assert soltea_rp.callback(silent)["error"] == "login_required"
 
@@ -240,7 +245,7 @@ def test_an_ended_session_is_no_session(soltea_rp, sign_in_as, client, session):
 
     response, _ = soltea_rp.authorize()
 
-    login_redirect(response)
+    sign_in_form(response)
 
 
 def test_an_idle_session_is_no_session(soltea_rp, sign_in_as, client, time_machine, settings):
@@ -250,7 +255,7 @@ def test_an_idle_session_is_no_session(soltea_rp, sign_in_as, client, time_machi
 
     response, _ = soltea_rp.authorize()
 
-    login_redirect(response)
+    sign_in_form(response)
 
 
 def test_es256_clients_get_es256_id_tokens(soltea_rp, sign_in_as, client, session):
@@ -267,9 +272,7 @@ def test_es256_clients_get_es256_id_tokens(soltea_rp, sign_in_as, client, sessio
 
 def test_signing_in_on_the_hubs_page_resumes_the_authorization(soltea_rp, client):
     response, authorization = soltea_rp.authorize(login_hint="alice.martin")
-    next_url = query_of(response.headers["Location"])["next"]
-
-    signed_in = submit_login(client, "alice.martin", next=next_url)
+    signed_in = submit_login(client, "alice.martin", next=next_of(response.text))
     assert signed_in.status_code == 303
     params = soltea_rp.callback(client.get(signed_in.headers["Location"]))
 
@@ -283,9 +286,7 @@ def test_prompt_login_ends_with_a_new_sign_in(soltea_rp, sign_in_as, client, tim
     time_machine.move_to(utcnow() + timedelta(minutes=5), tick=False)
     response, authorization = soltea_rp.authorize(prompt="login")
 
-    signed_in = submit_login(
-        client, "alice.martin", next=query_of(response.headers["Location"])["next"]
-    )
+    signed_in = submit_login(client, "alice.martin", next=next_of(response.text))
     params = soltea_rp.callback(client.get(signed_in.headers["Location"]))
     tokens = soltea_rp.exchange(params["code"], authorization.verifier).get_json()
     _, claims = soltea_rp.verify_id_token(tokens, nonce=authorization.nonce)
