@@ -4,7 +4,8 @@ for the portal, or which error, page or sign-in step comes instead.
 Order matters. Until the client and its redirect URI are known to be registered (exactly),
 nothing is sent to that URI: a French page says what is wrong (no open redirect). After that,
 every protocol error goes back to the portal, with `state` and `iss`. Then the person: no
-usable session (none, `prompt=login`, older than `max_age`) means the sign-in form, shown
+usable session (none, `prompt=login`, older than `max_age`, or not the person the portal's
+`id_token_hint` names) means the sign-in form, shown
 right here (one round trip less than a redirect to `/login`) and posted to `/login`, which
 sends the person back here; `prompt=none` turns each of those steps into an error for the
 portal instead. Last, R5 at the door: the person needs a valid account on the client's portal,
@@ -40,7 +41,7 @@ from idp.auth import forms
 from idp.auth.sessions import current_browser_session
 from idp.auth.views import render_login
 from idp.extensions import db
-from idp.oidc import messages
+from idp.oidc import hints, messages
 from idp.oidc.adapters import RelyingParty, SignedIn
 from idp.oidc.server import MAX_STATE_LENGTH, HubRequest, repeated_parameter, server
 from idp.oidc.transactions import start_writing
@@ -84,12 +85,18 @@ def authorize() -> Response | Page:
     request.user = SignedIn(browser_session) if browser_session else None
     try:
         grant, max_age = _validated_grant(request)
+        hinted_sub = _hinted_subject(request, target)
     except OAuth2Error as error:
         return server.authorization_error(request, error, target.redirect_uri)
     prompts = set(request.payload.data.get("prompt", "").split())
     if "create" in prompts:
         return redirect(_register_url(target.client, request), 302)
-    if browser_session is None or grant.prompt == "login" or _too_old(browser_session, max_age):
+    if (
+        browser_session is None
+        or grant.prompt == "login"
+        or _too_old(browser_session, max_age)
+        or not _is_hinted_person(browser_session, hinted_sub)
+    ):
         if "none" in prompts:
             return server.authorization_error(request, LoginRequiredError(), target.redirect_uri)
         return _sign_in_page(request, target)
@@ -189,6 +196,25 @@ def _check_parameters(request: HubRequest) -> None:
     nonce = data.get("nonce", "")
     if len(nonce) > MAX_NONCE_LENGTH or not nonce.isprintable():
         raise InvalidRequestError("Invalid 'nonce'.")
+
+
+def _hinted_subject(request: HubRequest, target: Target) -> str | None:
+    """The person the portal means (`id_token_hint`): the `sub` of an ID token this hub issued
+    to this very client, expired or not. Any other token is `invalid_request`."""
+    hint = request.payload.data.get("id_token_hint")
+    if not hint:
+        return None
+    claims = hints.verified_claims(hint)
+    if claims is None or hints.audience(claims) != target.client.get_client_id():
+        raise InvalidRequestError("Invalid 'id_token_hint'.")
+    subject = claims.get("sub")
+    return subject if isinstance(subject, str) else None
+
+
+def _is_hinted_person(browser_session: BrowserSession, hinted_sub: str | None) -> bool:
+    """Whether the session is the hinted person's (§3.1.2.1: otherwise `login_required` for
+    `prompt=none`, and the sign-in form for the others)."""
+    return hinted_sub is None or browser_session.user.public_id == hinted_sub
 
 
 def _max_age(request: HubRequest) -> int | None:

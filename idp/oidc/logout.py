@@ -22,15 +22,14 @@ from werkzeug.wrappers import Response
 from hub.clock import utcnow
 from hub.oidc import logout
 from hub.oidc.clients import find_client
-from hub.oidc.logout import BACKCHANNEL_LOGOUT_EVENT
 from hub.oidc.models import BrowserSession, OidcClient
 from hub.transactions import unit_of_work
 from idp import settings_of
 from idp.auth.csrf import verify_csrf
 from idp.auth.sessions import current_browser_session, forget
 from idp.extensions import db
+from idp.oidc import hints
 from idp.oidc.backchannel import sign_logout_token
-from idp.oidc.signing import InvalidJwt, key_ring
 from idp.pages import render_message
 
 bp = Blueprint("oidc_logout", __name__)
@@ -65,25 +64,9 @@ class LogoutRequest:
     state: str | None
 
 
-def _audience(claims: dict[str, Any]) -> str | None:
-    """The client an ID token was issued to (`azp` when there are several audiences)."""
-    audience = claims.get("aud")
-    if isinstance(audience, str):
-        return audience
-    if isinstance(audience, list) and len(audience) == 1:
-        return audience[0]
-    return claims.get("azp")
-
-
 def _verified_hint(token: str) -> dict[str, Any]:
-    """The claims of an ID token this hub issued, expired or not (§2: the hint may have
-    expired). A logout token, also signed by the hub, is not an ID token."""
-    try:
-        claims = key_ring.verify(db.session, token)
-    except InvalidJwt as error:
-        raise InvalidLogoutRequest(FOREIGN_HINT) from error
-    issuer = settings_of(current_app).public_url
-    if claims.get("iss") != issuer or BACKCHANNEL_LOGOUT_EVENT in (claims.get("events") or {}):
+    claims = hints.verified_claims(token)
+    if claims is None:
         raise InvalidLogoutRequest(FOREIGN_HINT)
     return claims
 
@@ -93,7 +76,7 @@ def parse_request(params: MultiDict[str, str]) -> LogoutRequest:
     hint = params.get("id_token_hint") or None
     claims = _verified_hint(hint) if hint else {}
     client_id = params.get("client_id") or None
-    hinted = _audience(claims) if claims else None
+    hinted = hints.audience(claims) if claims else None
     if client_id and hinted and client_id != hinted:
         raise InvalidLogoutRequest(CLIENT_MISMATCH)
     named = client_id or hinted

@@ -7,12 +7,13 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from sqlalchemy import select
 
 from hub.clock import utcnow
 from hub.oidc.models import AuthorizationCode, SessionClient
 from hub.users.models import User
-from tests.idp.oidc.conftest import ISSUER, query_of
+from tests.idp.oidc.conftest import ISSUER, Portal, query_of
 from tests.idp.signing_in import next_of, submit_login
 
 
@@ -293,3 +294,46 @@ def test_prompt_login_ends_with_a_new_sign_in(soltea_rp, sign_in_as, client, tim
 
     assert claims["sid"] != first.sid
     assert claims["auth_time"] == int(utcnow().timestamp())
+
+
+def test_an_id_token_hint_naming_the_signed_in_person_gets_a_code(soltea_rp, sign_in_as, client):
+    sign_in_as(client, "alice.martin")
+    earlier = soltea_rp.sign_in()
+
+    again = soltea_rp.sign_in(prompt="none", id_token_hint=earlier["id_token"])
+
+    assert again["claims"]["sub"] == earlier["claims"]["sub"]
+
+
+def test_an_id_token_hint_naming_someone_else_is_not_this_session(
+    app, soltea_rp, sign_in_as, client
+):
+    """OpenID Connect Core §3.1.2.1: the portal means Bruno, the browser is Alice's: no code for
+    Alice; `login_required` silently, the sign-in form otherwise."""
+    other_browser = app.test_client()
+    sign_in_as(other_browser, "bruno.petit")
+    brunos = Portal("soltea", other_browser, soltea_rp.backend).sign_in()["id_token"]
+    sign_in_as(client, "alice.martin")
+
+    silent, _ = soltea_rp.authorize(prompt="none", id_token_hint=brunos)
+    interactive, _ = soltea_rp.authorize(id_token_hint=brunos)
+
+    assert soltea_rp.callback(silent)["error"] == "login_required"
+    sign_in_form(interactive)
+
+
+@pytest.mark.parametrize("hint", ["not-a-jwt", "tampered", "another-portals"])
+def test_an_id_token_hint_the_hub_did_not_issue_to_this_portal_is_invalid(
+    hint, soltea_rp, certificateurs_rp, sign_in_as, client
+):
+    sign_in_as(client, "alice.martin")
+    tokens = {
+        "not-a-jwt": "abc.def.ghi",
+        "tampered": soltea_rp.sign_in()["id_token"][:-4] + "AAAA",
+        "another-portals": certificateurs_rp.sign_in()["id_token"],
+    }
+
+    response, authorization = soltea_rp.authorize(id_token_hint=tokens[hint])
+
+    params = soltea_rp.callback(response)
+    assert (params["error"], params["state"]) == ("invalid_request", authorization.state)
