@@ -6,10 +6,11 @@ nothing is sent to that URI: a French page says what is wrong (no open redirect)
 every protocol error goes back to the portal, with `state` and `iss`. Then the person: no
 usable session (none, `prompt=login`, older than `max_age`, or not the person the portal's
 `id_token_hint` names) means the sign-in form, shown right here (one round trip less than a
-redirect to `/login`) and posted to `/login`, which sends the person back here; `prompt=none` turns each of those steps into an error for the
-portal instead. Last, R5 at the door: the person needs a valid account on the client's portal,
-their own or as a delegated admin (R9). Portals are first-party clients: there is no consent
-screen, and `prompt=consent` is satisfied as it stands.
+redirect to `/login`) and posted to `/login`, which sends the person back here; `prompt=none`
+turns each of those steps into an error for the portal instead. Last, R5 at the door: the
+person needs a valid account on the client's portal, their own or as a delegated admin (R9).
+Portals are first-party clients: there is no consent screen, and `prompt=consent` is
+satisfied as it stands.
 """
 
 from __future__ import annotations
