@@ -9,6 +9,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from hub.config import PasswordHashing
 
+PASSWORD_MAX = 1024  # longer input is no password anybody chose (and would cost hashing time)
+
 
 @lru_cache(maxsize=8)
 def _hasher(params: PasswordHashing) -> PasswordHasher:

@@ -24,14 +24,13 @@ from hub.actors import System
 from hub.audit.services import record
 from hub.config import PasswordHashing, Throttling
 from hub.oidc import throttle
-from hub.passwords import hash_password, needs_rehash, verify_password
+from hub.passwords import PASSWORD_MAX, hash_password, needs_rehash, verify_password
 from hub.portals.models import PortalRef
 from hub.users.models import User
 from hub.users.services import find_user
 
 ANONYMOUS = System("anonyme")  # the actor of attempts that signed nobody in
 LOGIN_MAX = throttle.LOGIN_MAX
-PASSWORD_MAX = 1024
 AUDITED_LOGIN_MAX = 100  # what the audit log keeps of a submitted identifiant
 
 
@@ -51,6 +50,7 @@ class Verdict:
     user: User | None
     reason: FailureReason | None = None
     new_hash: str | None = None  # the password hashed with today's parameters, to store
+    temporary: bool = False  # matched the temporary password of « Mot de passe oublié » (R14)
 
 
 def is_acceptable_login(login: str) -> bool:
@@ -83,23 +83,39 @@ def _dummy_hash(params: PasswordHashing) -> str:
 
 
 def verify(
-    login: str, password: str, candidate: User | None, *, params: PasswordHashing
+    login: str,
+    password: str,
+    candidate: User | None,
+    *,
+    params: PasswordHashing,
+    now: datetime,
 ) -> Verdict:
-    """Checks `password` for `candidate`. An unknown person or one without a password yet costs
-    one hash verification like everybody else. A match made with older cost parameters comes
-    with the password hashed again with the current ones."""
+    """Checks `password` for `candidate`: their password, else their temporary one (R14) while
+    it is valid; the old password keeps working until a new one is chosen. An unknown person or
+    one without any password costs one hash verification like everybody else. A match made
+    with older cost parameters comes with the password hashed again with the current ones."""
     if not is_acceptable_login(login) or not password or len(password) > PASSWORD_MAX:
         return Verdict(None, FailureReason.INVALID_INPUT)
-    if candidate is None or not candidate.password_hash:
+    temporary = _live_temporary_hash(candidate, now) if candidate is not None else None
+    if candidate is None or not (candidate.password_hash or temporary):
         verify_password(_dummy_hash(params), password, params)
         reason = FailureReason.UNKNOWN if candidate is None else FailureReason.NO_PASSWORD
         return Verdict(None, reason)
-    if not verify_password(candidate.password_hash, password, params):
-        return Verdict(None, FailureReason.WRONG_PASSWORD)
-    new_hash = None
-    if needs_rehash(candidate.password_hash, params):
-        new_hash = hash_password(password, params)
-    return Verdict(candidate, new_hash=new_hash)
+    if verify_password(candidate.password_hash, password, params):
+        new_hash = None
+        if needs_rehash(candidate.password_hash or "", params):
+            new_hash = hash_password(password, params)
+        return Verdict(candidate, new_hash=new_hash)
+    if temporary is not None and verify_password(temporary, password, params):
+        return Verdict(candidate, temporary=True)
+    return Verdict(None, FailureReason.WRONG_PASSWORD)
+
+
+def _live_temporary_hash(user: User, now: datetime) -> str | None:
+    expires_at = user.temporary_password_expires_at
+    if user.temporary_password_hash is None or expires_at is None or now >= expires_at:
+        return None
+    return user.temporary_password_hash
 
 
 def succeed(
@@ -112,13 +128,23 @@ def succeed(
     portal: PortalRef | None = None,
 ) -> User:
     """Records a successful sign-in: clears the identifiant's failures (not the address's: one
-    right password says nothing of the other identifiants tried from there), stores a rehash."""
+    right password says nothing of the other identifiants tried from there), stores a rehash.
+
+    A temporary password is used up, and the person must choose a new password before going
+    anywhere (`User.password_must_change`); signing in with their own password again lifts
+    that requirement, since they know it."""
     user = verdict.user
     if user is None:
         raise ValueError("succeed() needs a verdict with a user")
     throttle.clear(session, throttle.user_key(login))
     if verdict.new_hash is not None:
         user.password_hash = verdict.new_hash
+    if verdict.temporary:
+        user.temporary_password_hash = user.temporary_password_expires_at = None
+    user.password_must_change = verdict.temporary
+    after: dict[str, object] = {"ip": ip_address}
+    if verdict.temporary:
+        after["temporary_password"] = True
     record(
         session,
         actor=user,
@@ -126,7 +152,7 @@ def succeed(
         now=now,
         portal=portal,
         target=user,
-        after={"ip": ip_address},
+        after=after,
     )
     return user
 
@@ -156,7 +182,7 @@ def fail(
         now=now,
         portal=portal,
         target=candidate,
-        after={"identifiant": _audited(login), "ip": ip_address, "reason": reason},
+        after={"identifiant": audited_login(login), "ip": ip_address, "reason": reason},
     )
     for failure in failures:
         if failure.locked and failure.refused_until is not None:
@@ -168,7 +194,7 @@ def fail(
                 portal=portal,
                 target=candidate if failure.key.startswith(throttle.USER_PREFIX) else None,
                 after={
-                    "key": _audited(failure.key),
+                    "key": audited_login(failure.key),
                     "failures": failure.failures,
                     "locked_until": failure.refused_until.isoformat(),
                 },
@@ -193,14 +219,14 @@ def refuse(
         now=now,
         portal=portal,
         after={
-            "identifiant": _audited(login),
+            "identifiant": audited_login(login),
             "ip": ip_address,
             "refused_until": until.isoformat(),
         },
     )
 
 
-def _audited(value: str) -> str:
+def audited_login(value: str) -> str:
     """What the audit log keeps of attacker-controlled text: printable and short."""
     printable = "".join(char for char in value if unicodedata.category(char) != "Cc")
     return printable[:AUDITED_LOGIN_MAX]

@@ -32,6 +32,7 @@ from hub.oidc.models import LoginThrottle
 
 USER_PREFIX = "user:"
 IP_PREFIX = "ip:"
+RESET_PREFIX = "reset-"  # « Mot de passe oublié » requests: `reset-user:…`, `reset-ip:…`
 LOGIN_MAX = 254  # the longest e-mail address; longer input is no identifiant
 MAX_DELAY = timedelta(minutes=5)
 
@@ -51,6 +52,12 @@ def user_key(login: str) -> str:
 
 def ip_key(address: str | None) -> str:
     return IP_PREFIX + (address or "unknown")[:45]
+
+
+def reset_keys(login: str, address: str | None) -> tuple[str, str]:
+    """The keys of a password-reset request: counted apart from sign-in failures, so that
+    asking for a temporary password never locks anyone out of signing in, nor the reverse."""
+    return RESET_PREFIX + user_key(login), RESET_PREFIX + ip_key(address)
 
 
 @dataclass(frozen=True)
@@ -113,7 +120,7 @@ def _refusal_after(
     key: str, failures: int, *, now: datetime, throttling: Throttling
 ) -> tuple[datetime | None, bool]:
     """(until when the key refuses attempts, whether that is a lock) after `failures`."""
-    is_user = key.startswith(USER_PREFIX)
+    is_user = key.removeprefix(RESET_PREFIX).startswith(USER_PREFIX)
     lock_after = throttling.user_lock_after if is_user else throttling.ip_lock_after
     if failures >= lock_after:
         return now + timedelta(minutes=throttling.lock_minutes), True

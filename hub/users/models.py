@@ -47,6 +47,9 @@ class User(Base):
     landline_phone: Mapped[str | None] = mapped_column(String(20))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     password_must_change: Mapped[bool] = mapped_column(default=False)
+    # R14 « Mot de passe oublié »: a single-use temporary password, valid until the time given.
+    temporary_password_hash: Mapped[str | None] = mapped_column(String(255))
+    temporary_password_expires_at: Mapped[datetime | None]
     email_verified: Mapped[bool] = mapped_column(default=False)
     search_text: Mapped[str] = mapped_column(String(600), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

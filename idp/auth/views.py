@@ -63,7 +63,9 @@ def _attempt(form: forms.LoginForm, destination: forms.Destination) -> Page:
             )
         page = render_login(destination, login=form.login, throttled=True)
         return page, THROTTLED_STATUS, retry_after(until, now=now)
-    verdict = signin.verify(form.login, form.password, candidate, params=settings.passwords)
+    verdict = signin.verify(
+        form.login, form.password, candidate, params=settings.passwords, now=now
+    )
     if verdict.user is None:
         with unit_of_work(db.session):
             signin.fail(
@@ -82,6 +84,8 @@ def _attempt(form: forms.LoginForm, destination: forms.Destination) -> Page:
             db.session, verdict, login=form.login, ip_address=address, now=now, portal=portal
         )
         sign_in(user)
+    if user.password_must_change:  # signed in with a temporary password (R14)
+        return redirect(url_for("passwords.new", next=destination.next), 303)
     return redirect(destination.next or url_for("auth.home"), 303)
 
 
@@ -120,4 +124,6 @@ def home() -> Page:
     browser_session = current_browser_session()
     if browser_session is None:
         return redirect(url_for("auth.login"))
+    if browser_session.user.password_must_change:
+        return redirect(url_for("passwords.new"))
     return render_template("home.html", title="Accueil", user=browser_session.user)

@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import AccessDeniedError, InvalidRequestError
 from authlib.oidc.core.errors import (
+    InteractionRequiredError,
     LoginRequiredError,
     RegistrationNotSupportedError,
     RequestNotSupportedError,
@@ -48,6 +49,7 @@ from idp.oidc.transactions import start_writing
 from idp.pages import render_message
 
 REGISTER_PATH = "/register"  # registration (`prompt=create`)
+CHOOSE_PASSWORD_PATH = "/password/new"  # noqa: S105 - R14: after a temporary password
 MAX_PARAMETER_LENGTH = MAX_STATE_LENGTH
 MAX_PARAMETERS_LENGTH = 8000
 MAX_NONCE_LENGTH = 255
@@ -100,6 +102,11 @@ def authorize() -> Response | Page:
         if "none" in prompts:
             return server.authorization_error(request, LoginRequiredError(), target.redirect_uri)
         return _sign_in_page(request, target)
+    if browser_session.user.password_must_change:  # R14: a new password before anything else
+        if "none" in prompts:
+            error = InteractionRequiredError()
+            return server.authorization_error(request, error, target.redirect_uri)
+        return redirect(_choose_password_url(request), 302)
     portal_id = target.client.client.portal.id
     refused = refusal(db.session, browser_session.user_id, portal_id, now=utcnow())
     if refused is not None:
@@ -252,6 +259,11 @@ def _sign_in_page(request: HubRequest, target: Target) -> str:
     next_url = _return_path(request, drop_prompt="login")
     destination = forms.destination_of_request(next_url, target.client.client)
     return render_login(destination, login=destination.login_hint)
+
+
+def _choose_password_url(request: HubRequest) -> str:
+    next_url = _return_path(request, drop_prompt="login")
+    return f"{flask_request.script_root}{CHOOSE_PASSWORD_PATH}?{urlencode({'next': next_url})}"
 
 
 def _register_url(client: RelyingParty, request: HubRequest) -> str:

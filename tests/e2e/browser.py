@@ -75,7 +75,9 @@ class Browser:
             return self.session.post(target, data=data, timeout=30)
         return self.session.get(target, params=data, timeout=30)
 
-    def sign_in_at_hub(self, response: requests.Response, username: str) -> requests.Response:
+    def sign_in_at_hub(
+        self, response: requests.Response, username: str, password: str = DEMO_PASSWORD
+    ) -> requests.Response:
         """On the hub's sign-in page: identifiant and password, as a person types them."""
         assert 'type="password"' in response.text, f"not a sign-in page: {response.url}"
         form = next(f for f in forms_of(response.text) if any(t == "password" for _, t in f.inputs))
@@ -83,15 +85,17 @@ class Browser:
         password_field = next(n for n, t in form.inputs if t == "password")
         return self.submit(
             response,
-            {login_field: username, password_field: DEMO_PASSWORD},
+            {login_field: username, password_field: password},
             action=form.action or "",
         )
 
-    def sign_in(self, portal: str, username: str | None = None) -> requests.Response:
+    def sign_in(
+        self, portal: str, username: str | None = None, password: str = DEMO_PASSWORD
+    ) -> requests.Response:
         """« Me connecter » on `portal`; types the password at the hub only if asked."""
         response = self.get(f"{portal}/auth/login")
         if username is not None and 'type="password"' in response.text:
-            response = self.sign_in_at_hub(response, username)
+            response = self.sign_in_at_hub(response, username, password)
         return response
 
     def log_out(self, portal: str) -> requests.Response:

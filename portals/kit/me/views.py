@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 
@@ -47,8 +48,13 @@ def own_accounts() -> list[OwnAccount]:
 @bp.get("")
 @login_required
 def show() -> str:
+    config = kit().config
     return render_template(
-        "kit/me.html", identity=hub_api().me(), labels=LABELS, accounts=own_accounts()
+        "kit/me.html",
+        identity=hub_api().me(),
+        labels=LABELS,
+        accounts=own_accounts(),
+        change_password_url=f"{config.issuer}/password/change?{urlencode({'portal': config.code})}",
     )
 
 
