@@ -7,7 +7,7 @@ so that an account created on 31/01 at 00:30 (Paris) shows the expiry date a per
 from __future__ import annotations
 
 import calendar
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -28,6 +28,11 @@ def add_months(moment: datetime, months: int) -> datetime:
 
 def to_paris(moment: datetime) -> datetime:
     return moment.astimezone(PARIS)
+
+
+def paris_day_start(day: date) -> datetime:
+    """The instant `day` begins in Paris (midnight exists every day: clocks change at 2-3 h)."""
+    return datetime.combine(day, time(0), tzinfo=PARIS).astimezone(UTC)
 
 
 def paris_date(moment: datetime) -> str:

@@ -67,6 +67,27 @@ class Throttling:
 
 
 @dataclass(frozen=True)
+class Reminders:
+    """Expiry reminders (`hub reminders send`, and `hub run` once a day)."""
+
+    days: tuple[int, ...] = (30, 7)  # a reminder when this many Paris calendar days are left
+    hour: int = 8  # `hub run` sends from this hour (Europe/Paris) on: mail in office hours
+    check_seconds: float = 3600.0  # how often `hub run` looks whether reminders are due
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.hour <= 23:
+            raise ValueError(f"HUB_REMINDER_HOUR: an hour from 0 to 23 expected, got {self.hour}")
+
+
+def reminder_days(value: str) -> tuple[int, ...]:
+    """« 30,7 » → (30, 7): distinct positive day counts, farthest first."""
+    days = {int(part) for part in value.split(",") if part.strip()}
+    if not days or min(days) < 1:
+        raise ValueError(f"HUB_REMINDER_DAYS: positive day counts expected, got {value!r}")
+    return tuple(sorted(days, reverse=True))
+
+
+@dataclass(frozen=True)
 class Settings:
     instance_path: Path = DEFAULT_INSTANCE_PATH
     database_url: str = ""
@@ -78,6 +99,7 @@ class Settings:
     cookie_secure: bool | None = None  # None: Secure whenever public_url is https
     oidc: Oidc = field(default_factory=Oidc)
     throttling: Throttling = field(default_factory=Throttling)
+    reminders: Reminders = field(default_factory=Reminders)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -118,6 +140,13 @@ class Settings:
                     env.get("HUB_SESSION_IDLE_MINUTES", Oidc.session_idle_minutes)
                 ),
                 key_grace_hours=float(env.get("HUB_KEY_GRACE_HOURS", Oidc.key_grace_hours)),
+            ),
+            reminders=Reminders(
+                days=reminder_days(
+                    env.get("HUB_REMINDER_DAYS", ",".join(map(str, Reminders.days)))
+                ),
+                hour=int(env.get("HUB_REMINDER_HOUR", Reminders.hour)),
+                check_seconds=float(env.get("HUB_REMINDER_CHECK_SECONDS", Reminders.check_seconds)),
             ),
         )
         known = {f.name for f in fields(cls)}

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     create_engine,
     event,
+    false,
     select,
     update,
 )
@@ -150,3 +151,19 @@ def lock_rows(session: Session, table: Table, row_ids: Collection[int]) -> None:
 
 def lock_row(session: Session, table: Table, row_id: int) -> None:
     lock_rows(session, table, (row_id,))
+
+
+def queue_behind_writers(session: Session, table: Table) -> None:
+    """Makes a transaction that will read, then write `table` wait for a concurrent writer
+    rather than fail against it. Call it first, before anything is read.
+
+    SQLite refuses at once a write from a transaction that has read while another writer held
+    the lock, so the single writer lock is taken up front by an UPDATE of no row. PostgreSQL
+    needs nothing: its writers wait for each other on the rows (or unique keys) they share.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    try:
+        session.execute(update(table).where(false()).values(id=table.c.id))
+    except OperationalError as error:
+        raise ConcurrentChange() from error

@@ -15,6 +15,7 @@ from hub.oidc.models import (
     SigningKey,
 )
 from hub.portals.models import DelegationRule, Portal
+from hub.reminders.models import ReminderSent
 from hub.structures.models import Contract, Mandate, Structure, StructureKind
 from hub.users.models import Civility, User
 
@@ -35,6 +36,7 @@ __all__ = [
     "OidcClient",
     "OutboxMessage",
     "Portal",
+    "ReminderSent",
     "RenewalReceipt",
     "Right",
     "Role",

@@ -1,5 +1,5 @@
-"""The `hub` command: database, demo data, referential import, reports, mail, OIDC clients and
-keys, back-channel logout, and `hub run`."""
+"""The `hub` command: database, demo data, referential import, reports, mail, expiry reminders,
+OIDC clients and keys, back-channel logout, and `hub run`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from idp.cli import (
     keys,
     logout,
     mail,
+    reminders,
     run,
     structures,
 )
@@ -22,7 +23,19 @@ from idp.cli import (
 cli = AppGroup("hub", help="Hub d'identité des portails de la formation professionnelle.")
 cli.add_command(shell_command)
 cli.add_command(routes_command)
-for module in (database, demo, run, structures, accounts, audit, mail, clients, keys, logout):
+for module in (
+    database,
+    demo,
+    run,
+    structures,
+    accounts,
+    audit,
+    mail,
+    reminders,
+    clients,
+    keys,
+    logout,
+):
     cli.add_command(module.command)
 
 

@@ -1,10 +1,10 @@
 """`hub run`: everything a person needs to try the hub, in one command.
 
 It migrates the database, optionally loads the demo data, starts the hub under gunicorn in a
-child process, and delivers mail and back-channel logouts from background threads. It prints the
-URLs only once each server answers, and Ctrl-C (or SIGTERM) stops everything: children get
-SIGTERM, then SIGKILL if they linger. A child that dies on its own stops the others, so a
-half-running demo never passes for a working one.
+child process, and delivers mail and back-channel logouts, and the daily expiry reminders, from
+background threads. It prints the URLs only once each server answers, and Ctrl-C (or SIGTERM)
+stops everything: children get SIGTERM, then SIGKILL if they linger. A child that dies on its
+own stops the others, so a half-running demo never passes for a working one.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import migrations
 from hub.database import make_session_factory
 from hub.mail.sender import SmtpSender
 from hub.mail.worker import MailWorker
+from hub.reminders.worker import ReminderWorker
 from idp.cli.demo import load as load_demo
 from idp.cli.session import settings
 from idp.extensions import db
@@ -183,12 +184,14 @@ def command(demo: bool, host: str, port: int, workers: int, portals: bool | None
         hub_settings.mail_poll_seconds,
     )
     logouts = LogoutWorker(make_session_factory(db.engine))
+    reminders = ReminderWorker(make_session_factory(db.engine), hub_settings.reminders)
     hub = hub_server(host, port, workers)
     servers = [hub, *(portal_servers(hub.url) if portals or (portals is None and demo) else [])]
     with stopping_on_signals():
         try:
             mail.start()
             logouts.start()
+            reminders.start()
             for server in servers:
                 server.start()
             wait_until_ready(servers)
@@ -201,6 +204,7 @@ def command(demo: bool, host: str, port: int, workers: int, portals: bool | None
         finally:
             for server in reversed(servers):
                 server.stop()
+            reminders.stop()
             logouts.stop()
             mail.stop()
     click.echo("Arrêté.")
