@@ -26,12 +26,13 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
 
     from idp import errors, health, request_ids, security
     from idp.api import me
-    from idp.auth import csrf, passwords, sessions, views
+    from idp.auth import csrf, passwords, renewal_requests, sessions, views
     from idp.oidc import endpoints, logout
 
     app.register_blueprint(health.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(passwords.bp)
+    app.register_blueprint(renewal_requests.bp)
     app.register_blueprint(endpoints.bp)
     app.register_blueprint(logout.bp)
     app.register_blueprint(me.bp)

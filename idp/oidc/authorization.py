@@ -35,10 +35,11 @@ from sqlalchemy import bindparam, exists, select
 from hub.audit.services import record
 from hub.clock import utcnow
 from hub.oidc import sessions
-from hub.oidc.access import ACCOUNT_EXPIRED, EXPIRED, no_account_message, refusal
+from hub.oidc.access import EXPIRED, no_account_message, refusal
 from hub.oidc.models import BrowserSession, SessionClient
 from hub.portals.models import Portal
 from idp.auth import forms
+from idp.auth.renewal_requests import expired_page
 from idp.auth.sessions import current_browser_session
 from idp.auth.views import render_login
 from idp.extensions import db
@@ -277,7 +278,7 @@ def _refusal_page(client: RelyingParty, refusal: str) -> Page:
     portal = client.client.portal
     link = (messages.BACK_TO_PORTAL.format(portal=portal.name), portal.base_url)
     if refusal == EXPIRED:
-        return render_message(messages.EXPIRED_TITLE, ACCOUNT_EXPIRED, link=link, status=403)
+        return expired_page(portal)
     return render_message(
         messages.NO_ACCOUNT_TITLE, no_account_message(portal.name), link=link, status=403
     )
