@@ -100,6 +100,7 @@ class Settings:
     oidc: Oidc = field(default_factory=Oidc)
     throttling: Throttling = field(default_factory=Throttling)
     reminders: Reminders = field(default_factory=Reminders)
+    mail_catcher: Path | None = None  # demo: the folder of caught mail, shown at /dev/mail
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -141,6 +142,7 @@ class Settings:
                 ),
                 key_grace_hours=float(env.get("HUB_KEY_GRACE_HOURS", Oidc.key_grace_hours)),
             ),
+            mail_catcher=Path(env["HUB_MAIL_CATCHER"]) if env.get("HUB_MAIL_CATCHER") else None,
             reminders=Reminders(
                 days=reminder_days(
                     env.get("HUB_REMINDER_DAYS", ",".join(map(str, Reminders.days)))

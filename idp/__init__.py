@@ -36,6 +36,10 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     app.register_blueprint(endpoints.bp)
     app.register_blueprint(logout.bp)
     app.register_blueprint(me.bp)
+    if settings.mail_catcher is not None:
+        from idp import mail_catcher
+
+        app.register_blueprint(mail_catcher.bp)
     app.after_request(sessions.apply_cookie)
     csrf.init_app(app)
     request_ids.init_app(app)

@@ -2,21 +2,24 @@
 
 It migrates the database, optionally loads the demo data, starts the hub under gunicorn in a
 child process, and delivers mail and back-channel logouts, and the daily expiry reminders, from
-background threads. It prints the URLs only once each server answers, and Ctrl-C (or SIGTERM)
-stops everything: children get SIGTERM, then SIGKILL if they linger. A child that dies on its
-own stops the others, so a half-running demo never passes for a working one.
+background threads (with `--demo` and no `HUB_SMTP_HOST`, mail goes to a local catcher read at
+the hub's `/dev/mail` instead of a mail server). It prints the URLs only once each server
+answers, and Ctrl-C (or SIGTERM) stops everything: children get SIGTERM, then SIGKILL if they
+linger. A child that dies on its own stops the others, so a half-running demo never passes for
+a working one.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import FrameType
 
 import click
@@ -24,7 +27,9 @@ import requests
 from flask.cli import with_appcontext
 
 import migrations
+from hub.config import Smtp
 from hub.database import make_session_factory
+from hub.mail.catcher import MailCatcher
 from hub.mail.sender import SmtpSender
 from hub.mail.worker import MailWorker
 from hub.reminders.worker import ReminderWorker
@@ -78,7 +83,9 @@ class Server:
             self.process.wait()
 
 
-def hub_server(host: str, port: int, workers: int) -> Server:
+def hub_server(
+    host: str, port: int, workers: int, *, mail_catcher: MailCatcher | None = None
+) -> Server:
     bound = f"http://{host}:{port}"
     url = os.environ.get("HUB_PUBLIC_URL") or bound  # the issuer the portals must use
     argv = [
@@ -97,7 +104,25 @@ def hub_server(host: str, port: int, workers: int) -> Server:
         "idp.wsgi:app",
     ]
     env = {"HUB_INSTANCE_PATH": str(settings().instance_path.resolve()), "HUB_PUBLIC_URL": url}
+    if mail_catcher is not None:
+        env["HUB_MAIL_CATCHER"] = str(mail_catcher.folder)
     return Server("Hub d'identité", argv, url, f"{bound}/healthz", env)
+
+
+def demo_mail_catcher() -> MailCatcher:
+    """The demo's mail goes to a catcher on a free loopback port (`hub.mail.catcher`), read at
+    the hub's `/dev/mail`, unless `HUB_SMTP_HOST` names a real server."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return MailCatcher(settings().instance_path.resolve() / "caught-mail", port)
+
+
+def catcher_smtp(smtp: Smtp, catcher: MailCatcher) -> Smtp:
+    return replace(
+        smtp, host="127.0.0.1", port=catcher.port, starttls=False, ssl=False,
+        username=None, password=None,
+    )  # fmt: skip
 
 
 def portal_servers(issuer: str) -> list[Server]:
@@ -178,17 +203,19 @@ def command(demo: bool, host: str, port: int, workers: int, portals: bool | None
     if demo:
         created = load_demo()
         click.echo(f"Données de démonstration : {len(created)} élément(s) créé(s).")
+    catcher = demo_mail_catcher() if demo and not os.environ.get("HUB_SMTP_HOST") else None
+    smtp = catcher_smtp(hub_settings.smtp, catcher) if catcher else hub_settings.smtp
     mail = MailWorker(
-        make_session_factory(db.engine),
-        SmtpSender(hub_settings.smtp),
-        hub_settings.mail_poll_seconds,
+        make_session_factory(db.engine), SmtpSender(smtp), hub_settings.mail_poll_seconds
     )
     logouts = LogoutWorker(make_session_factory(db.engine))
     reminders = ReminderWorker(make_session_factory(db.engine), hub_settings.reminders)
-    hub = hub_server(host, port, workers)
+    hub = hub_server(host, port, workers, mail_catcher=catcher)
     servers = [hub, *(portal_servers(hub.url) if portals or (portals is None and demo) else [])]
     with stopping_on_signals():
         try:
+            if catcher is not None:
+                catcher.start()
             mail.start()
             logouts.start()
             reminders.start()
@@ -197,6 +224,8 @@ def command(demo: bool, host: str, port: int, workers: int, portals: bool | None
             wait_until_ready(servers)
             for server in servers:
                 click.echo(f"{server.name} prêt : {server.url}")
+            if catcher is not None:
+                click.echo(f"Courriels de démonstration (non envoyés) : {hub.url}/dev/mail")
             click.echo("Ctrl-C pour tout arrêter.")
             watch(servers)
         except Stop:
@@ -207,4 +236,6 @@ def command(demo: bool, host: str, port: int, workers: int, portals: bool | None
             reminders.stop()
             logouts.stop()
             mail.stop()
+            if catcher is not None:
+                catcher.stop()
     click.echo("Arrêté.")
