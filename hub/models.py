@@ -3,6 +3,7 @@
 from hub.accounts.models import Account, RenewalReceipt, Right, Role
 from hub.audit.models import AuditEvent
 from hub.database import Base
+from hub.email_changes.models import EmailChange
 from hub.mail.models import MailStatus, OutboxMessage
 from hub.oidc.models import (
     AuthorizationCode,
@@ -15,6 +16,7 @@ from hub.oidc.models import (
     SigningKey,
 )
 from hub.portals.models import DelegationRule, Portal
+from hub.registration.models import Registration, RegistrationStatus, TermsAcceptance
 from hub.reminders.models import ReminderSent
 from hub.structures.models import Contract, Mandate, Structure, StructureKind
 from hub.users.models import Civility, User
@@ -28,6 +30,7 @@ __all__ = [
     "Civility",
     "Contract",
     "DelegationRule",
+    "EmailChange",
     "LoginThrottle",
     "LogoutDelivery",
     "MailStatus",
@@ -36,6 +39,8 @@ __all__ = [
     "OidcClient",
     "OutboxMessage",
     "Portal",
+    "Registration",
+    "RegistrationStatus",
     "ReminderSent",
     "RenewalReceipt",
     "Right",
@@ -44,5 +49,6 @@ __all__ = [
     "SigningKey",
     "Structure",
     "StructureKind",
+    "TermsAcceptance",
     "User",
 ]

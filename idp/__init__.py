@@ -24,18 +24,22 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     app.config.update(flask_config)
     db.init_app(app)
 
-    from idp import errors, health, request_ids, security
-    from idp.api import me
-    from idp.auth import csrf, passwords, renewal_requests, sessions, views
+    from idp import errors, health, registration, request_ids, security
+    from idp.api import admin, me, openapi
+    from idp.auth import csrf, invitations, passwords, renewal_requests, sessions, views
     from idp.oidc import endpoints, logout
 
     app.register_blueprint(health.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(passwords.bp)
     app.register_blueprint(renewal_requests.bp)
+    app.register_blueprint(invitations.bp)
+    app.register_blueprint(registration.bp)
     app.register_blueprint(endpoints.bp)
     app.register_blueprint(logout.bp)
     app.register_blueprint(me.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(openapi.bp)
     if settings.mail_catcher is not None:
         from idp import mail_catcher
 

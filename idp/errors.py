@@ -64,7 +64,7 @@ def render_error(error: HTTPException) -> Response:
     if status < 500 and own_description and error.description:
         message = error.description
     if wants_json():
-        response = jsonify(error=text.code, error_description=message)
+        response = jsonify(error=text.code, error_description=message, message=message)
     else:
         response = Response(
             render_template("error.html", title=text.title, message=message, status=status),

@@ -5,13 +5,16 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, select
+from alembic.script import ScriptDirectory
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.exc import DatabaseError
 
 import migrations
 from hub.audit.models import AuditEvent
 from hub.database import make_engine
 from hub.models import Base
+from hub.oidc.models import OidcClient
+from hub.portals.models import Portal
 from tests.conftest import NOW, empty_postgres_schema
 
 SCHEMA_TABLES = set(Base.metadata.tables)
@@ -63,3 +66,47 @@ def test_the_database_refuses_to_rewrite_the_audit_log(session):
     session.rollback()
 
     assert session.scalar(select(AuditEvent.actor)) == "alice.martin"
+
+
+def test_portals_registered_before_the_admin_scope_may_ask_for_it(blank_database_url):
+    """The `admin` scope (issue 5) reaches clients registered earlier, and goes on downgrade."""
+    admin_scope = "e5a7c9b1d3f6"
+    before = (
+        ScriptDirectory.from_config(migrations.alembic_config(blank_database_url))
+        .get_revision(admin_scope)
+        .down_revision
+    )
+    migrations.upgrade(blank_database_url, before)
+    engine = make_engine(blank_database_url)
+    try:
+        with engine.begin() as connection:
+            portal_id = connection.execute(
+                insert(Portal.__table__).values(
+                    code="soltea", name="SOLTÉA", validity_months=18, base_url="http://x"
+                )
+            ).inserted_primary_key[0]
+            connection.execute(
+                insert(OidcClient.__table__).values(
+                    client_id="soltea",
+                    secret_hash="0" * 64,
+                    portal_id=portal_id,
+                    name="SOLTÉA",
+                    redirect_uris=[],
+                    post_logout_redirect_uris=[],
+                    token_endpoint_auth_method="client_secret_basic",
+                    id_token_signed_response_alg="RS256",
+                    scope="openid profile email accounts",
+                    first_party=True,
+                    created_at=NOW,
+                )
+            )
+        scope = select(OidcClient.__table__.c.scope)
+
+        migrations.upgrade(blank_database_url, admin_scope)
+        with engine.connect() as connection:
+            assert connection.scalar(scope) == "openid profile email accounts admin"
+        migrations.downgrade(blank_database_url, before)
+        with engine.connect() as connection:
+            assert connection.scalar(scope) == "openid profile email accounts"
+    finally:
+        engine.dispose()

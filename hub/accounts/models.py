@@ -50,6 +50,9 @@ class Account(Base):
         UniqueConstraint("user_id", "structure_id", "portal_id"),
         Index("ix_accounts_structure_portal_expires", "structure_id", "portal_id", "expires_at"),
         Index("ix_accounts_expires_at", "expires_at"),
+        # R9, R10: a structure's administrators, found among its accounts without reading them
+        # all (« Administrateur (via SOLTÉA) » on every page of a large structure's list).
+        Index("ix_accounts_structure_role", "structure_id", "role"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -14,14 +14,14 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.accounts import policies
 from hub.accounts.models import DEFAULT_RIGHTS, Account, RenewalReceipt, Right, Role
 from hub.actors import Actor
-from hub.audit.services import record
+from hub.audit.services import event_row, record, record_rows
 from hub.clock import add_months
 from hub.database import lock_row, lock_rows
 from hub.errors import AlreadyExists, InvalidField, LastAdministrator, NoContract
@@ -112,31 +112,33 @@ def renew_many(
     lock_rows(session, Account.__table__, ids)
     current = _reread(session, ids)
     done = _already_renewed(session, ids, key) if key is not None else set()
-    with session.no_autoflush:
-        for account in current:
-            if account.id not in done:
-                _renew_one(session, account, by=by, now=now, key=key, notify=notify)
-    session.flush()
-    return current
-
-
-def _renew_one(
-    session: Session, account: Account, *, by: Actor, now: datetime, key: str | None, notify: bool
-) -> None:
-    before = account.snapshot()
-    account.expires_at = add_months(max(now, account.expires_at), account.portal.validity_months)
-    if key is not None:
-        session.add(
-            RenewalReceipt(
-                account_id=account.id,
-                idempotency_key=key,
-                expires_at=account.expires_at,
-                created_at=now,
-            )
+    renewed = [account for account in current if account.id not in done]
+    receipts, events, mails = [], [], []
+    for account in renewed:
+        before = account.snapshot()
+        account.expires_at = add_months(
+            max(now, account.expires_at), account.portal.validity_months
         )
-    _audit(session, by, "account.renew", account, now=now, before=before, after=account.snapshot())
-    if notify:
-        outbox.account_renewed(session, account, now=now)
+        if key is not None:
+            receipts.append(
+                {
+                    "account_id": account.id,
+                    "idempotency_key": key,
+                    "expires_at": account.expires_at,
+                    "created_at": now,
+                }
+            )
+        events.append(_event(by, "account.renew", account, now=now, before=before))
+        if notify:
+            mails.append(outbox.account_renewed_row(account, now=now))
+    # One statement per table, whatever the selection's size (ORM inserts would cost one each
+    # on SQLite, which cannot return generated ids in bulk).
+    session.flush()
+    if receipts:
+        session.execute(insert(RenewalReceipt), receipts)
+    record_rows(session, events)
+    outbox.queue_rows(session, mails)
+    return current
 
 
 def _reread(session: Session, ids: Sequence[int]) -> list[Account]:
@@ -216,6 +218,26 @@ def _authorise_all(
         if pair not in checked:
             _authorise(session, by, account, now=now, action=action)
             checked.add(pair)
+
+
+def _event(
+    by: Actor,
+    action: str,
+    account: Account,
+    *,
+    now: datetime,
+    before: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return event_row(
+        actor=by,
+        action=action,
+        now=now,
+        structure=account.structure,
+        portal=account.portal,
+        target=account,
+        before=before,
+        after=account.snapshot(),
+    )
 
 
 def _audit(

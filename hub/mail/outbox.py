@@ -7,14 +7,14 @@ here talks to a mail server; `hub.mail.sender` does, later, from the outbox tabl
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from hub.accounts.models import Account
@@ -65,6 +65,24 @@ def render(template: str, context: Mapping[str, Any]) -> RenderedMail:
     )
 
 
+def message_row(
+    *, recipient: str, template: str, context: Mapping[str, Any], now: datetime
+) -> dict[str, Any]:
+    """The columns of one rendered message, for `queue` and for `queue_rows`."""
+    rendered = render(template, context)
+    return {
+        "created_at": now,
+        "recipient": recipient,
+        "subject": rendered.subject,
+        "text_body": rendered.text,
+        "html_body": rendered.html,
+        "template": template,
+        "status": MailStatus.PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+    }
+
+
 def queue(
     session: Session,
     *,
@@ -75,20 +93,17 @@ def queue(
 ) -> OutboxMessage:
     """Adds a rendered message to the caller's transaction (no commit): the mail leaves if and
     only if the change that causes it is committed."""
-    rendered = render(template, context)
     message = OutboxMessage(
-        created_at=now,
-        recipient=recipient,
-        subject=rendered.subject,
-        text_body=rendered.text,
-        html_body=rendered.html,
-        template=template,
-        status=MailStatus.PENDING,
-        attempts=0,
-        next_attempt_at=now,
+        **message_row(recipient=recipient, template=template, context=context, now=now)
     )
     session.add(message)
     return message
+
+
+def queue_rows(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Adds many messages (`message_row`) in one statement, like `queue` for each."""
+    if rows:
+        session.execute(insert(OutboxMessage), list(rows))
 
 
 def account_context(account: Account) -> dict[str, Any]:
@@ -120,8 +135,14 @@ def account_created(session: Session, account: Account, *, now: datetime) -> Out
 
 def account_renewed(session: Session, account: Account, *, now: datetime) -> OutboxMessage:
     """Tells the person how long their renewed account now lasts (R4)."""
-    return queue(
-        session,
+    message = OutboxMessage(**account_renewed_row(account, now=now))
+    session.add(message)
+    return message
+
+
+def account_renewed_row(account: Account, *, now: datetime) -> dict[str, Any]:
+    """The mail of `account_renewed`, for `queue_rows` (a renewed selection)."""
+    return message_row(
         recipient=account.user.email,
         template="account_renewed",
         context=account_context(account),

@@ -19,6 +19,9 @@ from hub.database import Base, BigId
 from hub.portals.models import Portal
 from hub.users.models import User
 
+# What a portal may ask for: `admin` lets its admins call `/api/v1/admin` (R2, R9).
+DEFAULT_SCOPE = "openid profile email accounts admin"
+
 
 class OidcClient(Base):
     """A relying party. Every client is a portal: the `accounts` claim and R5's expiry check are
@@ -38,7 +41,7 @@ class OidcClient(Base):
         String(32), default="client_secret_basic"
     )
     id_token_signed_response_alg: Mapped[str] = mapped_column(String(10), default="RS256")
-    scope: Mapped[str] = mapped_column(String(255), default="openid profile email accounts")
+    scope: Mapped[str] = mapped_column(String(255), default=DEFAULT_SCOPE)
     first_party: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -14,6 +14,7 @@ from hub.audit.services import audit_context, current_audit_context
 from hub.clock import utcnow
 from hub.oidc import tokens
 from hub.oidc.models import OAuthToken
+from hub.portals.models import Portal
 from hub.users.models import User
 from idp.extensions import db
 
@@ -26,12 +27,17 @@ class Caller:
     token: OAuthToken
 
     @property
+    def portal(self) -> Portal:
+        """The portal calling: the one whose client the token was issued to."""
+        return self.token.client.portal
+
+    @property
     def portal_code(self) -> str:
-        return self.token.client.portal.code
+        return self.portal.code
 
 
 def _challenge(error: str, description: str, status: int) -> Response:
-    response = jsonify(error=error, error_description=description)
+    response = jsonify(error=error, error_description=description, message=description)
     response.status_code = status
     response.headers["WWW-Authenticate"] = f'Bearer error="{error}"'
     return response

@@ -1,27 +1,34 @@
 """`/api/v1/me`: a person's own identity and accounts (R6, R8, R14), for « Mes informations »
 and « Mes portails » on every portal. A person reads and edits only themself: the person is the
-access token's, never a parameter."""
+access token's, never a parameter.
+
+A new `email` is not applied by PATCH: the hub mails a validation link to the new address (and a
+notice to the current one) and the answer still shows the current address, which changes when
+the link is followed (`hub.email_changes`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import select
 
 from hub.accounts import policies
 from hub.accounts.models import Account
 from hub.accounts.services import delete_account
 from hub.clock import utcnow
+from hub.email_changes import services as email_changes
 from hub.errors import HubError, InvalidField, NotFound
 from hub.oidc import sessions
 from hub.portals.models import Portal
+from hub.single_use_links import SingleUseLinks
 from hub.structures.models import Structure
 from hub.transactions import unit_of_work
 from hub.users.models import User
-from hub.users.services import update_contact_details
+from hub.users.services import CONTACT_FIELDS, update_contact_details
 from idp import settings_of
+from idp.api import parameters
 from idp.api.bearer import current_caller, requires_scope
 from idp.api.responses import problem
 from idp.extensions import db
@@ -53,13 +60,23 @@ def show() -> Response:
 @bp.patch("")
 @requires_scope("profile")
 def update() -> tuple[Response, int] | Response:
-    changes = request.get_json(silent=True)
-    if not isinstance(changes, dict):
-        return problem(InvalidField("body", "Le corps de la requête doit être un objet JSON."))
-    user = current_caller().user
+    caller = current_caller()
+    user = caller.user
     try:
+        changes = parameters.json_object(allowed=None)
+        new_email = parameters.optional_text(changes, "email")
+        changes.pop("email", None)
+        for name in changes:
+            if name not in CONTACT_FIELDS:
+                raise InvalidField(name, "Ce champ ne peut pas être modifié.")
+            parameters.optional_text(changes, name)  # text or null: never a number, a list…
         with unit_of_work(db.session):
-            update_contact_details(db.session, user, by=user, now=utcnow(), **changes)
+            now = utcnow()
+            update_contact_details(db.session, user, by=user, now=now, **changes)
+            if new_email is not None:
+                email_changes.request_change(
+                    db.session, user, new_email, portal=caller.portal, now=now, links=_email_links()
+                )
     except HubError as error:
         return problem(error)
     return jsonify(identity(user))
@@ -92,6 +109,8 @@ def accounts() -> Response:
 def delete(portal_code: str, matricule: str) -> tuple[Response, int] | Response:
     """R6: a person deletes their own account on one portal (not the last administrator)."""
     user = current_caller().user
+    if not (parameters.names_something(portal_code) and parameters.names_something(matricule)):
+        return problem(NotFound("Compte introuvable."))
     account = db.session.scalar(
         select(Account)
         .join(Account.portal)
@@ -107,6 +126,11 @@ def delete(portal_code: str, matricule: str) -> tuple[Response, int] | Response:
     except HubError as error:
         return problem(error)
     return Response(status=204)
+
+
+def _email_links() -> SingleUseLinks:
+    settings = settings_of(current_app)
+    return email_changes.links(current_app.config["SECRET_KEY"], settings.public_url)
 
 
 def _entry(

@@ -3,6 +3,10 @@ error's HTTP status, so portals can show the French message next to the right fi
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
 from flask import Response, jsonify
 
 from hub.errors import HubError, InvalidField
@@ -13,3 +17,16 @@ def problem(error: HubError) -> tuple[Response, int]:
     if isinstance(error, InvalidField):
         body["field"] = error.field
     return jsonify(body), error.status
+
+
+def answers_problems(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Lets a view raise domain errors: each becomes its `problem` answer."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except HubError as error:
+            return problem(error)
+
+    return wrapper

@@ -104,7 +104,7 @@ def new() -> Page:
     if not user.password_must_change:
         return redirect(next_path or url_for("auth.home"))
     if request.method == "GET":
-        return _choose_page(NEW_TITLE, user.username, next_path=next_path)
+        return choose_page(NEW_TITLE, user.username, next_path=next_path)
     verify_csrf()
     return _store(user, next_path=next_path, title=NEW_TITLE, current=None)
 
@@ -119,7 +119,7 @@ def change() -> Page:
         return redirect(_with_query(url_for("auth.login"), next=here))
     user = browser_session.user
     if request.method == "GET":
-        return _choose_page(
+        return choose_page(
             CHANGE_TITLE, user.username, next_path=next_path, portal=portal, ask_current=True
         )
     verify_csrf()
@@ -144,7 +144,7 @@ def _store(
     outside any transaction, then stores and says so."""
     settings = settings_of(current_app)
     password = request.form.get(NEW_FIELD, "")
-    errors = _form_errors(user, password, current)
+    errors = form_errors(user, password, current)
     if current is not None and not errors:
         db.session.commit()
         verdict = signin.verify(
@@ -153,7 +153,7 @@ def _store(
         if verdict.user is None or verdict.temporary:
             errors = {CURRENT_FIELD: CURRENT_WRONG}
     if errors:
-        page = _choose_page(
+        page = choose_page(
             title,
             user.username,
             next_path=next_path,
@@ -179,7 +179,7 @@ def _store(
     return render_template("message.html", title=title, message=CHANGED, link=back)
 
 
-def _form_errors(user: User, password: str, current: str | None) -> dict[str, str]:
+def form_errors(user: User, password: str, current: str | None) -> dict[str, str]:
     errors = {}
     if current is not None and not current:
         errors[CURRENT_FIELD] = "Saisissez votre mot de passe actuel."
@@ -207,7 +207,7 @@ def _forgot_page(next_path: str | None, *, login: str = "", error: str | None = 
     )
 
 
-def _choose_page(
+def choose_page(
     title: str,
     username: str,
     *,

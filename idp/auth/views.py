@@ -107,7 +107,9 @@ def render_login(
         field_errors=field_errors or {},
         error=forms.WRONG_CREDENTIALS if failed or throttled else None,
         throttled=forms.TOO_MANY_ATTEMPTS if throttled else None,
-        register_url=_path_with_query("/register", portal=portal.code if portal else None),
+        register_url=_path_with_query(
+            "/register", portal=portal.code if portal else None, next=destination.next
+        ),
         fields=forms,
     )
 

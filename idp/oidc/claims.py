@@ -5,6 +5,9 @@ hub's own `accounts` claim. README « OpenID Connect » documents each of them.
 the support may change. `accounts` is released by the UserInfo endpoint only, never in the ID
 token: it keeps ID tokens small, and a portal re-reads it whenever it needs the current state
 (R5 and R9 change over time; an ID token is a snapshot).
+
+`admin` releases no claim: it lets the portal call `/api/v1/admin` with the person's access
+token, where the hub decides at each call what that person administers (R2, R9).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 from hub.oidc.access import PortalAccess, PortalAccount
 from hub.users.models import User
 
-SCOPES = ("openid", "profile", "email", "accounts")
+SCOPES = ("openid", "profile", "email", "accounts", "admin")
 PROFILE_CLAIMS = ("name", "given_name", "family_name", "preferred_username")
 EMAIL_CLAIMS = ("email", "email_verified")
 ID_TOKEN_CLAIMS = ("iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "at_hash")

@@ -2,7 +2,7 @@
 hub, server-side sessions ended by back-channel logout, freshness of the hub's claims (expiry,
 role and rights reach the portal within a minute), access decorators, the hub API client, the
 French layout and the pages every portal shares (« Connexion », « Mes informations »,
-« Mes portails »), CSRF and security headers.
+« Mes portails », and for administrators « Administration »), CSRF and security headers.
 
 A portal is `create_portal_app(PortalIdentity(...), import_name=__name__, blueprints=[...])`.
 """

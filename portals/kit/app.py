@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from portals.kit import messages, security_headers
+from portals.kit.admin import views as admin_views
 from portals.kit.auth import backchannel, client, freshness, signins
 from portals.kit.auth import views as auth_views
 from portals.kit.auth.access import current_person
@@ -77,7 +78,7 @@ def create_portal_app(
         static_url_path="/kit/static",
     )
     kit_blueprints = (shared, health_bp, auth_views.bp, backchannel.bp, me_views.bp)
-    for blueprint in (*kit_blueprints, my_portals_views.bp, *blueprints):
+    for blueprint in (*kit_blueprints, my_portals_views.bp, admin_views.bp, *blueprints):
         app.register_blueprint(blueprint)
 
     app.before_request(check_csrf)

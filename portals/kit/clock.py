@@ -25,3 +25,8 @@ def parse_instant(value: str) -> datetime:
 def paris_date(moment: datetime) -> str:
     """« 22/05/2028 »: how dates are shown to people."""
     return moment.astimezone(PARIS).strftime("%d/%m/%Y")
+
+
+def paris_date_time(moment: datetime) -> str:
+    """« 22/05/2028 à 14:05 »: when something happened, to the minute."""
+    return moment.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from flask import Flask
@@ -69,6 +69,7 @@ class Apps:
     certificateurs: str
     hub_app: Flask
     session_factory: sessionmaker[Session]
+    portal_apps: dict[str, Flask] = field(default_factory=dict)  # by portal code
 
     def deliver_logouts(self) -> DeliveryReport:
         """What `hub run`'s logout worker does every second: post the pending logout tokens."""
@@ -100,6 +101,7 @@ def three_apps(
     """The hub on `settings`' database (demo loaded) and SOLTÉA and Certificateurs, each on a
     free port of 127.0.0.1, each portal with its own SQLite file under `instance_root`."""
     servers = {name: LoopbackServer() for name in ("hub", "soltea", "certificateurs")}
+    portal_apps: dict[str, Flask] = {}
     try:
         hub_app = create_hub(replace(settings, public_url=servers["hub"].url))
         servers["hub"].serve(hub_app)
@@ -116,13 +118,15 @@ def three_apps(
                 base_url=servers[code].url,
                 instance_path=instance_root / code,
             )
-            servers[code].serve(package.create_app(config))
+            portal_apps[code] = package.create_app(config)
+            servers[code].serve(portal_apps[code])
         yield Apps(
             hub=servers["hub"].url,
             soltea=servers["soltea"].url,
             certificateurs=servers["certificateurs"].url,
             hub_app=hub_app,
             session_factory=session_factory,
+            portal_apps=portal_apps,
         )
     finally:
         for server in servers.values():

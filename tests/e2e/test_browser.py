@@ -109,3 +109,66 @@ def test_browser_bruno_reads_the_expired_message_on_certificateurs(apps, page, r
         "Bienvenue sur SOLTÉA, Bruno Petit"
     )
     assert not [p for p in page.problems if "Content Security Policy" in p]  # type: ignore[attr-defined]
+
+
+def test_browser_the_guides_journey_alice_renews_bruno_from_soltea(apps, page, request):
+    """Issue 5: Bruno is refused on Certificateurs; Alice, on SOLTÉA, opens « Administration »,
+    chooses « Certificateurs » in the filter and clicks « Renouveler » on Bruno's row (R4, R9);
+    Bruno then signs in."""
+    context = page.context.browser.new_context(java_script_enabled=False, locale="fr-FR")
+    bruno = context.new_page()
+    try:
+        bruno.goto(f"{apps.soltea}/")
+        bruno.get_by_role("link", name="Me connecter").click()
+        sign_in_at_hub(bruno, "bruno.petit")
+        bruno.goto(f"{apps.certificateurs}/")
+        bruno.get_by_role("link", name="Me connecter").click()
+        sync_api.expect(bruno.get_by_role("alert")).to_contain_text(R5)
+        screenshot(bruno, request, "1-bruno-refuse")
+
+        page.goto(f"{apps.soltea}/")
+        page.get_by_role("link", name="Me connecter").click()
+        sign_in_at_hub(page, "alice.martin")
+        page.get_by_role("link", name="Administration", exact=True).click()
+        screenshot(page, request, "2-administration")
+        page.get_by_role("link", name="Gérer les comptes existants").first.click()
+        page.get_by_label("Portail").select_option(label="Certificateurs")
+        page.get_by_role("button", name="Filtrer").click()
+        row = page.get_by_role("row").filter(has_text="bruno.petit")
+        sync_api.expect(row).to_contain_text("Expiré")
+        sync_api.expect(page.get_by_role("row").filter(has_text="alice.martin")).to_contain_text(
+            "Administrateur (via SOLTÉA)"
+        )
+        screenshot(page, request, "3-filtre-certificateurs")
+        row.get_by_role("button", name="Renouveler").click()
+
+        confirmation = page.get_by_role("status")
+        sync_api.expect(confirmation).to_have_text(
+            re.compile(r"^Compte renouvelé jusqu'au \d\d/\d\d/\d{4}\.$")
+        )
+        sync_api.expect(page.get_by_role("row").filter(has_text="bruno.petit")).to_contain_text(
+            "Valide"
+        )
+        screenshot(page, request, "4-compte-renouvele")
+        page.set_viewport_size({"width": 390, "height": 844})  # a phone: the table scrolls
+        screenshot(page, request, "4b-telephone")
+        page.set_viewport_size({"width": 1280, "height": 720})
+
+        bruno.goto(f"{apps.certificateurs}/")
+        bruno.get_by_role("link", name="Me connecter").click()
+        sync_api.expect(bruno.get_by_role("heading", level=1)).to_have_text(
+            "Bienvenue sur Certificateurs, Bruno Petit"
+        )
+        screenshot(bruno, request, "5-bruno-connecte")
+
+        page.get_by_role("link", name="Créer un compte").first.click()
+        sync_api.expect(
+            page.get_by_role("textbox", name="Adresse électronique", exact=True)
+        ).to_be_visible()
+        screenshot(page, request, "6-creer-un-compte")
+        page.get_by_role("link", name="Historique").first.click()
+        sync_api.expect(page.get_by_role("table")).to_contain_text("Renouvellement")
+        screenshot(page, request, "7-historique")
+    finally:
+        context.close()
+    assert not [p for p in page.problems if "Content Security Policy" in p]  # type: ignore[attr-defined]

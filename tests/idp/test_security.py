@@ -198,6 +198,7 @@ def test_errors_are_json_for_the_api_and_for_json_clients(client):
         assert response.get_json() == {
             "error": "not_found",
             "error_description": "Cette page n'existe pas.",
+            "message": "Cette page n'existe pas.",
         }
     assert browser.mimetype == "text/html"
 

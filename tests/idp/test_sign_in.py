@@ -236,7 +236,11 @@ def test_the_page_names_the_portal_and_prefills_the_login_hint(client, demo):
     assert page.status_code == 200
     assert '<h1 id="titre">Connexion à SOLTÉA</h1>' in page.text
     assert 'value="bruno.petit"' in page.text
-    assert 'href="/register?portal=soltea">Créer un compte</a>' in page.text
+    register = (
+        'href="/register?portal=soltea&amp;next=%2Fauthorize%3Fclient_id%3Dsoltea%26login_hint'
+        '%3Dbruno.petit">Créer un compte</a>'
+    )
+    assert register in page.text  # registering comes back to the same sign-in (R12)
 
 
 def test_the_plain_page_has_the_fields_and_links(client, demo):

@@ -112,12 +112,16 @@ def test_r7_data_exchange_on_an_expired_account_only_is_refused(app, client):
     assert client.get("/depots").status_code == 403
 
 
-def test_r6_the_administration_menu_is_absent_until_its_pages_exist(app, client):
-    sign_in(app, client, claims(account(role="admin")))
+def test_r6_r15_the_administration_menu_is_for_admins_only(app, client):
+    sign_in(app, client, claims(account(role="user"), sub="sub-chloe"), sid="sid-c")
+    user_page = client.get("/").text
+    other = app.test_client()
+    sign_in(app, other, claims(account(role="admin")))
 
-    page = client.get("/").text
+    page = other.get("/").text
 
-    assert "Mes informations" in page
-    assert "Mes portails" in page
-    assert "Se déconnecter" in page
-    assert "Administration" not in page
+    for entry in ("Mes informations", "Mes portails", "Se déconnecter"):
+        assert entry in page
+        assert entry in user_page
+    assert "Administration" in page
+    assert "Administration" not in user_page

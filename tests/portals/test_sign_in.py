@@ -30,7 +30,7 @@ def test_sign_in_asks_the_hub_silently_with_pkce_nonce_and_state(client, oidc_pa
     assert params["response_type"] == "code"
     assert params["client_id"] == "soltea"
     assert params["redirect_uri"] == "http://127.0.0.1:5001/auth/callback"
-    assert params["scope"] == "openid profile email accounts"
+    assert params["scope"] == "openid profile email accounts admin"
     assert params["code_challenge_method"] == "S256"
     assert len(params["code_challenge"]) == 43
     assert len(params["state"]) >= 20

@@ -18,7 +18,7 @@ from portals.kit.config import PortalConfig
 from portals.kit.errors import HubUnavailable, TokenRejected
 from portals.kit.extension import kit
 
-SCOPE = "openid profile email accounts"
+SCOPE = "openid profile email accounts admin"
 
 log = logging.getLogger("portals.kit.auth")
 

@@ -13,11 +13,15 @@ from portals.kit.auth.access import login_required, role_label
 from portals.kit.clock import paris_date, parse_instant
 from portals.kit.extension import kit
 from portals.kit.hub_api import HubApiError, hub_api
-from portals.kit.me.forms import CIVILITIES, LABELS, contact_changes, form_values
+from portals.kit.me.forms import CIVILITIES, LABELS, contact_changes, email_pending, form_values
 
 bp = Blueprint("kit_me", __name__, url_prefix="/mes-informations")
 
 SAVED = "Vos informations ont été enregistrées."
+EMAIL_SENT = (
+    "Un courriel de confirmation a été envoyé à {email}. Votre adresse e-mail changera quand "
+    "vous aurez suivi le lien qu'il contient (valable 24 heures)."
+)
 DELETED = "Votre compte a été supprimé."
 
 
@@ -65,12 +69,15 @@ def edit() -> Any:
         return _edit_page(form_values(hub_api().me()))
     changes = contact_changes(request.form)
     try:
-        hub_api().update_me(changes)
+        identity = hub_api().update_me(changes)
     except HubApiError as refusal:
         if refusal.status >= 500 or refusal.status in (403, 404):
             raise
         return _edit_page(form_values(changes), error=refusal, status=400)
     flash(SAVED, "succes")
+    pending = email_pending(changes, identity)
+    if pending is not None:
+        flash(EMAIL_SENT.format(email=pending), "succes")
     return redirect(url_for("kit_me.show"))
 
 

@@ -83,7 +83,7 @@ def test_r6_a_person_edits_their_contact_details(client, session, token_for):
     ("body", "field"),
     [
         ({"last_name": ""}, "last_name"),
-        ({"email": "autre@example.org"}, "email"),
+        ({"email": "pas-une-adresse"}, "email"),  # a valid new one is mailed to (§2)
         ({"username": "root"}, "username"),
         ({"mobile_phone": "abc"}, "mobile_phone"),
         ([1, 2], "body"),

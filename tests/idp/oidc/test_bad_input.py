@@ -97,7 +97,7 @@ def test_repeated_client_id_or_redirect_uri_gets_an_error_page(soltea_rp, alice,
         ({"response_type": None}, "invalid_request"),
         ({"scope": "profile email"}, "invalid_scope"),  # no openid
         ({"scope": None}, "invalid_scope"),
-        ({"scope": "openid admin"}, "invalid_scope"),
+        ({"scope": "openid superuser"}, "invalid_scope"),
         ({"scope": "openid offline_access"}, "invalid_scope"),
         ({"prompt": "none login"}, "invalid_request"),
         ({"max_age": "soon"}, "invalid_request"),

@@ -52,7 +52,7 @@ def test_metadata_describes_what_the_hub_does(metadata):
     assert metadata["introspection_endpoint_auth_methods_supported"] == methods
     assert metadata["id_token_signing_alg_values_supported"] == ["RS256", "ES256"]
     assert metadata["subject_types_supported"] == ["public"]
-    assert metadata["scopes_supported"] == ["openid", "profile", "email", "accounts"]
+    assert metadata["scopes_supported"] == ["openid", "profile", "email", "accounts", "admin"]
     assert metadata["prompt_values_supported"] == ["none", "login", "consent", "create"]
     assert metadata["ui_locales_supported"] == ["fr"]
     assert metadata["authorization_response_iss_parameter_supported"] is True

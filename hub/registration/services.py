@@ -1,0 +1,248 @@
+"""Steps 2 and 3 of registration (R12), and the link between them and step 4.
+
+Step 2 keeps the applicant's details and CGU acceptance in a `Registration`, and step 3 mails
+its validation link (signed, expiring after `LINK_LIFETIME`, single-use). Nothing else exists
+until the link is followed (`hub.registration.completion`). Every attempt, accepted or
+refused, is audited with its outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub import validation
+from hub.audit.services import record
+from hub.clock import paris_date, to_paris
+from hub.errors import HubError, InvalidField
+from hub.mail import outbox
+from hub.oidc.signin import ANONYMOUS
+from hub.portals.models import Portal
+from hub.registration import lookup as lookups
+from hub.registration.errors import (
+    EmailTaken,
+    RegistrationClosed,
+    RegistrationExpired,
+    TermsNotAccepted,
+)
+from hub.registration.models import Registration, RegistrationStatus
+from hub.single_use_links import LinkProblem, SingleUseLinks, new_nonce
+from hub.structures.models import Structure
+from hub.users.models import User
+from hub.users.services import CONTACT_FIELDS, clean_contact_details
+
+LINK_LIFETIME = timedelta(hours=24)
+LINK_PATH = "/register/confirm/"
+CIVILITY_MISSING = "Indiquez votre civilité."
+INVALID = (
+    "Ce lien de validation n'est pas valable : il est incomplet ou a été modifié. Copiez "
+    "l'adresse complète depuis le courriel reçu, ou recommencez votre inscription."
+)
+LINK_MESSAGES = {
+    LinkProblem.INVALID: INVALID,
+    LinkProblem.EXPIRED: RegistrationExpired.message,
+    LinkProblem.USED: RegistrationClosed.message,
+}
+
+
+def links(secret_key: str, public_url: str) -> SingleUseLinks:
+    return SingleUseLinks(secret_key, public_url, LINK_PATH, "hub.registration.link")
+
+
+def clean_applicant(
+    details: Mapping[str, str | None], *, terms_accepted: bool
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Step 2: (the cleaned details, the errors by field). Every field is checked, so that the
+    form shows all its errors at once."""
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name in CONTACT_FIELDS:
+        try:
+            values.update(clean_contact_details({name: details.get(name)}))
+        except InvalidField as error:
+            errors[error.field] = error.message
+    if "civility" not in errors and values.get("civility") is None:
+        errors["civility"] = CIVILITY_MISSING
+    try:
+        values["email"] = validation.clean_email(details.get("email"))
+    except InvalidField as error:
+        errors["email"] = error.message
+    if not terms_accepted:
+        errors["terms"] = TermsNotAccepted().message
+    return values, errors
+
+
+@dataclass(frozen=True)
+class RequestOutcome:
+    """Step 2's answer: the registration whose link was mailed; or why not — the structure
+    (step 1's checks, made again), or the fields to correct."""
+
+    registration: Registration | None = None
+    lookup: lookups.Lookup | None = None
+    lookup_error: HubError | None = None
+    field_errors: dict[str, str] = field(default_factory=dict)
+
+
+def attempt_request(
+    session: Session,
+    portal: Portal,
+    request: lookups.LookupRequest,
+    details: Mapping[str, str | None],
+    *,
+    terms_accepted: bool,
+    terms_version: str,
+    next_path: str | None,
+    ip_address: str | None,
+    now: datetime,
+    links: SingleUseLinks,
+) -> RequestOutcome:
+    """Steps 2 and 3: checks the structure again (counted and audited like step 1) and the
+    details, then keeps the registration and mails its link. The caller commits."""
+    found = lookups.attempt_look_up(
+        session, portal, request, ip_address=ip_address, now=now, step="person"
+    )
+    if not isinstance(found, lookups.Lookup):
+        return RequestOutcome(lookup_error=found)
+    values, errors = clean_applicant(details, terms_accepted=terms_accepted)
+    if not errors and _email_in_use(session, values["email"]):
+        errors["email"] = EmailTaken().message
+    if errors:
+        audit_attempt(
+            session,
+            "registration.request_refused",
+            found.structure,
+            portal,
+            now=now,
+            ip=ip_address,
+            fields=sorted(errors),
+        )
+        return RequestOutcome(lookup=found, field_errors=errors)
+    registration = Registration(
+        nonce=new_nonce(),
+        portal=portal,
+        structure=found.structure,
+        certifier_matricules=found.certifier_matricules,
+        terms_version=terms_version,
+        terms_accepted_at=now,
+        next_path=next_path,
+        ip_address=ip_address,
+        created_at=now,
+        expires_at=now + LINK_LIFETIME,
+        **values,
+    )
+    session.add(registration)
+    session.flush()
+    _mail_link(session, registration, links)
+    audit_attempt(
+        session,
+        "registration.request",
+        found.structure,
+        portal,
+        now=now,
+        ip=ip_address,
+        registration=registration.id,
+        email=registration.email,
+        certifiers=registration.certifier_matricules,
+        terms_version=terms_version,
+    )
+    return RequestOutcome(registration=registration, lookup=found)
+
+
+def _email_in_use(session: Session, email: str) -> bool:
+    return session.scalar(select(User.id).where(User.email == email)) is not None
+
+
+def _mail_link(session: Session, registration: Registration, links: SingleUseLinks) -> None:
+    expires_at = registration.expires_at
+    outbox.queue(
+        session,
+        recipient=registration.email,
+        template="registration_validation",
+        context={
+            **greeting(registration),
+            "portal": registration.portal.name,
+            "structure": registration.structure.name,
+            "matricule": registration.structure.matricule,
+            "validation_url": links.url(registration.id, registration.nonce, expires_at=expires_at),
+            "expires_on": paris_date(expires_at),
+            "expires_hour": to_paris(expires_at).strftime("%H:%M"),
+        },
+        now=registration.created_at,
+    )
+
+
+@dataclass(frozen=True)
+class Opened:
+    """What a validation link opens: a pending registration, or the problem with it."""
+
+    registration: Registration | None
+    problem: LinkProblem | None = None
+
+
+def open_link(session: Session, links: SingleUseLinks, token: str, *, now: datetime) -> Opened:
+    reference = links.read(token)
+    if reference is None:
+        return Opened(None, LinkProblem.INVALID)
+    registration = session.get(Registration, reference.id)
+    if registration is None or registration.nonce != reference.nonce:
+        return Opened(None, LinkProblem.INVALID)
+    if registration.status is RegistrationStatus.COMPLETED:
+        return Opened(registration, LinkProblem.USED)
+    if reference.is_expired(now) or registration.is_expired(now):
+        return Opened(registration, LinkProblem.EXPIRED)
+    return Opened(registration)
+
+
+def record_refused_link(
+    session: Session, opened: Opened, *, ip_address: str | None, now: datetime, step: str
+) -> None:
+    """Audits a link that opened nothing, or a step-4 form refused (the caller commits)."""
+    registration = opened.registration
+    audit_attempt(
+        session,
+        "registration.link_refused",
+        registration.structure if registration else None,
+        registration.portal if registration else None,
+        now=now,
+        ip=ip_address,
+        registration=registration.id if registration else None,
+        reason=opened.problem.value if opened.problem else None,
+        step=step,
+    )
+
+
+def greeting(person: User | Registration) -> dict[str, str | None]:
+    """What the mail layout needs to greet the person (« Bonjour Mme Lefèvre, »)."""
+    return {
+        "civility": person.civility.value if person.civility is not None else None,
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+    }
+
+
+def audit_attempt(
+    session: Session,
+    action: str,
+    structure: Structure | None,
+    portal: Portal | None,
+    *,
+    now: datetime,
+    **after: Any,
+) -> None:
+    """One registration attempt in the audit log, by nobody signed in, with `after` as its
+    details (address, outcome…); the caller commits."""
+    record(
+        session,
+        actor=ANONYMOUS,
+        action=action,
+        now=now,
+        structure=structure,
+        portal=portal,
+        target=structure,
+        after=after,
+    )

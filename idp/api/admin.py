@@ -1,0 +1,257 @@
+"""`/api/v1/admin`: « Administration » for the portals (R2, R4, R7, R9, R15), called with the
+signed-in admin's access token (scope `admin`).
+
+The caller is the token's person and the calling portal the token's client's: from SOLTÉA an
+admin manages SOLTÉA and, by delegation (R9), Certificateurs; from Certificateurs only
+Certificateurs. Every decision is the hub's (`hub.accounts.policies`), taken again at each call.
+Whatever lies outside the caller's reach — a structure, a portal, an account id — is answered
+404, exactly like what does not exist. Views parse, call the hub, and answer JSON; each write is
+one transaction whose every change the services audit, with the calling portal as `via_portal`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from hub.accounts import listing, policies, reach
+from hub.accounts.enrolment import enrol, resend_invitation
+from hub.accounts.models import DEFAULT_RIGHTS, Right, Role
+from hub.accounts.services import (
+    IDEMPOTENCY_KEY_MAX,
+    change_role,
+    delete_account,
+    renew_many,
+    set_right,
+)
+from hub.audit.history import structure_history
+from hub.audit.services import refusal
+from hub.clock import utcnow
+from hub.errors import InvalidField, NotFound
+from hub.transactions import unit_of_work
+from hub.users.invitations import Invitations
+from hub.users.services import CONTACT_FIELDS
+from idp import settings_of
+from idp.api import admin_json, parameters
+from idp.api.bearer import current_caller, requires_scope
+from idp.api.responses import answers_problems
+from idp.extensions import db
+
+bp = Blueprint("api_admin", __name__, url_prefix="/api/v1/admin")
+
+ACCOUNT_ID = "<int:account_id>"  # any size: the hub answers 404 for what names nothing
+PERSON_FIELDS = ("email", *CONTACT_FIELDS)
+CHOICE_FIELDS = ("role", "data_exchange")
+NO_SCOPE = "Vous n'administrez aucune structure depuis ce portail."
+BOTH_WAYS = "Choisissez une personne existante ou saisissez une nouvelle personne, pas les deux."
+
+
+def _invitations() -> Invitations:
+    return Invitations(current_app.config["SECRET_KEY"], settings_of(current_app).public_url)
+
+
+def administrators_only(view: Callable[..., Any]) -> Callable[..., Any]:
+    """R15: the API refuses a person who administers nothing from the calling portal (403, and
+    the refusal audited); an admin then gets 404 for whatever lies outside their reach."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        caller = current_caller()
+        if not policies.administers_from(db.session, caller.user, caller.portal, now=utcnow()):
+            with unit_of_work(db.session):  # which audits the refusal
+                raise refusal(caller.user, "admin.access", portal=caller.portal, message=NO_SCOPE)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@bp.get("/scope")
+@requires_scope("admin")
+@answers_problems
+@administrators_only
+def scope() -> Response:
+    caller = current_caller()
+    grants = policies.administered_from(db.session, caller.user, caller.portal, now=utcnow())
+    return jsonify(admin_json.scope(grants, caller.portal))
+
+
+@bp.get("/structures/<matricule>/portals/<portal_code>/accounts")
+@requires_scope("admin")
+@answers_problems
+@administrators_only
+def accounts(matricule: str, portal_code: str) -> Response:
+    caller, now = current_caller(), utcnow()
+    args = request.args
+    search = parameters.text(args, "q", max_length=listing.SEARCH_MAX, printable=False)
+    status = parameters.choice(args, "status", listing.Status, default=None, blank_is_absent=True)
+    sort = parameters.choice(
+        args, "sort", listing.Sort, default=listing.Sort.EXPIRY, blank_is_absent=True
+    )
+    page = parameters.page_number(args)
+    per_page = parameters.page_size(args, default=listing.PER_PAGE)
+    structure, portal = reach.managed_pair(
+        db.session, matricule, portal_code, by=caller.user, calling=caller.portal, now=now
+    )
+    found = listing.account_page(
+        db.session,
+        structure,
+        portal,
+        now=now,
+        search=search,
+        status=status,
+        sort=sort or listing.Sort.EXPIRY,
+        page=page,
+        per_page=per_page,
+    )
+    delegated = listing.delegated_admins(db.session, structure, portal, now=now)
+    return jsonify(
+        items=[admin_json.account(a, now=now) for a in found.items],
+        total=found.total,
+        page=found.page,
+        per_page=found.per_page,
+        delegated_admins=[admin_json.delegated_admin(admin) for admin in delegated],
+    )
+
+
+@bp.post("/structures/<matricule>/portals/<portal_code>/accounts")
+@requires_scope("admin")
+@answers_problems
+@administrators_only
+def create(matricule: str, portal_code: str) -> tuple[Response, int]:
+    """R2: « Créer un compte », for a person the hub knows or a new one (invited by mail)."""
+    caller, now = current_caller(), utcnow()
+    body = parameters.json_object(allowed=("existing", *PERSON_FIELDS, *CHOICE_FIELDS))
+    role = parameters.choice(body, "role", Role, default=Role.USER)
+    data_exchange = parameters.boolean(body, "data_exchange", default=True)
+    existing = parameters.text(body, "existing", max_length=254) or None
+    person = {name: parameters.optional_text(body, name) for name in PERSON_FIELDS if name in body}
+    if existing is not None and person:
+        raise InvalidField("existing", BOTH_WAYS)
+    with unit_of_work(db.session):
+        structure, portal = reach.managed_pair(
+            db.session, matricule, portal_code, by=caller.user, calling=caller.portal, now=now
+        )
+        enrolment = enrol(
+            db.session,
+            by=caller.user,
+            structure=structure,
+            portal=portal,
+            now=now,
+            invitations=_invitations(),
+            existing=existing,
+            person=person,
+            role=role or Role.USER,
+            rights=DEFAULT_RIGHTS if data_exchange else frozenset(),
+        )
+    body = {"account": admin_json.account(enrolment.account, now=now)}
+    return jsonify(body | {"invited": enrolment.invited}), 201
+
+
+@bp.post("/accounts/renew")
+@requires_scope("admin")
+@answers_problems
+@administrators_only
+def renew() -> Response:
+    """R4 for one account or a selection; the same idempotency key renews once."""
+    caller, now = current_caller(), utcnow()
+    body = parameters.json_object(allowed=("ids", "idempotency_key"))
+    ids = parameters.id_list(body, "ids", maximum=reach.SELECTION_MAX)
+    key = parameters.text(body, "idempotency_key", max_length=IDEMPOTENCY_KEY_MAX, required=True)
+    with unit_of_work(db.session):
+        selected = reach.managed_accounts(
+            db.session, ids, by=caller.user, calling=caller.portal, now=now
+        )
+        renewed = renew_many(db.session, selected, by=caller.user, now=now, key=key)
+    return jsonify(accounts=[{"id": a.id, "expires_at": a.expires_at.isoformat()} for a in renewed])
+
+
+@bp.patch(f"/accounts/{ACCOUNT_ID}")
+@requires_scope("admin")
+@answers_problems
+@administrators_only
+def change(account_id: int) -> Response:
+    """R2: promote or demote (the last administrator stays); R7: withdraw or give back
+    « Transmettre et consulter les données »."""
+    caller, now = current_caller(), utcnow()
+    body = parameters.json_object(allowed=CHOICE_FIELDS)
+    if not body:
+        raise InvalidField("body", "Indiquez le rôle ou le droit à modifier.")
+    role = parameters.choice(body, "role", Role, default=None)
+    data_exchange = parameters.boolean(body, "data_exchange", default=None)
+    with unit_of_work(db.session):
+        [account] = reach.managed_accounts(
+            db.session, [account_id], by=caller.user, calling=caller.portal, now=now
+        )
+        if role is not None:
+            change_role(db.session, account, role, by=caller.user, now=now)
+        if data_exchange is not None:
+            set_right(
+                db.session, account, Right.DATA_EXCHANGE, data_exchange, by=caller.user, now=now
+            )
+    return jsonify(admin_json.account(account, now=now))
+
+
+@bp.post(f"/accounts/{ACCOUNT_ID}/invitation")
+@requires_scope("admin")
+@answers_problems
+@administrators_only
+def invite_again(account_id: int) -> Response:
+    """« Renvoyer l'invitation » to a person who has not chosen a password yet."""
+    caller, now = current_caller(), utcnow()
+    with unit_of_work(db.session):
+        [account] = reach.managed_accounts(
+            db.session, [account_id], by=caller.user, calling=caller.portal, now=now
+        )
+        invitation = resend_invitation(
+            db.session, account, by=caller.user, invitations=_invitations(), now=now
+        )
+    return jsonify(sent_to=account.user.email, expires_at=invitation.expires_at.isoformat())
+
+
+@bp.delete(f"/accounts/{ACCOUNT_ID}")
+@requires_scope("admin")
+@answers_problems
+@administrators_only
+def delete(account_id: int) -> Response:
+    """R2: an admin deletes an account of their structure (never the last administrator)."""
+    caller, now = current_caller(), utcnow()
+    with unit_of_work(db.session):
+        [account] = reach.managed_accounts(
+            db.session, [account_id], by=caller.user, calling=caller.portal, now=now
+        )
+        delete_account(db.session, account, by=caller.user, now=now)
+    return Response(status=204)
+
+
+@bp.get("/structures/<matricule>/history")
+@requires_scope("admin")
+@answers_problems
+@administrators_only
+def history(matricule: str) -> Response:
+    """« Historique »: the structure's administrative actions on the portals the caller
+    manages for it from here, newest first."""
+    caller, now = current_caller(), utcnow()
+    args = request.args
+    page = parameters.page_number(args)
+    per_page = listing.clamp_per_page(parameters.page_size(args, default=listing.PER_PAGE))
+    structure, portals = reach.managed_structure(
+        db.session, matricule, by=caller.user, calling=caller.portal, now=now
+    )
+    codes = [portal.code for portal in portals]
+    wanted = args.get("portal")
+    if wanted:
+        if wanted not in codes:
+            raise NotFound(reach.PAIR_NOT_FOUND)
+        codes = [wanted]
+    found = structure_history(
+        db.session, structure.id, portal_codes=codes, page=page, per_page=per_page
+    )
+    return jsonify(
+        items=[admin_json.history_entry(entry) for entry in found.items],
+        total=found.total,
+        page=found.page,
+        per_page=found.per_page,
+    )

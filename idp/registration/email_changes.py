@@ -1,0 +1,63 @@
+"""The page behind the link mailed to a new e-mail address (issue 6 §2): the person confirms with
+a button, and only then does their address change. A GET changes nothing: mail filters that
+open links to inspect them must not use the link up."""
+
+from __future__ import annotations
+
+from flask import current_app, render_template, request
+
+from hub.clock import utcnow
+from hub.email_changes import services
+from hub.errors import HubError
+from hub.single_use_links import LinkProblem, SingleUseLinks
+from hub.transactions import unit_of_work
+from idp import settings_of
+from idp.auth.csrf import verify_csrf
+from idp.extensions import db
+from idp.pages import render_message
+from idp.registration.blueprint import bp
+
+TITLE = "Confirmer ma nouvelle adresse e-mail"
+DONE_TITLE = "Adresse e-mail modifiée"
+DONE = (
+    "Votre adresse e-mail est désormais {email}. Elle sert pour tous les portails de la "
+    "formation ; votre identifiant ne change pas."
+)
+STATUS = {
+    LinkProblem.INVALID: 404,
+    LinkProblem.EXPIRED: 410,
+    LinkProblem.USED: 409,
+    services.TAKEN_PROBLEM: 409,
+}
+
+
+@bp.route("/email/confirm/<token>", methods=["GET", "POST"])
+def confirm_email(token: str) -> str | tuple[str, int]:
+    links, now = _links(), utcnow()
+    if request.method == "GET":
+        opened = services.open_link(db.session, links, token, now=now)
+        if opened.change is None or opened.problem is not None:
+            return _refused(opened)
+        return render_template("email_change_confirm.html", title=TITLE, change=opened.change)
+    verify_csrf()
+    try:
+        with unit_of_work(db.session):
+            opened = services.confirm(db.session, links, token, now=now)
+    except HubError as error:
+        return render_message(TITLE, error.message, status=error.status)
+    change = opened.change
+    if change is None or opened.problem is not None:
+        return _refused(opened)
+    portal = change.portal
+    back = (f"Retourner sur {portal.name}", portal.base_url) if portal is not None else None
+    return render_message(DONE_TITLE, DONE.format(email=change.new_email), link=back)
+
+
+def _refused(opened: services.Opened) -> tuple[str, int]:
+    problem = opened.problem or LinkProblem.INVALID
+    return render_message(TITLE, services.LINK_MESSAGES[problem], status=STATUS[problem])
+
+
+def _links() -> SingleUseLinks:
+    settings = settings_of(current_app)
+    return services.links(current_app.config["SECRET_KEY"], settings.public_url)

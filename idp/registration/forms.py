@@ -1,0 +1,105 @@
+"""The registration forms: their fields, what a submitted form holds, and the signed step token
+that carries step 1's answer (the structure found, the certifiers) to step 2 without storing
+anything before the person has given their details."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.datastructures import MultiDict
+
+from hub.registration.lookup import LookupRequest
+from hub.single_use_links import TOKEN_MAX
+
+PORTAL_FIELD = "portal"
+NEXT_FIELD = "next"
+STEP_FIELD = "etape"
+MATRICULE_FIELD = "matricule"
+CONTRACT_FIELD = "contract"
+DEPOSITOR_FIELD = "depositor"
+CERTIFIERS_FIELD = "certifiers"
+TERMS_FIELD = "terms"
+PASSWORD_FIELD = "password"  # noqa: S105 - a field name
+CONFIRM_FIELD = "password_confirmation"
+APPLICANT_FIELDS = (
+    "civility",
+    "last_name",
+    "first_name",
+    "email",
+    "service",
+    "mobile_phone",
+    "landline_phone",
+)
+TEXT_MAX = 300  # longer than any field accepts: the hub's cleaning says which one is too long
+CERTIFIERS_MAX_LENGTH = 2000
+STEP_LIFETIME = timedelta(hours=2)
+
+STEP_EXPIRED = (
+    "Votre demande d'inscription a expiré ou ne provient pas de ce site : recommencez en "
+    "indiquant le matricule et le numéro de contrat de votre structure."
+)
+
+
+def read_lookup(form: MultiDict[str, str]) -> LookupRequest:
+    return LookupRequest(
+        matricule=form.get(MATRICULE_FIELD, "")[:TEXT_MAX],
+        contract=form.get(CONTRACT_FIELD, "")[:TEXT_MAX],
+        depositor=bool(form.get(DEPOSITOR_FIELD)),
+        certifiers=form.get(CERTIFIERS_FIELD, "")[:CERTIFIERS_MAX_LENGTH],
+    )
+
+
+def read_applicant(form: MultiDict[str, str]) -> dict[str, str]:
+    return {name: form.get(name, "")[:TEXT_MAX] for name in APPLICANT_FIELDS}
+
+
+def empty_applicant() -> dict[str, str]:
+    return dict.fromkeys(APPLICANT_FIELDS, "")
+
+
+@dataclass(frozen=True)
+class Step:
+    """Step 1's answer, carried to step 2 (and checked again there)."""
+
+    portal: str
+    lookup: LookupRequest
+    next: str | None
+
+
+@dataclass(frozen=True)
+class StepTokens:
+    """Signs `Step`s with the app's secret, valid `STEP_LIFETIME`: a person filling step 2
+    takes minutes, not days."""
+
+    secret_key: str
+
+    def _serializer(self) -> URLSafeSerializer:
+        return URLSafeSerializer(self.secret_key, salt="hub.registration.step")
+
+    def dumps(self, step: Step, *, now: datetime) -> str:
+        return self._serializer().dumps(
+            {
+                "portal": step.portal,
+                "lookup": asdict(step.lookup),
+                "next": step.next,
+                "exp": int((now + STEP_LIFETIME).timestamp()),
+            }
+        )
+
+    def loads(self, token: str, *, now: datetime) -> Step | None:
+        """The step a token carries, or None when it is forged, tampered with or too old."""
+        if not token or len(token) > 2 * TOKEN_MAX + CERTIFIERS_MAX_LENGTH:
+            return None
+        try:
+            data = self._serializer().loads(token)
+        except BadSignature:
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("exp"), int):
+            return None
+        if now.timestamp() >= data["exp"]:
+            return None
+        return Step(
+            portal=data["portal"], lookup=LookupRequest(**data["lookup"]), next=data["next"]
+        )

@@ -1,0 +1,32 @@
+"""The « Administration » pages of SOLTÉA against a loopback party answering the hub's
+administration API, with Alice (administrator of Alpha on SOLTÉA, by R9 on Certificateurs)
+signed in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.portals.administration.answers import SCOPE
+from tests.portals.conftest import account, claims, sign_in
+from tests.portals.hub_api_party import HubApiParty, RunningHubApi
+
+
+@pytest.fixture
+def hub() -> Iterator[HubApiParty]:
+    with RunningHubApi() as party:
+        party.answer("GET", "/admin/scope", SCOPE)
+        yield party
+
+
+@pytest.fixture
+def app(make_app, hub):
+    return make_app("soltea", issuer=hub.issuer)
+
+
+@pytest.fixture
+def admin(app, client):
+    """Alice, administrator of Alpha on SOLTÉA (and by R9 on Certificateurs), signed in."""
+    sign_in(app, client, claims(account(role="admin")))
+    return client
