@@ -63,6 +63,7 @@ def _drive(url: str) -> None:
 def hello_cpu_ms(tmp_path: Path) -> float:
     """Server CPU per request of a Flask "hello" under gunicorn (2 sync workers): the median
     of a few rounds, after a warm-up."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "hello_app.py").write_text(HELLO_APP)
     port = free_port()
     argv = [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", "2", "hello_app:app"]
