@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -37,6 +38,20 @@ class SignedReference:
 
     def is_expired(self, now: datetime) -> bool:
         return now.timestamp() >= self.expires
+
+
+def unexpired_payload(
+    serializer: URLSafeSerializer, token: str, *, now: datetime
+) -> dict[str, Any] | None:
+    """The payload of a signed token carrying an `exp` (POSIX seconds) still ahead of `now`;
+    None when the token is forged, tampered with, malformed or expired."""
+    try:
+        data = serializer.loads(token)
+    except BadSignature:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("exp"), int):
+        return None
+    return data if now.timestamp() < data["exp"] else None
 
 
 def new_nonce() -> str:

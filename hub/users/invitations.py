@@ -13,10 +13,11 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.single_use_links import unexpired_payload
 from hub.users.models import User
 
 INVITATION_DAYS = 7
@@ -55,13 +56,8 @@ class Invitations:
 
     def read(self, session: Session, token: str, *, now: datetime) -> User | None:
         """The person a link invites, or None when it is forged, expired or already used."""
-        try:
-            data = self._serializer().loads(token)
-        except BadSignature:
-            return None
-        if not isinstance(data, dict) or not isinstance(data.get("exp"), int):
-            return None
-        if now.timestamp() >= data["exp"]:
+        data = unexpired_payload(self._serializer(), token, now=now)
+        if data is None:
             return None
         user = session.scalar(select(User).where(User.public_id == str(data.get("sub"))))
         if user is None or data.get("pw") != _fingerprint(user):

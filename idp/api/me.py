@@ -28,7 +28,7 @@ from hub.transactions import unit_of_work
 from hub.users.models import User
 from hub.users.services import CONTACT_FIELDS, update_contact_details
 from idp import settings_of
-from idp.api import parameters
+from idp.api import admin_json, parameters
 from idp.api.bearer import current_caller, requires_scope
 from idp.api.responses import problem
 from idp.extensions import db
@@ -37,18 +37,9 @@ bp = Blueprint("api_me", __name__, url_prefix="/api/v1/me")
 
 
 def identity(user: User) -> dict[str, Any]:
-    return {
-        "sub": user.public_id,
-        "username": user.username,
-        "civility": user.civility.value if user.civility else None,
-        "last_name": user.last_name,
-        "first_name": user.first_name,
-        "email": user.email,
-        "email_verified": user.email_verified,
-        "service": user.service,
-        "mobile_phone": user.mobile_phone,
-        "landline_phone": user.landline_phone,
-    }
+    """The person as administrators see them (`admin_json.person`), and whether their e-mail
+    address is verified, which only they need."""
+    return admin_json.person(user) | {"email_verified": user.email_verified}
 
 
 @bp.get("")

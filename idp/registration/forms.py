@@ -7,11 +7,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import URLSafeSerializer
 from werkzeug.datastructures import MultiDict
 
 from hub.registration.lookup import LookupRequest
-from hub.single_use_links import TOKEN_MAX
+from hub.single_use_links import TOKEN_MAX, unexpired_payload
 
 PORTAL_FIELD = "portal"
 NEXT_FIELD = "next"
@@ -92,13 +92,8 @@ class StepTokens:
         """The step a token carries, or None when it is forged, tampered with or too old."""
         if not token or len(token) > 2 * TOKEN_MAX + CERTIFIERS_MAX_LENGTH:
             return None
-        try:
-            data = self._serializer().loads(token)
-        except BadSignature:
-            return None
-        if not isinstance(data, dict) or not isinstance(data.get("exp"), int):
-            return None
-        if now.timestamp() >= data["exp"]:
+        data = unexpired_payload(self._serializer(), token, now=now)
+        if data is None:
             return None
         return Step(
             portal=data["portal"], lookup=LookupRequest(**data["lookup"]), next=data["next"]
