@@ -75,18 +75,20 @@ def destination(session: Session, next_value: str | None) -> Destination:
     client = None
     if client_id and len(client_id) <= CLIENT_ID_MAX and client_id.isprintable():
         client = registry().find(session, client_id)  # the token path's cached snapshot
-    return Destination(next=next_path, client=client, login_hint=_login_hint(query))
+    hint = query.get("login_hint", [""])[0]
+    return Destination(next=next_path, client=client, login_hint=clean_login_hint(hint))
 
 
-def destination_of_request(next_path: str, client: ClientRecord) -> Destination:
-    """The destination of an authorization request already checked by the endpoint."""
-    return Destination(
-        next=next_path, client=client, login_hint=_login_hint(parse_qs(urlsplit(next_path).query))
-    )
+def destination_of_request(
+    next_path: str, client: ClientRecord, login_hint: str | None
+) -> Destination:
+    """The destination of an authorization request the endpoint has already read and checked:
+    nothing to parse again."""
+    return Destination(next=next_path, client=client, login_hint=clean_login_hint(login_hint))
 
 
-def _login_hint(query: dict[str, list[str]]) -> str:
-    return _printable(query.get("login_hint", [""])[0].strip(), LOGIN_MAX)
+def clean_login_hint(value: str | None) -> str:
+    return _printable((value or "").strip(), LOGIN_MAX)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from hub.clock import utcnow
 from hub.errors import InvalidField
 from hub.oidc import signin
-from hub.passwords import hash_password
+from hub.passwords import PASSWORD_MAX, hash_password, verify_password
 from hub.portals.models import Portal
 from hub.transactions import unit_of_work
 from hub.users import password_changes, password_policy
@@ -145,13 +145,9 @@ def _store(
     settings = settings_of(current_app)
     password = request.form.get(NEW_FIELD, "")
     errors = form_errors(user, password, current)
-    if current is not None and not errors:
-        db.session.commit()
-        verdict = signin.verify(
-            user.username, current, user, params=settings.passwords, now=utcnow()
-        )
-        if verdict.user is None or verdict.temporary:
-            errors = {CURRENT_FIELD: CURRENT_WRONG}
+    db.session.commit()  # the slow hashes run outside any transaction
+    if current is not None and not errors and not _is_current_password(user, current):
+        errors = {CURRENT_FIELD: CURRENT_WRONG}
     if errors:
         page = choose_page(
             title,
@@ -162,7 +158,6 @@ def _store(
             errors=errors,
         )
         return page, 200
-    db.session.commit()  # the slow hash runs outside any transaction
     new_hash = hash_password(password, settings.passwords)
     with unit_of_work(db.session):
         password_changes.store_new_password(
@@ -179,21 +174,37 @@ def _store(
     return render_template("message.html", title=title, message=CHANGED, link=back)
 
 
+def _is_current_password(user: User, password: str) -> bool:
+    """The person's own password (a temporary one does not count: it is no proof of knowing
+    the password being replaced)."""
+    params = settings_of(current_app).passwords
+    return len(password) <= PASSWORD_MAX and verify_password(user.password_hash, password, params)
+
+
 def form_errors(user: User, password: str, current: str | None) -> dict[str, str]:
     errors = {}
     if current is not None and not current:
         errors[CURRENT_FIELD] = "Saisissez votre mot de passe actuel."
+    new_password = new_password_errors(
+        password, request.form.get(CONFIRM_FIELD, ""), username=user.username, email=user.email
+    )
+    return errors | new_password
+
+
+def new_password_errors(
+    password: str, confirmation: str, *, username: str, email: str
+) -> dict[str, str]:
+    """What is wrong with a chosen password (R14's policy) and its confirmation, by field;
+    empty when nothing is. Shared by every page where a password is chosen."""
     if not password:
-        errors[NEW_FIELD] = PASSWORD_MISSING
-        return errors
+        return {NEW_FIELD: PASSWORD_MISSING}
     try:
-        password_policy.check(password, username=user.username, email=user.email)
+        password_policy.check(password, username=username, email=email)
     except InvalidField as error:
-        errors[NEW_FIELD] = error.message
-        return errors
-    if request.form.get(CONFIRM_FIELD, "") != password:
-        errors[CONFIRM_FIELD] = CONFIRMATION_DIFFERS
-    return errors
+        return {NEW_FIELD: error.message}
+    if confirmation != password:
+        return {CONFIRM_FIELD: CONFIRMATION_DIFFERS}
+    return {}
 
 
 def _forgot_page(next_path: str | None, *, login: str = "", error: str | None = None) -> str:

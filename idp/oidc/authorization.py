@@ -258,7 +258,8 @@ def _sign_in_page(request: HubRequest, target: Target) -> str:
     """The sign-in form for this request's portal, coming back to this request once signed in
     (`prompt=login` honoured: it does not ask again)."""
     next_url = _return_path(request, drop_prompt="login")
-    destination = forms.destination_of_request(next_url, target.client.client)
+    hint = request.payload.data.get("login_hint")
+    destination = forms.destination_of_request(next_url, target.client.client, hint)
     return render_login(destination, login=destination.login_hint)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from flask import current_app, redirect, render_template, request, url_for
 
 from hub.clock import utcnow
-from hub.errors import ConcurrentChange, HubError, InvalidField
+from hub.errors import ConcurrentChange, HubError
 from hub.passwords import hash_password
 from hub.registration import completion, services
 from hub.registration.errors import AdminAlreadyExists, RegistrationClosed
@@ -24,7 +24,7 @@ from hub.users import password_policy
 from hub.users.services import available_username
 from idp import settings_of
 from idp.auth import forms as signin_forms
-from idp.auth.passwords import CONFIRMATION_DIFFERS, PASSWORD_MISSING
+from idp.auth.passwords import new_password_errors
 from idp.auth.sessions import sign_in
 from idp.auth.throttle import client_address
 from idp.extensions import db
@@ -153,15 +153,8 @@ def _restart(registration: Registration) -> tuple[str, str]:
 
 def _password_errors(username: str, email: str) -> dict[str, str]:
     password = request.form.get(forms.PASSWORD_FIELD, "")
-    if not password:
-        return {forms.PASSWORD_FIELD: PASSWORD_MISSING}
-    try:
-        password_policy.check(password, username=username, email=email)
-    except InvalidField as error:
-        return {forms.PASSWORD_FIELD: error.message}
-    if request.form.get(forms.CONFIRM_FIELD, "") != password:
-        return {forms.CONFIRM_FIELD: CONFIRMATION_DIFFERS}
-    return {}
+    confirmation = request.form.get(forms.CONFIRM_FIELD, "")
+    return new_password_errors(password, confirmation, username=username, email=email)
 
 
 def _password_page(

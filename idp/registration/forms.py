@@ -12,6 +12,7 @@ from werkzeug.datastructures import MultiDict
 
 from hub.registration.lookup import LookupRequest
 from hub.single_use_links import TOKEN_MAX, unexpired_payload
+from idp.auth import passwords as password_pages
 
 PORTAL_FIELD = "portal"
 NEXT_FIELD = "next"
@@ -20,9 +21,9 @@ MATRICULE_FIELD = "matricule"
 CONTRACT_FIELD = "contract"
 DEPOSITOR_FIELD = "depositor"
 CERTIFIERS_FIELD = "certifiers"
+PASSWORD_FIELD = password_pages.NEW_FIELD  # the fields of every page where a password is chosen
+CONFIRM_FIELD = password_pages.CONFIRM_FIELD
 TERMS_FIELD = "terms"
-PASSWORD_FIELD = "password"  # noqa: S105 - a field name
-CONFIRM_FIELD = "password_confirmation"
 APPLICANT_FIELDS = (
     "civility",
     "last_name",

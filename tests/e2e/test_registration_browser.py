@@ -6,15 +6,13 @@ Security Policy."""
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import select
 
 from hub.mail.models import OutboxMessage
 from tests.e2e.test_browser import page as page  # the fixture, used by name
 from tests.e2e.test_browser import screenshot, sync_api
-
-PASSWORD = "Quarante-Deux-Lapins-26"
+from tests.idp.registering import NEW_PASSWORD as PASSWORD
+from tests.idp.registering import VALIDATION_LINK
 
 
 def validation_link(apps) -> str:
@@ -22,7 +20,7 @@ def validation_link(apps) -> str:
         body = session.scalar(
             select(OutboxMessage.text_body).filter_by(template="registration_validation")
         )
-    return re.search(r"http://\S+/register/confirm/\S+", body).group(0)
+    return VALIDATION_LINK.search(body).group(0)
 
 
 def test_browser_certif_beta_registers_on_certificateurs(apps, page, request):

@@ -17,17 +17,8 @@ from hub.mail.sender import SmtpSender, deliver_pending
 from tests.e2e.browser import Browser, text
 from tests.fixtures.smtp import SmtpServer
 from tests.fixtures.smtp import smtp_server as smtp_server  # the fixture, used by name
-
-PASSWORD = "Quarante-Deux-Lapins-26"
-BETA = {"matricule": "100002", "contract": "CER-100002"}
-CAMILLE = {
-    "civility": "Mme",
-    "last_name": "Lefèvre",
-    "first_name": "Camille",
-    "email": "camille.lefevre@beta.example",
-    "service": "Certification",
-    "terms": "1.0",
-}
+from tests.idp.registering import BETA, CAMILLE
+from tests.idp.registering import NEW_PASSWORD as PASSWORD
 
 
 def deliver(apps, smtp_server: SmtpServer, count: int) -> list[EmailMessage]:

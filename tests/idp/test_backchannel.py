@@ -20,7 +20,6 @@ from hub.oidc.clients import find_client
 from hub.oidc.models import LogoutDelivery
 from idp.cli import cli
 from idp.oidc.backchannel import LogoutWorker, deliver_due
-from idp.oidc.signing import key_ring
 from tests.fixtures.portal_receiver import receiver as receiver  # the fixture, used by name
 from tests.fixtures.ports import closed_port
 
@@ -30,11 +29,7 @@ EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
 @pytest.fixture(autouse=True)
 def frozen(time_machine, now):
-    """The tests' present, and a key ring that forgets the previous test's database."""
     time_machine.move_to(now, tick=False)
-    key_ring.reload()
-    yield
-    key_ring.reload()
 
 
 @pytest.fixture

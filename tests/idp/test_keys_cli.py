@@ -20,9 +20,6 @@ KID = re.compile(r"^Nouvelle clé (RS256|ES256) : (\S+)$")
 @pytest.fixture(autouse=True)
 def frozen(time_machine, now):
     time_machine.move_to(now, tick=False)
-    key_ring.reload()
-    yield
-    key_ring.reload()
 
 
 @pytest.fixture

@@ -32,11 +32,7 @@ QUESTION = "Voulez-vous vous déconnecter du hub et de tous les portails ?"
 
 @pytest.fixture(autouse=True)
 def frozen(time_machine, now):
-    """The tests' present, and a key ring that forgets the previous test's database."""
     time_machine.move_to(now, tick=False)
-    key_ring.reload()
-    yield
-    key_ring.reload()
 
 
 @pytest.fixture

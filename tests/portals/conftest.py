@@ -20,12 +20,12 @@ from portals.kit.extension import EXTENSION
 from portals.kit.sessions import store
 from portals.kit.sessions.store import SignIn
 from tests.fixtures.ports import closed_port
-from tests.portals.oidc_party import OidcParty, RunningParty
+from tests.portals.oidc_party import OidcParty, running_party
 
 
 @pytest.fixture(scope="session")
 def oidc_party() -> Iterator[OidcParty]:
-    with RunningParty() as party:
+    with running_party() as party:
         yield party
 
 

@@ -6,14 +6,15 @@ end to end in tests/e2e/test_administration.py."""
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-HOST = "127.0.0.1"
+from tests.fixtures.loopback import QuietHandler, serving
+from tests.fixtures.ports import HOST
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class HubApiParty:
 
 
 def _handler(party: HubApiParty) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def _serve(self) -> None:
             parts = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
@@ -78,24 +79,12 @@ def _handler(party: HubApiParty) -> type[BaseHTTPRequestHandler]:
 
         do_GET = do_POST = do_PATCH = do_DELETE = _serve
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
     return Handler
 
 
-class RunningHubApi:
-    def __init__(self) -> None:
-        self.party = HubApiParty()
-        self.server = ThreadingHTTPServer((HOST, 0), _handler(self.party))
-        self.party.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
-
-    def __enter__(self) -> HubApiParty:
-        self.thread.start()
-        return self.party
-
-    def __exit__(self, *_exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
+@contextmanager
+def running_hub_api() -> Iterator[HubApiParty]:
+    party = HubApiParty()
+    with serving(_handler(party)) as port:
+        party.port = port
+        yield party

@@ -7,17 +7,20 @@ replacement for any of our code; the real hub is exercised in tests/e2e/.
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-HOST = "127.0.0.1"
+from tests.fixtures.loopback import QuietHandler, serving
+from tests.fixtures.ports import HOST
+
 BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
 
@@ -87,7 +90,7 @@ class OidcParty:
 
 
 def _handler(party: OidcParty) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             if self.path == "/.well-known/openid-configuration":
                 self._json(party.discovery())
@@ -105,24 +108,12 @@ def _handler(party: OidcParty) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
     return Handler
 
 
-class RunningParty:
-    def __init__(self) -> None:
-        self.party = OidcParty()
-        self.server = ThreadingHTTPServer((HOST, 0), _handler(self.party))
-        self.party.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
-
-    def __enter__(self) -> OidcParty:
-        self.thread.start()
-        return self.party
-
-    def __exit__(self, *_exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
+@contextmanager
+def running_party() -> Iterator[OidcParty]:
+    party = OidcParty()
+    with serving(_handler(party)) as port:
+        party.port = port
+        yield party

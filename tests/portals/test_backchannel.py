@@ -10,7 +10,7 @@ import time
 import pytest
 
 from tests.portals.conftest import account, claims, session_exists, sign_in
-from tests.portals.oidc_party import RunningParty, new_key
+from tests.portals.oidc_party import new_key, running_party
 
 ENDPOINT = "/auth/backchannel-logout"
 
@@ -153,7 +153,7 @@ def test_missing_or_malformed_token_is_refused(client, body):
 def test_key_rotated_at_the_hub_is_fetched_again(make_app):
     """The hub signs with a key published after the portal last read the JWKS: the unknown
     `kid` makes the portal read it again, once."""
-    with RunningParty() as party:
+    with running_party() as party:
         app = make_app("soltea", issuer=party.issuer)
         client = app.test_client()
         first = post(client, party.sign(party.logout_claims(sid="sid-a")))

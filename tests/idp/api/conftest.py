@@ -20,16 +20,6 @@ def frozen(time_machine, now):
     time_machine.move_to(now, tick=False)
 
 
-@pytest.fixture(autouse=True)
-def fresh_key_ring():
-    """The key ring caches keys per process; every test starts from its own database's."""
-    from idp.oidc.signing import key_ring
-
-    key_ring.reload()
-    yield
-    key_ring.reload()
-
-
 @pytest.fixture
 def app(app):
     app.test_client_class = ContractCheckedClient

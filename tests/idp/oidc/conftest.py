@@ -179,13 +179,3 @@ def frozen(time_machine, now):
     """The tests' present, standing still until a test travels on; loaded before the demo so
     that its dates are relative to it."""
     time_machine.move_to(now, tick=False)
-
-
-@pytest.fixture(autouse=True)
-def fresh_key_ring():
-    """The key ring caches keys per process; every test starts from its own database's."""
-    from idp.oidc.signing import key_ring
-
-    key_ring.reload()
-    yield
-    key_ring.reload()

@@ -10,12 +10,12 @@ import pytest
 
 from tests.portals.administration.answers import SCOPE
 from tests.portals.conftest import account, claims, sign_in
-from tests.portals.hub_api_party import HubApiParty, RunningHubApi
+from tests.portals.hub_api_party import HubApiParty, running_hub_api
 
 
 @pytest.fixture
 def hub() -> Iterator[HubApiParty]:
-    with RunningHubApi() as party:
+    with running_hub_api() as party:
         party.answer("GET", "/admin/scope", SCOPE)
         yield party
 
