@@ -1,6 +1,7 @@
 """The two grants the hub offers, as Authlib subclasses: the authorization code (with PKCE
-S256 required of every client and OpenID Connect's ID token) and the refresh token (rotated,
-with reuse detection, re-checking the session and R5 at every use).
+S256 required of every client and OpenID Connect's ID token, R5 checked again at the exchange)
+and the refresh token (rotated, with reuse detection, re-checking the session and R5 at every
+use).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from authlib.oidc.core import grants as oidc_grants
 from authlib.oidc.core.util import create_half_hash
 from flask import current_app
 
+from hub.audit.services import record
 from hub.clock import utcnow
 from hub.config import Settings
 from hub.oidc import access, sessions, tokens
@@ -134,11 +136,13 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         return IssuedCode(found)
 
     def create_token_response(self) -> Any:
-        """Issues the tokens and signs the ID token, then redeems the code and stores them:
-        the write lock is held for the writes only. Of two concurrent requests with one code,
-        one gets the tokens, the other an error and the revocation of those tokens."""
-        response = super().create_token_response()
+        """Checks R5 again, issues the tokens and signs the ID token, then redeems the code and
+        stores them: the write lock is held for the writes only. Of two concurrent requests
+        with one code, one gets the tokens, the other an error and the revocation of those
+        tokens."""
         code: IssuedCode = self.request.authorization_code
+        _refuse_unless_admitted(code, self.request.client)
+        response = super().create_token_response()
         now = utcnow()
         start_writing()
         if not tokens.redeem_code(db.session, code.row, now=now):
@@ -152,6 +156,46 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
     def authenticate_user(self, authorization_code: IssuedCode) -> User:
         return authorization_code.user
+
+
+class AccountRefused(InvalidGrantError):
+    """`invalid_grant` carrying the French sentence the person reads, for the portal to show
+    as it is. RFC 6749 §5.2 keeps `error_description` to printable ASCII, and Authlib checks
+    that when an error is built: R5's sentence (DESIGN.md quotes it, accents included) is set
+    after that check, on purpose; the JSON body escapes its accents."""
+
+    def __init__(self, sentence: str) -> None:
+        super().__init__()
+        self.description = sentence
+
+
+def _refuse_unless_admitted(code: IssuedCode, client: RelyingParty) -> None:
+    """R5 at the exchange, as at the door (`idp.oidc.authorization`): a code lives a minute,
+    and an account that expired or was deleted since, or a delegated admin right that lapsed
+    with its source account (R9), gets no tokens from it. Checked once the code is proven the
+    client's (redirect URI, PKCE), so that only its portal can spend it. The refusal is audited
+    like the door's and the code is spent with it: renewing the account afterwards does not
+    revive it. The portal gets the sentence the door's page shows."""
+    now = utcnow()
+    portal = client.client.portal
+    refused = access.refusal(db.session, code.user.id, portal.id, now=now)
+    if refused is None:
+        return
+    start_writing()
+    if not tokens.redeem_code(db.session, code.row, now=now):  # a concurrent exchange won
+        tokens.revoke_issued_from_code(db.session, code.row, now=now)
+    record(
+        db.session,
+        actor=code.user,
+        action="oidc.token.refused",
+        now=now,
+        portal=portal,
+        target=code.user,
+        after={"reason": refused, "client": client.get_client_id()},
+    )
+    if refused == access.EXPIRED:
+        raise AccountRefused(access.ACCOUNT_EXPIRED)
+    raise AccountRefused(access.no_account_message(portal.name))
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):

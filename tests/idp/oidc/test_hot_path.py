@@ -53,9 +53,9 @@ def test_each_step_of_a_sign_in_runs_a_few_statements(soltea_rp, sign_in_as, cli
     with statements() as refresh:
         assert soltea_rp.refresh(tokens["refresh_token"]).status_code == 200
 
-    # session, R5, portal link, code | code, redeem, tokens | token, accounts |
+    # session, R5, portal link, code | code, R5, redeem, tokens | token, accounts |
     # token, R5, retire, tokens
-    assert (len(authorize), len(exchange), len(userinfo), len(refresh)) == (4, 3, 2, 4), (
+    assert (len(authorize), len(exchange), len(userinfo), len(refresh)) == (4, 4, 2, 4), (
         authorize,
         exchange,
         userinfo,
