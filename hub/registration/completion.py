@@ -82,13 +82,18 @@ def complete(
     registration_id: int,
     *,
     structure_id: int,
-    password_hash: str,
     now: datetime,
+    password_hash: str | None = None,
+    holder: User | None = None,
 ) -> Completion:
     """Step 4 (R1, R12): creates the person, their first-admin account and the mandates, in the
     caller's transaction (not committed). Must be the transaction's first statement: the
     structure's row is locked first, so that two completions for one structure run one after
-    the other and the second sees the first's administrator (R10)."""
+    the other and the second sees the first's administrator (R10).
+
+    The person is new (`password_hash`: the one they chose), or `holder`, the person the hub
+    already knows by the registration's address, signed in: the account joins their identity
+    (R14: one identity, never a second for one mailbox)."""
     lock_row(session, Structure.__table__, structure_id)
     registration = session.scalar(
         select(Registration)
@@ -110,7 +115,14 @@ def complete(
         attempt = refusal(REGISTRATION, "registration.complete", structure=structure, portal=portal)
         raise AdminAlreadyExists(name, attempt=attempt.attempt)
     certifiers = [_certifier(session, m, portal) for m in registration.certifier_matricules]
-    user = _create_person(session, registration, password_hash, now=now)
+    if holder is not None:
+        if holder.email != registration.email:
+            raise refusal(holder, "registration.complete", structure=structure, portal=portal)
+        user = holder
+    else:
+        assert password_hash is not None, "a new person completes with the password they chose"
+        user = _create_person(session, registration, password_hash, now=now)
+    _accept_terms(session, user, registration)
     account = open_account(
         session,
         by=REGISTRATION,
@@ -181,14 +193,22 @@ def _create_person(
         # derives the next free one.
         raise ConcurrentChange() from error
     user.password_hash = password_hash
-    session.add(
-        TermsAcceptance(
-            user_id=user.id,
-            version=registration.terms_version,
-            accepted_at=registration.terms_accepted_at,
-        )
-    )
     return user
+
+
+def _accept_terms(session: Session, user: User, registration: Registration) -> None:
+    """The CGU version accepted at step 2, kept once per person and version."""
+    accepted = select(TermsAcceptance.id).filter_by(
+        user_id=user.id, version=registration.terms_version
+    )
+    if session.scalar(accepted) is None:
+        session.add(
+            TermsAcceptance(
+                user_id=user.id,
+                version=registration.terms_version,
+                accepted_at=registration.terms_accepted_at,
+            )
+        )
 
 
 def _mandate(

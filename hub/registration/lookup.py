@@ -25,6 +25,7 @@ from hub.oidc import throttle
 from hub.oidc.signin import ANONYMOUS, audited_login
 from hub.portals.models import Portal
 from hub.registration.errors import (
+    UNKNOWN_CERTIFIER,
     AdminAlreadyExists,
     ContractMismatch,
     UnknownCertifier,
@@ -107,8 +108,10 @@ def clean_certifiers(value: str | None) -> list[str]:
 
 def look_up(session: Session, portal: Portal, request: LookupRequest, *, now: datetime) -> Lookup:
     """The structure and certifiers `request` names on `portal`, or the first thing wrong with
-    it: bad syntax, unknown structure, a contract of another portal or of nobody, unknown
-    certifiers, or R10's existing administrator."""
+    it: bad syntax; one refusal for every pair that is not a structure with this contract on
+    this portal (an unknown matricule, a contract of another portal or of nobody: nothing tells
+    them apart); unknown certifiers; or R10's existing administrator, named only once matricule
+    and contract match on this portal."""
     matricule = clean_matricule(request.matricule)
     number = validation.clean_contract_number(request.contract)
     depositor = request.depositor and portal.code in MANDATE_PORTALS
@@ -117,12 +120,10 @@ def look_up(session: Session, portal: Portal, request: LookupRequest, *, now: da
     certifier_matricules = clean_certifiers(request.certifiers) if depositor else []
     structure = _structure(session, matricule)
     if structure is None:
-        raise UnknownStructure(
-            "matricule",
-            f"Aucune structure ne correspond au matricule « {matricule} ». Vérifiez-le sur le "
-            "courrier de la Caisse des Dépôts qui vous l'a communiqué.",
-        )
-    _check_contract(structure, portal, number)
+        raise UnknownStructure(portal.name)
+    contract = structure.contract_for(portal)
+    if contract is None or contract.number != number:
+        raise ContractMismatch(portal.name)
     certifiers = [_certifier(session, m, structure, portal) for m in certifier_matricules]
     admins = policies.effective_admins(session, structure, portal, now=now)
     if admins:
@@ -189,31 +190,6 @@ def _structure(session: Session, matricule: str) -> Structure | None:
     )
 
 
-def _check_contract(structure: Structure, portal: Portal, number: str) -> None:
-    contract = structure.contract_for(portal)
-    if contract is not None and contract.number == number:
-        return
-    elsewhere = next((c for c in structure.contracts if c.number == number), None)
-    if elsewhere is not None:
-        message = (
-            f"Le numéro de contrat « {number} » est celui de votre structure pour le portail "
-            f"{elsewhere.portal.name}, pas pour {portal.name}. Indiquez votre numéro de contrat "
-            f"{portal.name}."
-        )
-    elif contract is None:
-        message = (
-            f"La structure {structure.matricule} n'a pas de contrat pour le portail "
-            f"{portal.name} : elle ne peut pas s'y inscrire. Vérifiez que vous êtes sur le bon "
-            "portail."
-        )
-    else:
-        message = (
-            f"Le numéro de contrat « {number} » ne correspond pas au matricule "
-            f"{structure.matricule} pour le portail {portal.name}. Vérifiez les deux numéros."
-        )
-    raise ContractMismatch("contract", message)
-
-
 def _certifier(session: Session, matricule: str, depositor: Structure, portal: Portal) -> Structure:
     """A certifier a mandated depositor deposits for: a structure of its own, with a contract
     for the portal (it is on its behalf that files are deposited there)."""
@@ -223,16 +199,10 @@ def _certifier(session: Session, matricule: str, depositor: Structure, portal: P
             "Le matricule d'un certificateur doit être différent de celui de votre structure.",
         )
     certifier = _structure(session, matricule)
-    if certifier is None:
+    if certifier is None or certifier.contract_for(portal) is None:
+        # One answer for both: the look-up never names a structure the applicant did not
+        # prove they belong to, nor says whether a matricule exists.
         raise UnknownCertifier(
-            "certifiers",
-            f"Aucun certificateur ne correspond au matricule « {matricule} ». Vérifiez-le "
-            "auprès du certificateur pour lequel vous déposez.",
-        )
-    if certifier.contract_for(portal) is None:
-        raise UnknownCertifier(
-            "certifiers",
-            f"La structure {matricule} ({certifier.name}) n'a pas de contrat pour le portail "
-            f"{portal.name} : vous ne pouvez pas y déposer en son nom.",
+            "certifiers", UNKNOWN_CERTIFIER.format(matricule=matricule, portal=portal.name)
         )
     return certifier

@@ -29,6 +29,8 @@ class Registration(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    # The step token's nonce (step 1 → step 2): unique, so that one token mails at most once.
+    step_nonce: Mapped[str | None] = mapped_column(String(64), unique=True)
     status: Mapped[RegistrationStatus] = mapped_column(
         str_enum(RegistrationStatus, length=16), default=RegistrationStatus.PENDING
     )

@@ -4,6 +4,12 @@ Step 2 keeps the applicant's details and CGU acceptance in a `Registration`, and
 its validation link (signed, expiring after `LINK_LIFETIME`, single-use). Nothing else exists
 until the link is followed (`hub.registration.completion`). Every attempt, accepted or
 refused, is audited with its outcome.
+
+Step 2 answers the same whatever the address (issue 12 §2): an address the hub knows is not
+refused — that would tell anyone who holds it — but receives a mail of its own, naming its
+holder's identifiant and how to add the account to it (sign in, or « Mot de passe oublié ? »)
+instead of creating a second identity. A step token is good for one mail: sent again, it is
+refused, so that it cannot be replayed to try address after address.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub import validation
@@ -25,9 +32,9 @@ from hub.oidc.signin import ANONYMOUS
 from hub.portals.models import Portal
 from hub.registration import lookup as lookups
 from hub.registration.errors import (
-    EmailTaken,
     RegistrationClosed,
     RegistrationExpired,
+    StepAlreadySent,
     TermsNotAccepted,
 )
 from hub.registration.models import Registration, RegistrationStatus
@@ -97,20 +104,22 @@ def attempt_request(
     terms_accepted: bool,
     terms_version: str,
     next_path: str | None,
+    step_nonce: str,
     ip_address: str | None,
     now: datetime,
     links: SingleUseLinks,
 ) -> RequestOutcome:
     """Steps 2 and 3: checks the structure again (counted and audited like step 1) and the
-    details, then keeps the registration and mails its link. The caller commits."""
+    details, then keeps the registration and mails its link. `step_nonce` is the step token's:
+    a token that already mailed raises `StepAlreadySent`. The caller commits."""
+    if _step_used(session, step_nonce):
+        raise StepAlreadySent()
     found = lookups.attempt_look_up(
         session, portal, request, ip_address=ip_address, now=now, step="person"
     )
     if not isinstance(found, lookups.Lookup):
         return RequestOutcome(lookup_error=found)
     values, errors = clean_applicant(details, terms_accepted=terms_accepted)
-    if not errors and _email_in_use(session, values["email"]):
-        errors["email"] = EmailTaken().message
     if errors:
         audit_attempt(
             session,
@@ -124,6 +133,7 @@ def attempt_request(
         return RequestOutcome(lookup=found, field_errors=errors)
     registration = Registration(
         nonce=new_nonce(),
+        step_nonce=step_nonce,
         portal=portal,
         structure=found.structure,
         certifier_matricules=found.certifier_matricules,
@@ -135,9 +145,12 @@ def attempt_request(
         expires_at=now + LINK_LIFETIME,
         **values,
     )
-    session.add(registration)
-    session.flush()
-    _mail_link(session, registration, links)
+    try:
+        with session.begin_nested():  # the same token sent twice at once: one of them mails
+            session.add(registration)
+    except IntegrityError as error:
+        raise StepAlreadySent() from error
+    _mail_link(session, registration, links, holder=holder_of(session, registration.email))
     audit_attempt(
         session,
         "registration.request",
@@ -153,18 +166,31 @@ def attempt_request(
     return RequestOutcome(registration=registration, lookup=found)
 
 
-def _email_in_use(session: Session, email: str) -> bool:
-    return session.scalar(select(User.id).where(User.email == email)) is not None
+def _step_used(session: Session, step_nonce: str) -> bool:
+    used = select(Registration.id).where(Registration.step_nonce == step_nonce)
+    return session.scalar(used) is not None
 
 
-def _mail_link(session: Session, registration: Registration, links: SingleUseLinks) -> None:
+def holder_of(session: Session, email: str) -> User | None:
+    """The person the hub knows by this address, if any: their registration adds an account
+    to their identity instead of creating another."""
+    return session.scalar(select(User).where(User.email == email))
+
+
+def _mail_link(
+    session: Session, registration: Registration, links: SingleUseLinks, *, holder: User | None
+) -> None:
+    """The validation link; to a known address, with the holder's identifiant and how to sign
+    in, and greeting them by the name the hub knows rather than the one typed."""
     expires_at = registration.expires_at
+    known = {"username": holder.username} if holder is not None else {}
     outbox.queue(
         session,
         recipient=registration.email,
-        template="registration_validation",
+        template="registration_known_address" if holder else "registration_validation",
         context={
-            **greeting(registration),
+            **greeting(holder or registration),
+            **known,
             "portal": registration.portal.name,
             "structure": registration.structure.name,
             "matricule": registration.structure.matricule,

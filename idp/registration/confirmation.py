@@ -2,7 +2,9 @@
 chooses a password; then the person, their first-admin account and the mandates are created in
 one transaction (`hub.registration.completion`) and the person is signed in — sent back to the
 portal's authorization request when registration began there (`prompt=create`), else shown
-their identifiant with a link to the portal.
+their identifiant with a link to the portal. When the address already belongs to someone, its
+holder signs in (or uses « Mot de passe oublié ? ») and confirms in one click: the account joins
+their identity (R14).
 
 A link that opens nothing (forged, expired, used) or a form sent again after success says so
 (404, 410, 409); R10 found at this step names the administrator (409). All of it is audited.
@@ -21,11 +23,12 @@ from hub.registration.models import Registration
 from hub.single_use_links import LinkProblem
 from hub.transactions import unit_of_work
 from hub.users import password_policy
+from hub.users.models import User
 from hub.users.services import available_username
 from idp import settings_of
 from idp.auth import forms as signin_forms
 from idp.auth.passwords import new_password_errors
-from idp.auth.sessions import sign_in
+from idp.auth.sessions import current_browser_session, sign_in
 from idp.auth.throttle import client_address
 from idp.extensions import db
 from idp.pages import render_message
@@ -39,13 +42,21 @@ DONE = (
     "Votre identifiant est {username} ; il sert, avec le mot de passe que vous venez de "
     "choisir, pour tous les portails de la formation. Il vous a aussi été envoyé par courriel."
 )
+JOIN_TITLE = "Terminez votre inscription"
+JOINED = (
+    "Votre inscription est terminée : vous êtes l'administrateur de {structure} sur {portal}. "
+    "Ce compte est ajouté à votre identifiant {username}, qui sert pour tous les portails de la "
+    "formation."
+)
 LINK_STATUS = {LinkProblem.INVALID: 404, LinkProblem.EXPIRED: 410, LinkProblem.USED: 409}
 ATTEMPTS = 3
 
 
 @bp.route("/register/confirm/<token>", methods=["GET", "POST"])
 def confirm(token: str) -> Page:
-    """Step 4: the link mailed at step 3; the password, then everything is created at once."""
+    """Step 4: the link mailed at step 3; the password, then everything is created at once —
+    or, for an address the hub knows, its holder signs in and adds the account to their
+    identity in one click."""
     if request.method == "POST":
         verify_form("password")
     now = utcnow()
@@ -57,6 +68,9 @@ def confirm(token: str) -> Page:
     if admin_name is not None:
         _audit_refused_completion(registration, AdminAlreadyExists.code)
         return render_message(TITLE, AdminAlreadyExists(admin_name).message, status=409)
+    holder = services.holder_of(db.session, registration.email)
+    if holder is not None:
+        return _join(registration, holder)
     username = available_username(db.session, registration.first_name, registration.last_name)
     if request.method == "GET":
         return _password_page(registration, username)
@@ -64,15 +78,35 @@ def confirm(token: str) -> Page:
     if errors:
         _audit_refused_completion(registration, "password:" + ",".join(sorted(errors)))
         return _password_page(registration, username, errors=errors)
-    return _complete(registration, request.form[forms.PASSWORD_FIELD])
+    return _complete(registration, password=request.form[forms.PASSWORD_FIELD])
 
 
-def _complete(registration: Registration, password: str) -> Page:
+def _join(registration: Registration, holder: User) -> Page:
+    """Step 4 for an address the hub knows: its holder, signed in, adds the structure's account
+    to their identity. Anyone else (nobody signed in, or another person) signs in first, and
+    comes back here; a temporary password (R14) is replaced before anything else."""
+    browser = current_browser_session()
+    if browser is None or browser.user.id != holder.id:
+        return redirect(url_for("auth.login", next=request.path), 303)
+    if holder.password_must_change:
+        return redirect(url_for("passwords.new", next=request.path), 303)
+    if request.method == "GET":
+        return render_template(
+            "register_join.html", title=JOIN_TITLE, registration=registration, user=holder
+        )
+    return _complete(registration, holder=holder)
+
+
+def _complete(
+    registration: Registration, *, password: str | None = None, holder: User | None = None
+) -> Page:
     registration_id, structure_id = registration.id, registration.structure_id
     db.session.commit()  # the slow hash runs outside any transaction
-    password_hash = hash_password(password, settings_of(current_app).passwords)
+    password_hash = (
+        hash_password(password, settings_of(current_app).passwords) if password else None
+    )
     try:
-        done = _completed(registration_id, structure_id, password_hash)
+        done = _completed(registration_id, structure_id, password_hash, holder)
     except AdminAlreadyExists as error:  # a concurrent registration won; audited on rollback
         return render_message(TITLE, error.message, status=409)
     except HubError as error:
@@ -82,7 +116,7 @@ def _complete(registration: Registration, password: str) -> Page:
     if next_path is not None:
         return redirect(next_path, 303)
     account = done.account
-    message = DONE.format(
+    message = (JOINED if holder is not None else DONE).format(
         structure=account.structure.name, portal=account.portal.name, username=account.user.username
     )
     link = (f"Aller sur {account.portal.name}", account.portal.base_url)
@@ -90,10 +124,11 @@ def _complete(registration: Registration, password: str) -> Page:
 
 
 def _completed(
-    registration_id: int, structure_id: int, password_hash: str
+    registration_id: int, structure_id: int, password_hash: str | None, holder: User | None
 ) -> completion.Completion:
-    """`completion.complete` and the sign-in in one transaction, tried again should the
-    database fail to serialise it with a concurrent one (it then starts over on fresh data)."""
+    """`completion.complete` and the sign-in of a new person in one transaction, tried again
+    should the database fail to serialise it with a concurrent one (it then starts over on
+    fresh data). A known holder is signed in already."""
     for attempt in range(1, ATTEMPTS + 1):
         try:
             with unit_of_work(db.session):
@@ -102,9 +137,11 @@ def _completed(
                     registration_id,
                     structure_id=structure_id,
                     password_hash=password_hash,
+                    holder=holder,
                     now=utcnow(),
                 )
-                sign_in(done.user)
+                if holder is None:
+                    sign_in(done.user)
             return done
         except ConcurrentChange:
             if attempt == ATTEMPTS:

@@ -11,7 +11,7 @@ from itsdangerous import URLSafeSerializer
 from werkzeug.datastructures import MultiDict
 
 from hub.registration.lookup import LookupRequest
-from hub.single_use_links import TOKEN_MAX, unexpired_payload
+from hub.single_use_links import TOKEN_MAX, new_nonce, unexpired_payload
 from idp.auth import passwords as password_pages
 
 PORTAL_FIELD = "portal"
@@ -62,11 +62,13 @@ def empty_applicant() -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Step:
-    """Step 1's answer, carried to step 2 (and checked again there)."""
+    """Step 1's answer, carried to step 2 (and checked again there). `nonce` is the token's
+    own: step 2 mails once per token (`hub.registration.services.attempt_request`)."""
 
     portal: str
     lookup: LookupRequest
     next: str | None
+    nonce: str = ""
 
 
 @dataclass(frozen=True)
@@ -80,11 +82,13 @@ class StepTokens:
         return URLSafeSerializer(self.secret_key, salt="hub.registration.step")
 
     def dumps(self, step: Step, *, now: datetime) -> str:
+        """A new token for `step`, with a nonce of its own."""
         return self._serializer().dumps(
             {
                 "portal": step.portal,
                 "lookup": asdict(step.lookup),
                 "next": step.next,
+                "n": new_nonce(),
                 "exp": int((now + STEP_LIFETIME).timestamp()),
             }
         )
@@ -94,8 +98,11 @@ class StepTokens:
         if not token or len(token) > 2 * TOKEN_MAX + CERTIFIERS_MAX_LENGTH:
             return None
         data = unexpired_payload(self._serializer(), token, now=now)
-        if data is None:
+        if data is None or not isinstance(data.get("n"), str):
             return None
         return Step(
-            portal=data["portal"], lookup=LookupRequest(**data["lookup"]), next=data["next"]
+            portal=data["portal"],
+            lookup=LookupRequest(**data["lookup"]),
+            next=data["next"],
+            nonce=data["n"],
         )

@@ -24,7 +24,7 @@ from hub.clock import utcnow
 from hub.errors import HubError, InvalidField
 from hub.portals.models import Portal
 from hub.registration import lookup, services
-from hub.registration.errors import AdminAlreadyExists
+from hub.registration.errors import AdminAlreadyExists, StepAlreadySent
 from hub.registration.terms import TERMS_IN_FORCE_SINCE, TERMS_VERSION
 from hub.single_use_links import SingleUseLinks
 from hub.transactions import unit_of_work
@@ -95,19 +95,34 @@ def person() -> Page:
     refused = _throttled(portal, step.lookup, step.next)
     if refused is not None:
         return refused
-    with unit_of_work(db.session):
-        outcome = services.attempt_request(
-            db.session,
-            portal,
-            step.lookup,
-            applicant,
-            terms_accepted=bool(request.form.get(forms.TERMS_FIELD)),
-            terms_version=TERMS_VERSION,
-            next_path=step.next,
-            ip_address=client_address(),
-            now=now,
-            links=links(),
-        )
+    try:
+        with unit_of_work(db.session):
+            outcome = services.attempt_request(
+                db.session,
+                portal,
+                step.lookup,
+                applicant,
+                terms_accepted=bool(request.form.get(forms.TERMS_FIELD)),
+                terms_version=TERMS_VERSION,
+                next_path=step.next,
+                step_nonce=step.nonce,
+                ip_address=client_address(),
+                now=now,
+                links=links(),
+            )
+    except StepAlreadySent as used:
+        with unit_of_work(db.session):
+            services.audit_attempt(
+                db.session,
+                "registration.request_refused",
+                None,
+                portal,
+                now=now,
+                ip=client_address(),
+                reason=used.code,
+            )
+        restart = url_for("registration.structure", portal=portal.code)
+        return render_message(TITLE, used.message, link=("Recommencer", restart), status=400)
     if outcome.lookup_error is not None:
         return _structure_page(portal, step.next, step.lookup, error=outcome.lookup_error)
     if outcome.registration is None:

@@ -49,7 +49,7 @@ def two_registrations(session_factory, now):
     with session_factory() as session, unit_of_work(session):
         load_demo(session, now=now, passwords=LIGHT_HASHING)
         portal = session.scalar(select(Portal).filter_by(code="certificateurs"))
-        for person in PEOPLE:
+        for step, person in enumerate(PEOPLE):
             outcome = services.attempt_request(
                 session,
                 portal,
@@ -58,6 +58,7 @@ def two_registrations(session_factory, now):
                 terms_accepted=True,
                 terms_version="1.0",
                 next_path=None,
+                step_nonce=f"step-{step}",
                 ip_address="192.0.2.1",
                 now=now,
                 links=LINKS,

@@ -79,12 +79,15 @@ def register_until_mailed(
     return give_details(client, step_page, **person)
 
 
-def validation_link(session: Session, address: str) -> str:
-    """The link of the latest validation mail sent to `address` (path and token only)."""
+def validation_link(
+    session: Session, address: str, template: str = "registration_validation"
+) -> str:
+    """The link of the latest validation mail sent to `address` (path and token only); to an
+    address the hub knows, the mail is `registration_known_address`."""
     session.rollback()
     mail = session.scalar(
         select(OutboxMessage)
-        .filter_by(recipient=address, template="registration_validation")
+        .filter_by(recipient=address, template=template)
         .order_by(OutboxMessage.id.desc())
     )
     assert mail is not None, f"no validation mail to {address}"

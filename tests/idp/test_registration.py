@@ -5,6 +5,7 @@ exists before the link is followed; every attempt is audited."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 from hub.accounts.models import Account, Role
 from hub.clock import add_months, utcnow
 from hub.mail.models import OutboxMessage
+from hub.registration.errors import UNKNOWN_PAIR
 from hub.registration.models import Registration, RegistrationStatus, TermsAcceptance
 from hub.registration.terms import TERMS_VERSION
 from hub.structures.models import Mandate, Structure
@@ -31,13 +33,14 @@ from tests.idp.registering import (
     register_until_mailed,
     validation_link,
 )
-from tests.idp.signing_in import audit_events, csrf_token_of
+from tests.idp.signing_in import audit_events, comparable, csrf_token_of, submit_login
 
 AUTHORIZE = (
     "/authorize?response_type=code&client_id=certificateurs&redirect_uri=http%3A%2F%2F127.0.0.1"
     "%3A5002%2Fauth%2Fcallback&scope=openid+profile&state=etat&nonce=n&code_challenge=E9Melhoa2O"
     "wvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
 )
+NOT_HERE = UNKNOWN_PAIR.format(portal="Certificateurs")
 R10_ALICE = (
     "Votre structure dispose déjà d'un administrateur : Alice Martin. Rapprochez-vous de cette "
     "personne pour qu'elle vous crée un compte."
@@ -241,20 +244,9 @@ def test_r12_spaces_in_a_matricule_are_dropped(client, demo):
             {"matricule": "10O002", "contract": "CER-100002"},
             "Le matricule « 10O002 » doit être composé uniquement de chiffres (20 au plus).",
         ),
-        (
-            {"matricule": "999999", "contract": "CER-999999"},
-            "Aucune structure ne correspond au matricule « 999999 ».",
-        ),
-        (
-            {"matricule": "100002", "contract": "CER-100003"},
-            "Le numéro de contrat « CER-100003 » ne correspond pas au matricule 100002 pour le "
-            "portail Certificateurs. Vérifiez les deux numéros.",
-        ),
-        (
-            {"matricule": "100001", "contract": "SOL-100001"},
-            "Le numéro de contrat « SOL-100001 » est celui de votre structure pour le portail "
-            "SOLTÉA, pas pour Certificateurs.",
-        ),
+        ({"matricule": "999999", "contract": "CER-999999"}, NOT_HERE),
+        ({"matricule": "100002", "contract": "CER-100003"}, NOT_HERE),
+        ({"matricule": "100001", "contract": "SOL-100001"}, NOT_HERE),
         (
             {"matricule": "100002", "contract": ""},
             "Le numéro de contrat est obligatoire.",
@@ -265,7 +257,8 @@ def test_r12_spaces_in_a_matricule_are_dropped(client, demo):
         ),
         (
             {**GAMMA, "depositor": "1", "certifiers": "100002, 999998"},
-            "Aucun certificateur ne correspond au matricule « 999998 ».",
+            "Le matricule « 999998 » ne correspond à aucun certificateur présent sur "
+            "Certificateurs.",
         ),
         (
             {**GAMMA, "depositor": "1", "certifiers": "100003"},
@@ -306,28 +299,138 @@ def test_r12_step_one_refuses_with_a_clear_message(client, session, demo, fields
     assert event.after["ip"] == "192.0.2.20"
 
 
-def test_r12_a_structure_without_a_contract_for_the_portal_cannot_register_there(client, demo):
-    refused = look_up(client, "soltea", matricule="100002", contract="SOL-100002")
-    theirs = look_up(client, "soltea", **BETA)
+@pytest.mark.parametrize(
+    ("portal", "fields"),
+    [
+        ("certificateurs", {"matricule": "999999", "contract": "CER-999999"}),  # no structure
+        ("certificateurs", {"matricule": "100002", "contract": "CER-100003"}),  # Gamma's contract
+        ("certificateurs", {"matricule": "100001", "contract": "SOL-100001"}),  # SOLTÉA's one
+        ("soltea", {"matricule": "100002", "contract": "CER-100002"}),  # no SOLTÉA contract
+        ("soltea", {"matricule": "100002", "contract": "SOL-100002"}),
+    ],
+    ids=["unknown", "another-structure", "another-portal", "of-nobody-here", "invented"],
+)
+def test_r10_r12_a_pair_that_is_not_this_portals_gets_one_answer_naming_nothing(
+    client, session, demo, portal, fields
+):
+    """Issue 12 §2: step 1 tells nobody which matricules exist or which contracts they hold
+    (R11's requests are keyed on them); the audit log keeps what it was."""
+    refused = look_up(client, portal, **fields)
 
-    assert "La structure 100002 n&#39;a pas de contrat pour le portail SOLTÉA" in refused.text
-    assert "est celui de votre structure pour le portail Certificateurs" in theirs.text
+    name = "SOLTÉA" if portal == "soltea" else "Certificateurs"
+    assert refused.status_code == 200
+    assert shown(UNKNOWN_PAIR.format(portal=name)) in refused.text
+    page = refused.text.replace(fields["contract"], "C").replace(fields["matricule"], "M")
+    for hint in ("SOLTÉA, pas", "Alpha", "Beta", "Gamma", "Alice", "Martin"):
+        assert hint not in page
+    (event,) = audit_events(session, "registration.lookup")
+    assert event.after["outcome"] in {"unknown_structure", "contract_mismatch"}
 
 
-def test_r12_an_email_already_used_suggests_signing_in(client, session, demo):
+def test_r12_the_generic_refusal_is_the_same_page_whatever_the_pair(client, demo):
+    pages = [
+        re.sub(r' value="[^"]*"', "", look_up(client, matricule=m, contract=c).text)
+        for m, c in (("999999", "CER-999999"), ("100001", "SOL-100001"), ("100002", "CER-100003"))
+    ]
+
+    assert pages[0] == pages[1] == pages[2]
+
+
+def test_r12_an_address_the_hub_knows_gets_the_same_page_and_a_mail_of_its_own(
+    client, app, session, demo
+):
+    """Issue 12 §2: step 2 answers the same whatever the address; its holder is told their
+    identifiant and how to add the account, and no second identity is ever created."""
     before = people(session)
 
-    refused = register_until_mailed(client, email="Alice.Martin@alpha.example")
+    known = register_until_mailed(client, email="Alice.Martin@alpha.example")
+    new = register_until_mailed(app.test_client(), address="198.51.100.7")
 
-    assert refused.status_code == 200
-    assert "Cette adresse e-mail est déjà utilisée par un compte" in refused.text
-    assert "Mot de passe oublié ?" in refused.text
-    assert 'id="email" name="email" type="email" value="Alice.Martin@alpha.example"' in refused.text
+    assert known.status_code == new.status_code == 200
+    assert comparable(known.text.replace("alice.martin@alpha.example", "X")) == comparable(
+        new.text.replace(CAMILLE["email"], "X")
+    )
     assert people(session) == before
-    assert session.scalar(select(func.count(Registration.id))) == 0
-    assert session.scalar(select(func.count(OutboxMessage.id))) == 0
-    (event,) = audit_events(session, "registration.request_refused")
-    assert event.after["fields"] == ["email"]
+    mail = session.scalar(select(OutboxMessage).filter_by(recipient="alice.martin@alpha.example"))
+    assert mail.template == "registration_known_address"
+    assert mail.subject == "Ajoutez le compte de Certif Beta sur Certificateurs à votre identifiant"
+    assert "Bonjour Mme Martin," in mail.text_body  # the name the hub knows, not the one typed
+    assert "Identifiant : alice.martin" in mail.text_body
+    assert "« Mot de passe oublié ? »" in mail.text_body
+    assert "/register/confirm/" in mail.text_body
+    assert [e.after["email"] for e in audit_events(session, "registration.request")] == [
+        "alice.martin@alpha.example",
+        CAMILLE["email"],
+    ]
+
+
+def sign_in_to(client, location: str, username: str):
+    """The sign-in form a page sent the browser to, filled in by `username`."""
+    return submit_login(client, username, next=parse_qs(urlsplit(location).query)["next"][0])
+
+
+def test_r14_the_holder_of_a_known_address_signs_in_and_adds_the_account_in_one_click(
+    client, session, demo
+):
+    register_until_mailed(client, email="bruno.petit@alpha.example")
+    link = validation_link(session, "bruno.petit@alpha.example", "registration_known_address")
+
+    first = client.get(link)
+    signed_in = sign_in_to(client, first.headers["Location"], "bruno.petit")
+    page = client.get(link)
+    done = client.post(link, data={"csrf_token": csrf_token_of(page.text)})
+
+    assert first.status_code == 303
+    assert first.headers["Location"] == f"/login?next={link}"
+    assert signed_in.headers["Location"] == link
+    assert "Vous êtes connecté avec l'identifiant <strong>bruno.petit</strong>" in page.text
+    assert "Ajouter ce compte à mon identifiant" in page.text
+    assert done.status_code == 200
+    assert "Ce compte est ajouté à votre identifiant bruno.petit" in done.text
+    beta = [a for a in accounts_of(session, "bruno.petit") if a.structure.matricule == "100002"]
+    assert [(a.portal.code, a.role, a.is_first_admin) for a in beta] == [
+        ("certificateurs", Role.ADMIN, True)
+    ]
+    assert session.scalar(select(func.count(User.id)).filter_by(email=CAMILLE["email"])) == 0
+    assert client.get(link).status_code == 409  # used
+
+
+def test_r14_someone_else_signed_in_is_sent_to_sign_in_as_the_holder(client, session, demo):
+    register_until_mailed(client, email="bruno.petit@alpha.example")
+    link = validation_link(session, "bruno.petit@alpha.example", "registration_known_address")
+    submit_login(client, "chloe.roux")
+
+    page = client.get(link)
+    forged = client.post(link, data={"csrf_token": csrf_token_of(client.get("/login").text)})
+
+    assert page.status_code == forged.status_code == 303
+    assert page.headers["Location"].startswith("/login?next=")
+    assert not [a for a in accounts_of(session, "chloe.roux") if a.structure.matricule == "100002"]
+    assert not [a for a in accounts_of(session, "bruno.petit") if a.structure.matricule == "100002"]
+
+
+def test_r12_a_step_token_mails_once(client, session, demo):
+    """Issue 12 §2: a step token replayed to try address after address is refused."""
+    step_page = look_up(client, **BETA)
+    first = give_details(client, step_page)
+    replayed = give_details(client, step_page, email="alice.martin@alpha.example")
+
+    assert first.status_code == 200
+    assert replayed.status_code == 400
+    assert "Cette demande d&#39;inscription a déjà été envoyée" in replayed.text
+    session.rollback()
+    assert [m.recipient for m in session.scalars(select(OutboxMessage))] == [CAMILLE["email"]]
+    refused = audit_events(session, "registration.request_refused")
+    assert [e.after["reason"] for e in refused] == ["registration_step_used"]
+
+
+def test_r12_a_step_form_with_errors_can_be_corrected_and_sent(client, session, demo):
+    step_page = look_up(client, **BETA)
+    corrected = give_details(client, step_page, email="pas-une-adresse")
+
+    sent = give_details(client, corrected)
+
+    assert "Vérifiez votre messagerie" in sent.text
 
 
 def test_r12_the_cgu_must_be_accepted(client, session, demo):
