@@ -101,6 +101,9 @@ class Settings:
     throttling: Throttling = field(default_factory=Throttling)
     reminders: Reminders = field(default_factory=Reminders)
     mail_catcher: Path | None = None  # demo: the folder of caught mail, shown at /dev/mail
+    # Single logout: how long the logout page waits for the portals' back-channel logouts,
+    # posted in parallel; a portal slower than that is told later, by the sender.
+    logout_wait_seconds: float = 2.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -143,6 +146,7 @@ class Settings:
                 key_grace_hours=float(env.get("HUB_KEY_GRACE_HOURS", Oidc.key_grace_hours)),
             ),
             mail_catcher=Path(env["HUB_MAIL_CATCHER"]) if env.get("HUB_MAIL_CATCHER") else None,
+            logout_wait_seconds=float(env.get("HUB_LOGOUT_WAIT_SECONDS", cls.logout_wait_seconds)),
             reminders=Reminders(
                 days=reminder_days(
                     env.get("HUB_REMINDER_DAYS", ",".join(map(str, Reminders.days)))

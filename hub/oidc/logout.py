@@ -2,9 +2,11 @@
 back-channel logout tokens (OpenID Connect Back-Channel Logout 1.0) still owed to portals.
 
 The logout itself never talks to a portal: it ends the session, revokes its tokens and writes one
-`LogoutDelivery` per portal to notify, all in the person's transaction. Sending is done later,
-off the request, by `idp.oidc.backchannel`; the rows kept here say what is left to send and when.
-Signing needs the key ring, which lives in the web app, so it comes in as a `Signer`.
+`LogoutDelivery` per portal to notify, all in the person's transaction. Once that is committed,
+the logout request posts them at once, in parallel, and answers the person when the portals
+have (or after a short wait); the sender retries whatever that left (`idp.oidc.backchannel`).
+The rows kept here say what is left to send and when. Signing needs the key ring, which lives in
+the web app, so it comes in as a `Signer`.
 
 A delivery is claimed by a conditional UPDATE that counts the attempt and leases the row before
 the portal is contacted: two senders never post the same token at once, and a sender that dies
@@ -87,8 +89,11 @@ def log_out(
     sign: Signer,
 ) -> list[LogoutDelivery]:
     """Single logout: ends the session (revoking its tokens) and queues a logout token for
-    every portal the session signed in to that asked for back-channel logout. Nothing here
-    waits on a portal; the caller commits."""
+    every portal the session signed in to that asked for back-channel logout; the caller
+    commits. The deliveries are born leased (`LEASE`) to the request that logs out, which
+    claims and posts them right after its commit: the sender cannot take one first and leave
+    the person's page saying « déconnecté » before the portal knows. Should that request die,
+    the sender takes them over once the lease is over."""
     user = browser_session.user
     clients = sessions.end(session, browser_session, now=now)
     deliveries = [
@@ -101,7 +106,7 @@ def log_out(
                 ),
             ),
             created_at=now,
-            next_attempt_at=now,
+            next_attempt_at=now + LEASE,
         )
         for client in clients
         if client.backchannel_logout_uri

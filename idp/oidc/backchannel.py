@@ -1,9 +1,14 @@
 """Back-channel logout (OpenID Connect Back-Channel Logout 1.0): posting the logout tokens that
-`hub.oidc.logout` queued to the portals, off any person's request.
+`hub.oidc.logout` queued to the portals.
 
-`deliver_due` makes one pass over the queue (`hub logout deliver`, tests); `LogoutWorker` runs
-it every second in a thread of `hub run`, next to the mail sender. It polls rather than being
-woken because logouts are committed by the web workers, other processes.
+`deliver_now` posts a logout's tokens during the person's logout request, all at once, so that
+single logout is done when the page says so; it waits a few seconds at most
+(`Settings.logout_wait_seconds`). Whatever failed or is still unanswered by then stays in the
+queue: `deliver_due` makes one pass over it (`hub logout deliver`, tests), and `LogoutWorker`
+runs that every second in a thread of `hub run`, next to the mail sender. The worker polls
+rather than being woken because logouts are committed by the web workers, other processes.
+Both claim a delivery before posting it (`hub.oidc.logout.claim`), so a token is never posted
+twice at once.
 
 Portals check a logout token's `exp` (two minutes), so a retry after that carries a new token
 for the same logout, signed with the hub's current key.
@@ -15,7 +20,8 @@ import base64
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,6 +42,7 @@ TIMEOUT = (5.0, 5.0)  # seconds to connect, seconds to answer
 ACCEPTED = {200, 204}  # §2.8: 200; « some Web frameworks will substitute » 204
 FRESH_FOR = timedelta(seconds=30)  # a stored token expiring sooner is reissued before sending
 ERROR_LENGTH = 300
+THREAD_NAME_PREFIX = "hub-logout-delivery"  # the threads of `deliver_now`
 
 
 def sign_logout_token(session: Session, client: OidcClient, claims: dict[str, Any]) -> str:
@@ -146,6 +153,52 @@ def deliver_due(
             if due is not None:
                 report.count(_deliver(session_factory, http, due, clock))
     return report
+
+
+def deliver_now(
+    session_factory: sessionmaker[Session], delivery_ids: Sequence[int], *, wait_seconds: float
+) -> DeliveryReport:
+    """Posts the logout tokens of a logout just committed, one thread per portal, and returns
+    once every portal answered or after `wait_seconds`, with what was known by then.
+
+    Each delivery is claimed here first, exactly as the sender claims it, and its lease keeps
+    the sender away while it is posted. Each thread records its own outcome with its own
+    database sessions (from `session_factory`; never the request's): a portal answering after
+    the wait still counts as delivered, and a failure goes to the sender's queue with its
+    back-off. The threads outlive the request when a portal is slow, for as long as
+    `TIMEOUT` lets a post last."""
+    now = utcnow()
+    claims = (logout.claim(session_factory, id_, now=now, due_only=False) for id_ in delivery_ids)
+    claimed = [due for due in claims if due is not None]
+    report = DeliveryReport()
+    if not claimed:
+        return report
+    pool = ThreadPoolExecutor(max_workers=len(claimed), thread_name_prefix=THREAD_NAME_PREFIX)
+    posts = {pool.submit(_deliver_alone, session_factory, due): due for due in claimed}
+    pool.shutdown(wait=False)  # its threads end with their posts, after this request if need be
+    answered, unanswered = wait(posts, timeout=wait_seconds)
+    for post in answered:
+        report.count(post.result())
+    for post in unanswered:
+        due = posts[post]
+        log.warning(
+            "logout %s to %s: no answer within %s s; the logout page did not wait for it",
+            due.id,
+            due.client_id,
+            wait_seconds,
+        )
+    return report
+
+
+def _deliver_alone(session_factory: sessionmaker[Session], due: DueDelivery) -> Outcome:
+    """One delivery in a thread of its own, with its own connection. An error (the database
+    gone while recording) is logged: the sender retries the delivery once its lease is over."""
+    try:
+        with requests.Session() as http:
+            return _deliver(session_factory, http, due, utcnow)
+    except Exception:
+        log.exception("logout %s to %s: delivery failed, left to the sender", due.id, due.client_id)
+        return Outcome.RETRY
 
 
 class LogoutWorker(PollingWorker):

@@ -4,9 +4,13 @@ A portal sends the person here with the ID token it holds (`id_token_hint`). Whe
 names the browser's current session, the person is logged out at once; otherwise (no hint, or
 a hint about an older session) they are asked first, with a CSRF-protected form, so that no
 third-party page can log anyone out with a mere link. Logging out ends the hub session, revokes
-its tokens and queues a back-channel logout for every portal it signed in to (`idp.oidc.
-backchannel` delivers them later: the person never waits on a portal). The person then goes back
-to the portal only through a `post_logout_redirect_uri` registered for it, never elsewhere.
+its tokens and queues a back-channel logout for every portal it signed in to, in one
+transaction; once it is committed, the logout tokens are posted to the portals in parallel
+(`idp.oidc.backchannel.deliver_now`), and only then does the person get the page or the
+redirect: single logout is done when the page says so. A portal that does not answer within
+`Settings.logout_wait_seconds` (2 s) does not hold the page longer; it is told by the sender's
+retries. The person then goes back to the portal only through a `post_logout_redirect_uri`
+registered for it, never elsewhere.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from hub.clock import utcnow
+from hub.database import make_session_factory
 from hub.oidc import logout
 from hub.oidc.clients import find_client
 from hub.oidc.models import BrowserSession, OidcClient
@@ -29,7 +34,7 @@ from idp.auth.csrf import verify_csrf
 from idp.auth.sessions import current_browser_session, forget
 from idp.extensions import db
 from idp.oidc import hints
-from idp.oidc.backchannel import sign_logout_token
+from idp.oidc.backchannel import deliver_now, sign_logout_token
 from idp.pages import render_message
 
 bp = Blueprint("oidc_logout", __name__)
@@ -102,17 +107,23 @@ def _with_state(uri: str, state: str | None) -> str:
 
 
 def _log_out(browser_session: BrowserSession) -> None:
-    """Ends the session and queues the portals' back-channel logouts, in one transaction."""
-    issuer = settings_of(current_app).public_url
+    """Ends the session and queues the portals' back-channel logouts, in one transaction;
+    then tells the portals, waiting for them a short while at most."""
+    settings = settings_of(current_app)
     with unit_of_work(db.session):
-        logout.log_out(
+        deliveries = logout.log_out(
             db.session,
             browser_session,
             now=utcnow(),
-            issuer=issuer,
+            issuer=settings.public_url,
             sign=lambda client, claims: sign_logout_token(db.session, client, claims),
         )
     forget()
+    deliver_now(
+        make_session_factory(db.engine),  # the posting threads' own sessions, not the request's
+        [delivery.id for delivery in deliveries],
+        wait_seconds=settings.logout_wait_seconds,
+    )
 
 
 def _no_store(response: Any) -> Response:

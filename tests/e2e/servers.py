@@ -26,7 +26,6 @@ from hub.config import Settings
 from hub.oidc.clients import register_client
 from hub.portals.models import Portal
 from idp import create_app as create_hub
-from idp.oidc.backchannel import DeliveryReport, deliver_due
 from portals import certificateurs, soltea
 from portals.kit.config import PortalConfig
 
@@ -70,10 +69,6 @@ class Apps:
     hub_app: Flask
     session_factory: sessionmaker[Session]
     portal_apps: dict[str, Flask] = field(default_factory=dict)  # by portal code
-
-    def deliver_logouts(self) -> DeliveryReport:
-        """What `hub run`'s logout worker does every second: post the pending logout tokens."""
-        return deliver_due(self.session_factory, due_only=False)
 
 
 def register_portal_client(session: Session, code: str, base_url: str) -> tuple[str, str]:

@@ -1,6 +1,6 @@
 """RP-initiated logout at `/logout` (OpenID Connect RP-Initiated Logout 1.0), as a portal and a
-person's browser see it: redirects, pages, the session cookie, revoked tokens, queued back-channel
-logouts and the audit log."""
+person's browser see it: redirects, pages, the session cookie, revoked tokens, the back-channel
+logouts posted before the answer and the audit log."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from hub.oidc.secrets import digest, new_secret
 from idp.auth.sessions import COOKIE_NAME
 from idp.oidc.logout import CLIENT_MISMATCH, FOREIGN_HINT, LOGGED_OUT
 from idp.oidc.signing import key_ring
+from tests.fixtures.portal_receiver import receiver as receiver  # the fixture, used by name
 
 ISSUER = "http://127.0.0.1:5000"
 SOLTEA_HOME = "http://127.0.0.1:5001/"
@@ -36,7 +37,15 @@ def frozen(time_machine, now):
 
 
 @pytest.fixture
-def alice(client, demo, sign_in_as, session):
+def portals(demo, session, receiver):
+    """SOLTÉA and Certificateurs listening for back-channel logouts on `receiver`."""
+    for client_id in ("soltea", "certificateurs"):
+        find_client(session, client_id).backchannel_logout_uri = receiver.uri
+    session.commit()
+
+
+@pytest.fixture
+def alice(client, portals, sign_in_as, session):
     """Alice signed in at the hub and, through it, at SOLTÉA and Certificateurs."""
     browser_session = sign_in_as(client, "alice.martin")
     for client_id in ("soltea", "certificateurs"):
@@ -83,6 +92,11 @@ def queued_for(session) -> list[str]:
     return sorted(d.client.client_id for d in session.scalars(select(LogoutDelivery)))
 
 
+def notified(session, receiver) -> list[str]:
+    """The portals whose back-channel endpoint received a logout token from the hub."""
+    return sorted(key_ring.verify(session, r.logout_token)["aud"] for r in receiver.requests)
+
+
 # --- with an id_token_hint naming the current session: no question asked ----------------------
 
 
@@ -105,16 +119,21 @@ def test_hint_for_the_current_session_logs_out_and_returns_to_the_portal_with_st
     assert reloaded(session, alice).ended_at == now
 
 
-def test_logout_queues_a_back_channel_logout_for_each_portal_and_audits_it(client, alice, session):
+def test_logout_tells_each_portal_before_answering_and_audits_it(client, alice, session, receiver):
     client.get(logout_url(id_token_hint=id_token_for(session, alice)))
 
+    assert notified(session, receiver) == ["certificateurs", "soltea"]
     assert queued_for(session) == ["certificateurs", "soltea"]
+    deliveries = session.scalars(select(LogoutDelivery)).all()
+    assert all(d.delivered_at is not None for d in deliveries)  # none left to retry
     event = session.scalar(select(AuditEvent).filter_by(action="session.logout"))
     assert event.actor == "alice.martin"
     assert event.after == {"sid": alice.sid, "notified": ["certificateurs", "soltea"]}
 
 
-def test_a_portal_without_back_channel_uri_is_not_notified(client, demo, sign_in_as, session, now):
+def test_a_portal_without_back_channel_uri_is_not_notified(
+    client, portals, sign_in_as, session, receiver, now
+):
     quiet, _secret = register_client(
         session,
         by=System("test"),
@@ -133,7 +152,7 @@ def test_a_portal_without_back_channel_uri_is_not_notified(client, demo, sign_in
     )
 
     assert response.status_code == 200
-    assert queued_for(session) == ["soltea"]
+    assert notified(session, receiver) == ["soltea"]
 
 
 def test_logout_revokes_the_tokens_issued_under_the_session(client, alice, session, now):
