@@ -168,6 +168,7 @@ def deliver_now(
     back-off. The threads outlive the request when a portal is slow, for as long as
     `TIMEOUT` lets a post last."""
     now = utcnow()
+    # Not `due_only`: the deliveries were born leased to this very request (`logout.log_out`).
     claims = (logout.claim(session_factory, id_, now=now, due_only=False) for id_ in delivery_ids)
     claimed = [due for due in claims if due is not None]
     report = DeliveryReport()
