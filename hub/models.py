@@ -1,6 +1,13 @@
 """Every model, imported once so that `Base.metadata` is complete (migrations, tests)."""
 
-from hub.accounts.models import Account, RenewalReceipt, Right, Role
+from hub.accounts.models import (
+    Account,
+    Invitation,
+    InvitationStatus,
+    RenewalReceipt,
+    Right,
+    Role,
+)
 from hub.audit.models import AuditEvent
 from hub.database import Base
 from hub.email_changes.models import EmailChange
@@ -31,6 +38,8 @@ __all__ = [
     "Contract",
     "DelegationRule",
     "EmailChange",
+    "Invitation",
+    "InvitationStatus",
     "LoginThrottle",
     "LogoutDelivery",
     "MailStatus",

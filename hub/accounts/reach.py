@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, select, true
 from sqlalchemy.orm import Session
 
 from hub.accounts import policies
-from hub.accounts.models import Account
+from hub.accounts.models import Account, Invitation
 from hub.errors import NotFound
 from hub.portals.models import Portal
 from hub.structures.models import Structure
@@ -27,6 +27,7 @@ PORTAL_CODE_MAX = 32
 PAIR_NOT_FOUND = "Vous n'administrez pas cette structure sur ce portail."
 STRUCTURE_NOT_FOUND = "Vous n'administrez pas cette structure."
 ACCOUNT_NOT_FOUND = "Compte introuvable."
+INVITATION_NOT_FOUND = "Invitation introuvable."
 
 _STRUCTURE = select(Structure).where(Structure.matricule == bindparam("matricule"))
 _PAIR = (  # both in one statement: a structure and a portal, each found by its key or not
@@ -103,3 +104,15 @@ def managed_accounts(
         ):
             raise NotFound(ACCOUNT_NOT_FOUND)
     return [found[account_id] for account_id in wanted]
+
+
+def managed_invitation(
+    session: Session, invitation_id: int, *, by: User, calling: Portal, now: datetime
+) -> Invitation:
+    """An invitation of a pair `by` manages from portal `calling`; otherwise `NotFound`."""
+    invitation = session.get(Invitation, invitation_id) if 0 < invitation_id <= ROW_ID_MAX else None
+    if invitation is None or not policies.manages_from(
+        session, by, invitation.structure, invitation.portal, calling, now=now
+    ):
+        raise NotFound(INVITATION_NOT_FOUND)
+    return invitation

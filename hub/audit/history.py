@@ -25,7 +25,10 @@ ACTION_LABELS = {
     "account.right_withdraw": "Retrait du droit « Transmettre et consulter les données »",
     "account.right_restore": "Rétablissement du droit « Transmettre et consulter les données »",
     "account.delete": "Suppression du compte",
+    "account.invite": "Invitation à un compte",
     "account.invitation_resent": "Invitation renvoyée",
+    "account.invitation_cancelled": "Invitation annulée",
+    "account.invitation_accepted": "Invitation acceptée",
     "mandate.create": "Mandat de dépôt (tiers de confiance)",
 }
 

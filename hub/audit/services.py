@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from hub.accounts.models import Account
+from hub.accounts.models import Account, Invitation
 from hub.actors import Actor, actor_id, actor_label
 from hub.audit.models import AuditEvent
 from hub.errors import NotAllowed
@@ -73,6 +73,8 @@ def describe(target: object) -> tuple[str, str, str]:
     if isinstance(target, Account):
         label = f"{target.user.username} ({target.structure.matricule}, {target.portal.code})"
         return "account", str(target.id), label
+    if isinstance(target, Invitation):  # as typed: the person it reaches stays unnamed
+        return "invitation", str(target.id), target.invitee
     if isinstance(target, User):
         return "user", str(target.id), target.username
     if isinstance(target, Structure):

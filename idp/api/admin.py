@@ -17,8 +17,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from hub.accounts import listing, policies, reach
-from hub.accounts.enrolment import enrol, resend_invitation
+from hub.accounts import invitations, listing, policies, reach
 from hub.accounts.models import DEFAULT_RIGHTS, Right, Role
 from hub.accounts.services import (
     IDEMPOTENCY_KEY_MAX,
@@ -31,8 +30,8 @@ from hub.audit.history import structure_history
 from hub.audit.services import refusal
 from hub.clock import utcnow
 from hub.errors import InvalidField, NotFound
+from hub.single_use_links import SingleUseLinks
 from hub.transactions import unit_of_work
-from hub.users.invitations import Invitations
 from hub.users.services import CONTACT_FIELDS
 from idp import settings_of
 from idp.api import admin_json, parameters
@@ -43,14 +42,15 @@ from idp.extensions import db
 bp = Blueprint("api_admin", __name__, url_prefix="/api/v1/admin")
 
 ACCOUNT_ID = "<int:account_id>"  # any size: the hub answers 404 for what names nothing
+INVITATION_ID = "<int:invitation_id>"
 PERSON_FIELDS = ("email", *CONTACT_FIELDS)
 CHOICE_FIELDS = ("role", "data_exchange")
 NO_SCOPE = "Vous n'administrez aucune structure depuis ce portail."
 BOTH_WAYS = "Choisissez une personne existante ou saisissez une nouvelle personne, pas les deux."
 
 
-def _invitations() -> Invitations:
-    return Invitations(current_app.config["SECRET_KEY"], settings_of(current_app).public_url)
+def _links() -> SingleUseLinks:
+    return invitations.links(current_app.config["SECRET_KEY"], settings_of(current_app).public_url)
 
 
 def administrators_only(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -121,7 +121,8 @@ def accounts(matricule: str, portal_code: str) -> Response:
 @answers_problems
 @administrators_only
 def create(matricule: str, portal_code: str) -> tuple[Response, int]:
-    """R2: « Créer un compte », for a person the hub knows or a new one (invited by mail)."""
+    """R2: « Créer un compte », as an invitation the person accepts; the answer carries only
+    what the administrator typed, whether the hub knows the person or not."""
     caller, now = current_caller(), utcnow()
     body = parameters.json_object(allowed=("existing", *PERSON_FIELDS, *CHOICE_FIELDS))
     role = parameters.choice(body, "role", Role, default=Role.USER)
@@ -134,20 +135,63 @@ def create(matricule: str, portal_code: str) -> tuple[Response, int]:
         structure, portal = reach.managed_pair(
             db.session, matricule, portal_code, by=caller.user, calling=caller.portal, now=now
         )
-        enrolment = enrol(
+        invitation = invitations.invite(
             db.session,
             by=caller.user,
             structure=structure,
             portal=portal,
             now=now,
-            invitations=_invitations(),
+            links=_links(),
             existing=existing,
             person=person,
             role=role or Role.USER,
             rights=DEFAULT_RIGHTS if data_exchange else frozenset(),
         )
-    body = {"account": admin_json.account(enrolment.account, now=now)}
-    return jsonify(body | {"invited": enrolment.invited}), 201
+    return jsonify(invitation=admin_json.invitation(invitation, now=now)), 201
+
+
+@bp.get("/structures/<matricule>/portals/<portal_code>/invitations")
+@requires_scope("admin")
+@answers_problems
+@administrators_only
+def pending_invitations(matricule: str, portal_code: str) -> Response:
+    """« Invitation envoyée »: the pair's invitations still waiting for their person."""
+    caller, now = current_caller(), utcnow()
+    structure, portal = reach.managed_pair(
+        db.session, matricule, portal_code, by=caller.user, calling=caller.portal, now=now
+    )
+    waiting = invitations.pending(db.session, structure, portal)
+    return jsonify(items=[admin_json.invitation(i, now=now) for i in waiting])
+
+
+@bp.post(f"/invitations/{INVITATION_ID}/send")
+@requires_scope("admin")
+@answers_problems
+@administrators_only
+def send_invitation_again(invitation_id: int) -> Response:
+    """« Renvoyer l'invitation »: a new link; earlier ones stop working."""
+    caller, now = current_caller(), utcnow()
+    with unit_of_work(db.session):
+        invitation = reach.managed_invitation(
+            db.session, invitation_id, by=caller.user, calling=caller.portal, now=now
+        )
+        invitations.send_again(db.session, invitation, by=caller.user, links=_links(), now=now)
+    return jsonify(admin_json.invitation(invitation, now=now))
+
+
+@bp.delete(f"/invitations/{INVITATION_ID}")
+@requires_scope("admin")
+@answers_problems
+@administrators_only
+def cancel_invitation(invitation_id: int) -> Response:
+    """« Annuler l'invitation »."""
+    caller, now = current_caller(), utcnow()
+    with unit_of_work(db.session):
+        invitation = reach.managed_invitation(
+            db.session, invitation_id, by=caller.user, calling=caller.portal, now=now
+        )
+        invitations.cancel(db.session, invitation, by=caller.user, now=now)
+    return Response(status=204)
 
 
 @bp.post("/accounts/renew")
@@ -192,23 +236,6 @@ def change(account_id: int) -> Response:
                 db.session, account, Right.DATA_EXCHANGE, data_exchange, by=caller.user, now=now
             )
     return jsonify(admin_json.account(account, now=now))
-
-
-@bp.post(f"/accounts/{ACCOUNT_ID}/invitation")
-@requires_scope("admin")
-@answers_problems
-@administrators_only
-def invite_again(account_id: int) -> Response:
-    """« Renvoyer l'invitation » to a person who has not chosen a password yet."""
-    caller, now = current_caller(), utcnow()
-    with unit_of_work(db.session):
-        [account] = reach.managed_accounts(
-            db.session, [account_id], by=caller.user, calling=caller.portal, now=now
-        )
-        invitation = resend_invitation(
-            db.session, account, by=caller.user, invitations=_invitations(), now=now
-        )
-    return jsonify(sent_to=account.user.email, expires_at=invitation.expires_at.isoformat())
 
 
 @bp.delete(f"/accounts/{ACCOUNT_ID}")

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from hub.accounts.listing import status_of
-from hub.accounts.models import Account, Right
+from hub.accounts.models import Account, Invitation, Right
 from hub.accounts.policies import EffectiveAdmin, Grant
 from hub.audit.history import HistoryEntry
 from hub.portals.models import Portal
@@ -51,7 +51,38 @@ def account(account: Account, *, now: datetime) -> dict[str, Any]:
         "created_at": account.created_at.isoformat(),
         "expires_at": account.expires_at.isoformat(),
         "status": status_of(account.expires_at, now=now).value,
-        "invitation_pending": account.user.password_hash is None,
+    }
+
+
+def invitation(invitation: Invitation, *, now: datetime) -> dict[str, Any]:
+    """What the administrator typed and chose, never what the hub knows of the person."""
+    person = (
+        {
+            "civility": invitation.civility.value if invitation.civility else None,
+            "last_name": invitation.last_name,
+            "first_name": invitation.first_name,
+            "service": invitation.service,
+            "mobile_phone": invitation.mobile_phone,
+            "landline_phone": invitation.landline_phone,
+        }
+        if invitation.names_a_new_person
+        else None
+    )
+    inviter = invitation.invited_by
+    return {
+        "id": invitation.id,
+        "invitee": invitation.invitee,
+        "person": person,
+        "structure": structure_ref(invitation.structure),
+        "portal": portal_ref(invitation.portal),
+        "role": invitation.role.value,
+        "rights": sorted(right.value for right in invitation.rights),
+        "data_exchange": Right.DATA_EXCHANGE in invitation.rights,
+        "status": "expired" if invitation.is_expired(now) else "sent",
+        "invited_by": {"name": inviter.full_name} if inviter is not None else None,
+        "created_at": invitation.created_at.isoformat(),
+        "sent_at": invitation.sent_at.isoformat(),
+        "expires_at": invitation.expires_at.isoformat(),
     }
 
 

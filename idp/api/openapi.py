@@ -11,10 +11,10 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
+from hub.accounts.invitations import INVITATION_DAYS
 from hub.accounts.listing import PER_PAGE, PER_PAGE_MAX, SEARCH_MAX, Sort, Status
 from hub.accounts.reach import ROW_ID_MAX, SELECTION_MAX
 from hub.accounts.services import IDEMPOTENCY_KEY_MAX
-from hub.users.invitations import INVITATION_DAYS
 
 bp = Blueprint("api_openapi", __name__)
 
@@ -171,15 +171,33 @@ SCHEMAS: dict[str, Schema] = {
                 "enum": [status.value for status in Status],
                 "description": "`expiring`: valid, and expiring within 30 days.",
             },
-            "invitation_pending": {
-                "type": "boolean",
-                "description": "The person has not chosen a password yet (invited).",
-            },
         }
     ),
-    "InvitationSent": _object(
-        {"sent_to": _string(maxLength=254), "expires_at": DATE_TIME},
+    "Invitation": _object(
+        {
+            "id": {"type": "integer"},
+            "invitee": _string(
+                description="The identifiant or e-mail address as the administrator typed it."
+            ),
+            "person": _nullable(
+                _object({name: schema for name, schema in PERSON_FIELDS.items() if name != "email"})
+            ),
+            "structure": _ref("StructureRef"),
+            "portal": _ref("PortalRef"),
+            "role": {"enum": ["admin", "user"]},
+            "rights": {"type": "array", "items": {"enum": ["data_exchange"]}},
+            "data_exchange": {"type": "boolean", "description": "R7."},
+            "status": {
+                "enum": ["sent", "expired"],
+                "description": "« Invitation envoyée », or expired (it may be sent again).",
+            },
+            "invited_by": _nullable(_object({"name": _string()})),
+            "created_at": DATE_TIME,
+            "sent_at": DATE_TIME,
+            "expires_at": DATE_TIME,
+        }
     ),
+    "InvitationList": _object({"items": {"type": "array", "items": _ref("Invitation")}}),
     "DelegatedAdmin": _object(
         {
             "user": _ref("Person"),
@@ -217,9 +235,10 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "NewAccount": {
         "description": (
-            "An account for a person the hub knows (`existing`: identifiant or email) or for a "
-            "new person; a new person whose email the hub knows is that person. A person who "
-            f"has no password yet is invited by mail (a link valid {INVITATION_DAYS} days)."
+            "An invitation to an account, for a person named by identifiant or e-mail "
+            "(`existing`) or typed in anew. The answer carries only what was typed and has the "
+            "same shape whether the hub knows the person or not; whom it reaches is mailed a "
+            f"link valid {INVITATION_DAYS} days, and the account exists once they accept it."
         ),
         "oneOf": [
             _object(
@@ -231,12 +250,7 @@ SCHEMAS: dict[str, Schema] = {
             ),
         ],
     },
-    "AccountCreated": _object(
-        {
-            "account": _ref("Account"),
-            "invited": {"type": "boolean", "description": "An invitation mail was queued."},
-        }
-    ),
+    "InvitationCreated": _object({"invitation": _ref("Invitation")}),
     "AccountChange": {
         "type": "object",
         "properties": {
@@ -275,6 +289,12 @@ PARAMETERS: dict[str, Schema] = {
     "portal_code": {"name": "portal_code", "in": "path", "required": True, "schema": PORTAL_CODE},
     "account_id": {
         "name": "account_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1, "maximum": ROW_ID_MAX},
+    },
+    "invitation_id": {
+        "name": "invitation_id",
         "in": "path",
         "required": True,
         "schema": {"type": "integer", "minimum": 1, "maximum": ROW_ID_MAX},
@@ -395,11 +415,20 @@ PATHS: dict[str, Schema] = {
             ),
         ),
         "post": _operation(
-            "R2: « Créer un compte ».",
+            "R2: « Créer un compte », as an invitation the person accepts.",
             "admin",
-            {"201": _json(_ref("AccountCreated"), "Created."), **_errors(400, 404, 409)},
+            {"201": _json(_ref("InvitationCreated"), "Invited."), **_errors(400, 404, 409)},
             parameters=PAIR,
             body=_ref("NewAccount"),
+        ),
+    },
+    "/admin/structures/{matricule}/portals/{portal_code}/invitations": {
+        "get": _operation(
+            "The invitations of a structure on a portal still waiting for their person "
+            "(« Invitation envoyée »), expired ones included, newest first.",
+            "admin",
+            {"200": _json(_ref("InvitationList"), "The invitations."), **_errors(404)},
+            parameters=PAIR,
         ),
     },
     "/admin/accounts/renew": {
@@ -426,13 +455,21 @@ PATHS: dict[str, Schema] = {
             parameters=(_parameter("account_id"),),
         ),
     },
-    "/admin/accounts/{account_id}/invitation": {
-        "post": _operation(
-            "« Renvoyer l'invitation »: a new link for a person who has not chosen a password "
-            f"yet (valid {INVITATION_DAYS} days); 409 `already_active` otherwise.",
+    "/admin/invitations/{invitation_id}": {
+        "delete": _operation(
+            "« Annuler l'invitation »: its link stops working.",
             "admin",
-            {"200": _json(_ref("InvitationSent"), "Mailed."), **_errors(404, 409)},
-            parameters=(_parameter("account_id"),),
+            {**NO_CONTENT, **_errors(404, 409)},
+            parameters=(_parameter("invitation_id"),),
+        ),
+    },
+    "/admin/invitations/{invitation_id}/send": {
+        "post": _operation(
+            f"« Renvoyer l'invitation »: a new link, valid {INVITATION_DAYS} days; earlier "
+            "links stop working.",
+            "admin",
+            {"200": _json(_ref("Invitation"), "Sent again."), **_errors(404, 409)},
+            parameters=(_parameter("invitation_id"),),
         ),
     },
     "/admin/structures/{matricule}/history": {

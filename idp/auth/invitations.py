@@ -1,84 +1,152 @@
-"""The page behind an invitation link (issue 6 §3, R2 « Créer un compte » for a new person):
-the person chooses their password, which also proves the mailbox is theirs, and is signed in.
-A forged, expired or used link says so and sends them to « Mot de passe oublié ? » or to their
-administrator, who can send a new one."""
+"""The page behind an invitation link (R2 « Créer un compte », issue 12 §2): the person accepts
+the account an administrator offered them.
+
+- Someone the hub knows signs in first (or uses « Mot de passe oublié ? »), comes back here and
+  accepts in one click: the account joins their identity (R14).
+- Someone new, or invited before choosing any password, chooses a password, which also proves
+  the mailbox is theirs; they are then signed in.
+
+A forged, expired, used or cancelled link says so and sends them to their administrator, who can
+send a new one.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, request
-from sqlalchemy import select
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
-from hub.accounts.models import Account
-from hub.audit.services import record
-from hub.clock import utcnow
+from hub.accounts import invitations
+from hub.accounts.models import Account, Invitation, Right
+from hub.clock import paris_date, utcnow
+from hub.errors import HubError
 from hub.passwords import hash_password
+from hub.single_use_links import LinkProblem, SingleUseLinks
 from hub.transactions import unit_of_work
-from hub.users.invitations import Invitations
 from hub.users.models import User
+from hub.users.services import available_username
 from idp import settings_of
 from idp.auth.csrf import verify_csrf
-from idp.auth.passwords import choose_page, form_errors
-from idp.auth.sessions import sign_in
+from idp.auth.passwords import CONFIRM_FIELD, NEW_FIELD, choose_page, new_password_errors
+from idp.auth.sessions import current_browser_session, sign_in
 from idp.extensions import db
 from idp.pages import render_message
 
 bp = Blueprint("invitations", __name__, url_prefix="/invitation")
 
 TITLE = "Bienvenue : choisissez votre mot de passe"
-DONE_TITLE = "Mot de passe enregistré"
+ACCEPT_TITLE = "Invitation à rejoindre une structure"
+DONE_TITLE = "Invitation acceptée"
 DONE = (
-    "Votre mot de passe est enregistré. Votre identifiant est {username} ; il sert pour tous "
-    "les portails."
+    "Votre compte sur {portal} pour {structure} est ouvert. Votre identifiant est {username} ; "
+    "il sert, avec votre mot de passe, pour tous les portails de la formation."
 )
 INVALID_TITLE = "Lien d'invitation invalide"
-INVALID = (
-    "Ce lien d'invitation n'est plus valable : il a expiré, a déjà servi ou est incomplet. "
-    "Demandez à votre administrateur de vous en renvoyer un, ou utilisez « Mot de passe "
-    "oublié ? » sur la page de connexion."
-)
-TOKEN_MAX = 1000
+PROBLEMS = {
+    LinkProblem.INVALID: (
+        "Ce lien d'invitation n'est pas valable : il est incomplet, a été remplacé par un plus "
+        "récent ou l'invitation a été annulée. Demandez à votre administrateur de vous en "
+        "renvoyer un.",
+        404,
+    ),
+    LinkProblem.EXPIRED: (
+        "Ce lien d'invitation a expiré. Demandez à votre administrateur de vous renvoyer "
+        "l'invitation.",
+        410,
+    ),
+    LinkProblem.USED: (
+        "Cette invitation a déjà été acceptée : connectez-vous au portail avec votre identifiant.",
+        409,
+    ),
+}
 
 Page = str | Response | tuple[str, int]
 
 
-def _invitations() -> Invitations:
-    return Invitations(current_app.config["SECRET_KEY"], settings_of(current_app).public_url)
+def _links() -> SingleUseLinks:
+    return invitations.links(current_app.config["SECRET_KEY"], settings_of(current_app).public_url)
 
 
 @bp.route("/<token>", methods=["GET", "POST"])
 def accept(token: str) -> Page:
-    user = _invitations().read(db.session, token, now=utcnow()) if len(token) <= TOKEN_MAX else None
-    if user is None:
-        return render_message(INVALID_TITLE, INVALID, status=404)
+    if request.method == "POST":
+        verify_csrf()
+    opened = invitations.open_link(db.session, _links(), token, now=utcnow())
+    if opened.problem is not None or opened.invitation is None:
+        message, status = PROBLEMS[opened.problem or LinkProblem.INVALID]
+        return render_message(INVALID_TITLE, message, status=status)
+    invitation = opened.invitation
+    invitee = invitations.invitee_of(db.session, invitation)
+    if invitee is not None and invitee.password_hash is not None:
+        return _signed_in_acceptance(invitation, invitee)
+    return _password_acceptance(invitation, invitee)
+
+
+def _signed_in_acceptance(invitation: Invitation, invitee: User) -> Page:
+    """Someone known: signed in as that person (anyone else signs in first), one click."""
+    browser = current_browser_session()
+    if browser is None or browser.user.id != invitee.id:
+        return redirect(url_for("auth.login", next=request.path), 303)
+    if invitee.password_must_change:  # a temporary password (R14) is replaced first
+        return redirect(url_for("passwords.new", next=request.path), 303)
     if request.method == "GET":
-        return choose_page(TITLE, user.username, next_path=None)
-    verify_csrf()
-    password = request.form.get("password", "")
-    errors = form_errors(user, password, current=None)
-    if errors:
-        return choose_page(TITLE, user.username, next_path=None, errors=errors), 200
-    db.session.commit()  # the slow hash runs outside any transaction
-    new_hash = hash_password(password, settings_of(current_app).passwords)
-    with unit_of_work(db.session):
-        _accept(user, new_hash)
-        sign_in(user)
-    return _welcome(user)
+        return render_template(
+            "invitation_accept.html",
+            title=ACCEPT_TITLE,
+            invitation=invitation,
+            user=invitee,
+            data_exchange=Right.DATA_EXCHANGE in invitation.rights,
+            expires_on=paris_date(invitation.expires_at),
+        )
+    return _accepted(invitation.id, person=invitee)
 
 
-def _accept(user: User, new_hash: str) -> None:
-    """The password is set and the e-mail address verified: the link reached that mailbox.
-    Setting the password also retires the link (its fingerprint changes)."""
-    user.password_hash = new_hash
-    user.email_verified = True
-    user.password_must_change = False
-    record(db.session, actor=user, action="user.invitation_accepted", now=utcnow(), target=user)
-
-
-def _welcome(user: User) -> Page:
-    account = db.session.scalar(
-        select(Account).where(Account.user_id == user.id).order_by(Account.created_at).limit(1)
+def _password_acceptance(invitation: Invitation, invitee: User | None) -> Page:
+    """Someone new (or who never chose a password): the password, then the account."""
+    username = (
+        invitee.username
+        if invitee is not None
+        else available_username(db.session, invitation.first_name or "", invitation.last_name or "")
     )
-    link = None
-    if account is not None:
-        link = (f"Aller sur {account.portal.name}", account.portal.base_url)
-    return render_message(DONE_TITLE, DONE.format(username=user.username), link=link)
+    if request.method == "GET":
+        return choose_page(TITLE, username, next_path=None)
+    password = request.form.get(NEW_FIELD, "")
+    errors = new_password_errors(
+        password,
+        request.form.get(CONFIRM_FIELD, ""),
+        username=username,
+        email=invitee.email if invitee is not None else invitation.invitee,
+    )
+    if errors:
+        return choose_page(TITLE, username, next_path=None, errors=errors), 200
+    invitation_id = invitation.id
+    db.session.commit()  # the slow hash runs outside any transaction
+    return _accepted(
+        invitation_id, password_hash=hash_password(password, settings_of(current_app).passwords)
+    )
+
+
+def _accepted(
+    invitation_id: int, *, person: User | None = None, password_hash: str | None = None
+) -> Page:
+    try:
+        with unit_of_work(db.session):
+            account = invitations.accept(
+                db.session,
+                invitation_id,
+                now=utcnow(),
+                person=person,
+                password_hash=password_hash,
+            )
+            if person is None:
+                sign_in(account.user)
+    except HubError as error:
+        return render_message(ACCEPT_TITLE, error.message, status=error.status)
+    return _welcome(account)
+
+
+def _welcome(account: Account) -> Page:
+    message = DONE.format(
+        portal=account.portal.name, structure=account.structure.name, username=account.user.username
+    )
+    return render_message(
+        DONE_TITLE, message, link=(f"Aller sur {account.portal.name}", account.portal.base_url)
+    )

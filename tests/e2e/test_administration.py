@@ -27,6 +27,7 @@ from portals.kit.sessions import store
 from tests.e2e.browser import Browser, forms_of, text
 
 R5 = "Votre compte est expiré. Veuillez contacter votre administrateur."
+PASSWORD = "Premier-Jour-Au-Portail-7"
 LIST = "/administration/comptes"
 
 
@@ -179,9 +180,28 @@ def test_r6_chloe_never_sees_administration_and_the_api_refuses_her(apps, browse
     assert requests.get(accounts, headers=bearer, timeout=10).status_code in (403, 404)
 
 
-def test_r2_creer_un_compte_for_a_new_person_queues_the_invitation(apps, browser, session):
+def invitation_link(session, address: str) -> str:
+    """The link of the latest invitation mailed to `address`."""
     from hub.mail.models import OutboxMessage
 
+    session.rollback()
+    mail = session.scalar(
+        select(OutboxMessage)
+        .filter_by(recipient=address, template="account_invitation")
+        .order_by(OutboxMessage.id.desc())
+    )
+    assert mail is not None, f"no invitation mailed to {address}"
+    return re.search(r"http://\S+/invitation/\S+", mail.text_body).group(0)
+
+
+def invitations_of(page: requests.Response) -> str:
+    """What a person reads of the invitations waiting, above the accounts."""
+    return text(page).split("Invitations en attente")[1].split("Comptes de")[0]
+
+
+def test_r2_creer_un_compte_invites_a_new_person_whose_account_opens_when_they_accept(
+    apps, browser, session
+):
     browser.sign_in(apps.soltea, "alice.martin")
     form = browser.get(f"{apps.soltea}/administration/comptes/nouveau")
     assert "Créer un compte" in text(form)
@@ -198,50 +218,51 @@ def test_r2_creer_un_compte_for_a_new_person_queues_the_invitation(apps, browser
         action="/nouveau",
     )
 
-    page = text(created)
     assert created.url.startswith(f"{apps.soltea}{LIST}?portail=soltea")
-    assert "Compte créé sur SOLTÉA pour Denis Durand" in page
-    assert "Un courriel d'invitation a été envoyé à denis.durand@alpha.example" in page
-    assert "Utilisateur Oui" in row_text(created, _username(session, "denis.durand@alpha.example"))
-    session.rollback()
-    mails = session.scalars(
-        select(OutboxMessage).where(OutboxMessage.recipient == "denis.durand@alpha.example")
-    ).all()
-    assert len(mails) >= 1
+    assert (
+        "Invitation envoyée à Denis Durand (denis.durand@alpha.example) pour un compte sur SOLTÉA"
+    ) in text(created)
+    waiting = invitations_of(created)
+    assert "Denis Durand (denis.durand@alpha.example) Utilisateur Oui" in waiting
+    assert "Invitation envoyée" in waiting
+    assert _username(session, "denis.durand@alpha.example") is None  # nobody until he accepts
+
+    denis = Browser()
+    choose = denis.get(invitation_link(session, "denis.durand@alpha.example"))
+    welcome = denis.submit(choose, {"password": PASSWORD, "password_confirmation": PASSWORD})
+    assert "Votre compte sur SOLTÉA pour Organisme Alpha Formation est ouvert" in text(welcome)
+    assert "Bienvenue sur SOLTÉA, Denis Durand" in text(denis.sign_in(apps.soltea))  # SSO
+
+    listing = browser.get(f"{apps.soltea}{LIST}?portail=soltea")
+    assert "Invitations en attente" not in text(listing)
+    assert "Utilisateur Oui" in row_text(listing, "denis.durand")
 
 
-def test_r2_renvoyer_l_invitation_to_a_person_who_has_no_password_yet(apps, browser, session):
-    from hub.mail.models import OutboxMessage
-
+def test_r2_renvoyer_l_invitation_sends_a_new_link(apps, browser, session):
     browser.sign_in(apps.soltea, "alice.martin")
     form = browser.get(f"{apps.soltea}/administration/comptes/nouveau")
     person = {"last_name": "Roy", "first_name": "Inès", "email": "ines.roy@alpha.example"}
     created = browser.submit(form, person, action="/nouveau")
-    username = _username(session, "ines.roy@alpha.example")
-    assert "Invitation en attente" in row_text(created, username)
-    assert "Renvoyer l'invitation" not in row_text(created, "alice.martin")  # she has a password
+    first_link = invitation_link(session, "ines.roy@alpha.example")
 
-    button = re.search(r'formaction="([^"]+/invitation[^"]*)"', row_of(created, username))
-    (form,) = [f for f in forms_of(created.text) if "/renouveler" in (f.action or "")]
-    target = requests.compat.urljoin(created.url, button.group(1).replace("&amp;", "&"))
+    button = re.search(r'formaction="([^"]+/renvoyer)"', created.text)
+    (form,) = [f for f in forms_of(created.text) if f.action is None or "invitations" in f.action]
+    target = requests.compat.urljoin(created.url, button.group(1))
     again = browser.session.post(target, data=form.fields, timeout=30)  # the button's formaction
 
-    assert "Invitation renvoyée à ines.roy@alpha.example (lien valable jusqu'au" in text(again)
-    session.rollback()
-    invitations = session.scalars(
-        select(OutboxMessage).filter_by(
-            recipient="ines.roy@alpha.example", template="account_invitation"
-        )
-    ).all()
-    assert len(invitations) == 2
+    assert "Invitation renvoyée à Inès Roy (ines.roy@alpha.example) (valable jusqu'au" in text(
+        again
+    )
+    assert Browser().get(first_link).status_code == 404  # replaced by the new one
+    assert Browser().get(invitation_link(session, "ines.roy@alpha.example")).status_code == 200
 
 
-def _username(session, email: str) -> str:
+def _username(session, email: str) -> str | None:
     session.rollback()
     return session.scalar(select(User.username).where(User.email == email))
 
 
-def test_r2_creer_un_compte_for_an_existing_person_and_the_refusals(apps, browser):
+def test_r2_creer_un_compte_for_a_known_person_and_the_refusals(apps, browser, session):
     browser.sign_in(apps.soltea, "alice.martin")
     form = browser.get(f"{apps.soltea}/administration/comptes/nouveau?portail=certificateurs")
 
@@ -258,10 +279,19 @@ def test_r2_creer_un_compte_for_an_existing_person_and_the_refusals(apps, browse
     assert attached.status_code == 409  # Bruno already has his SOLTÉA account
     assert "Bruno" not in text(attached).split("Créer un compte")[0]
 
-    chloe = browser.submit(form, {"existing": "chloe.roux", "portail": "soltea"}, action="/nouveau")
+    invited = browser.submit(
+        form, {"existing": "chloe.roux", "portail": "soltea"}, action="/nouveau"
+    )
 
-    assert "Compte créé sur SOLTÉA pour Chloé Roux (chloe.roux)." in text(chloe)
-    assert "courriel d'invitation" not in text(chloe)
+    assert "Invitation envoyée à chloe.roux pour un compte sur SOLTÉA" in text(invited)
+    assert "Roux" not in invitations_of(invited)  # only what Alice typed
+    chloe = Browser()
+    sign_in_page = chloe.get(invitation_link(session, "chloe.roux@alpha.example"))
+    accept = chloe.sign_in_at_hub(sign_in_page, "chloe.roux")
+    assert "Accepter l'invitation" in text(accept)
+    accepted = chloe.submit(accept, action="")
+    assert "Votre compte sur SOLTÉA pour Organisme Alpha Formation est ouvert" in text(accepted)
+    assert account_of(session, "chloe.roux", "soltea") is not None
 
 
 def test_r2_promote_demote_and_the_last_administrator(apps, browser, session):

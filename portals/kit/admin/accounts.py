@@ -1,7 +1,7 @@
 """« Gérer les comptes existants » (R2, R4, R9, R15): the accounts of a structure on a portal
 this admin manages — this portal or one it delegates to, chosen in the « Portail » filter as the
 guide shows for « Certificateurs » from SOLTÉA — with « Renouveler », one account or a selection,
-and « Exporter (CSV) »."""
+and « Exporter (CSV) »; above them, the invitations still waiting for their person."""
 
 from __future__ import annotations
 
@@ -21,10 +21,12 @@ from portals.kit.admin.listing import (
     SORT_CHOICES,
     STATUS_CHOICES,
     AccountRow,
+    InvitationRow,
     ListFilters,
     Pagination,
     account_row,
     delegated_rows,
+    invitation_row,
 )
 from portals.kit.admin.scope import Selection
 from portals.kit.auth.access import admin_required
@@ -48,9 +50,13 @@ def index() -> str:
 def accounts() -> str:
     scope, chosen, filters = selected_pair(ListFilters.from_values(request.args))
     rows: list[AccountRow] = []
+    invitations: list[InvitationRow] = []
     pagination = None
     if chosen.managed:
         now = utcnow()
+        if filters.page == 1:
+            waiting = admin_api().invitations(chosen.structure.matricule, chosen.portal.code)
+            invitations = [invitation_row(item) for item in waiting]
         answer = admin_api().accounts(
             chosen.structure.matricule,
             chosen.portal.code,
@@ -69,6 +75,7 @@ def accounts() -> str:
         chosen=chosen,
         filters=filters,
         rows=rows,
+        invitations=invitations,
         pagination=pagination,
         not_managed=None if chosen.managed else NOT_MANAGED,
         status_choices=STATUS_CHOICES,

@@ -10,7 +10,10 @@ Contract (the hub's OpenAPI document at `/api/v1/openapi.json` is the reference)
   404 when this admin does not manage that pair;
 - `POST /admin/accounts/renew` {ids, idempotency_key} → {accounts: [{id, expires_at}]} (R4);
 - `POST /admin/structures/<matricule>/portals/<code>/accounts` {existing} or the new person's
-  fields, plus {role, data_exchange} → 201 {account, invited};
+  fields, plus {role, data_exchange} → 201 {invitation}: only what was typed comes back, the
+  account exists once the person accepts;
+- `GET /admin/structures/<matricule>/portals/<code>/invitations` → {items: [Invitation]};
+  `POST /admin/invitations/<id>/send` → Invitation; `DELETE /admin/invitations/<id>` → 204;
 - `PATCH /admin/accounts/<id>` {role?, data_exchange?} → Account; `DELETE` → 204;
 - `GET /admin/structures/<matricule>/history?portal&page&per_page` → {items, total, page,
   per_page}.
@@ -66,9 +69,16 @@ class AdminApi(HubApi):
         path = f"/admin/accounts/{int(account_id)}"
         return _object(self._call("PATCH", path, json=changes).json(), f"PATCH {path}")
 
-    def resend_invitation(self, account_id: int) -> dict[str, Any]:
-        path = f"/admin/accounts/{int(account_id)}/invitation"
+    def invitations(self, matricule: str, portal_code: str) -> list[dict[str, Any]]:
+        path = f"{_pair(matricule, portal_code)}/invitations"
+        return list(_object(self._call("GET", path).json(), f"GET {path}").get("items") or [])
+
+    def send_invitation(self, invitation_id: int) -> dict[str, Any]:
+        path = f"/admin/invitations/{int(invitation_id)}/send"
         return _object(self._call("POST", path).json(), f"POST {path}")
+
+    def cancel_invitation(self, invitation_id: int) -> None:
+        self._call("DELETE", f"/admin/invitations/{int(invitation_id)}")
 
     def remove_account(self, account_id: int) -> None:
         self._call("DELETE", f"/admin/accounts/{int(account_id)}")

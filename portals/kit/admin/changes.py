@@ -1,6 +1,7 @@
 """« Modifier » and « Supprimer » on a row of « Gérer les comptes existants » (R2, R7): change an
 account's role and its « Transmettre et consulter les données » right, or delete it after a
-confirmation. The hub keeps a structure's last administrator (409, its sentence shown here)."""
+confirmation. The hub keeps a structure's last administrator (409, its sentence shown here).
+« Renvoyer l'invitation » and « Annuler l'invitation » on an invitation still waiting."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ from portals.kit.admin.accounts import find_account
 from portals.kit.admin.api import admin_api
 from portals.kit.admin.blueprint import bp, selected_pair
 from portals.kit.admin.forms import DATA_EXCHANGE_LABEL, ROLES, account_changes
-from portals.kit.admin.listing import ListFilters, account_row
+from portals.kit.admin.listing import ListFilters, account_row, invitation_row
 from portals.kit.auth import freshness
 from portals.kit.auth.access import admin_required, current_person
-from portals.kit.clock import paris_date, parse_instant, utcnow
+from portals.kit.clock import utcnow
 from portals.kit.hub_api import HubApiError
 
 NO_CHANGE = "Aucune modification n'a été faite."
@@ -54,21 +55,36 @@ def edit(account_id: int) -> Any:
     return _after_own_change(account) or _back_to_list(filters)
 
 
-@bp.post("/comptes/<int:account_id>/invitation")
+@bp.post("/invitations/<int:invitation_id>/renvoyer")
 @admin_required
-def invite_again(account_id: int) -> Response:
-    """« Renvoyer l'invitation » to a person who has not chosen a password (the first link may
-    have expired); the hub refuses it for anyone else, with its sentence shown."""
+def send_invitation(invitation_id: int) -> Response:
+    """« Renvoyer l'invitation »: a new link (the first may have expired or been lost)."""
     filters = ListFilters.from_values(request.values)
     try:
-        sent = admin_api().resend_invitation(account_id)
+        sent = admin_api().send_invitation(invitation_id)
     except HubApiError as refusal:
         if refusal.status not in SHOWN_REFUSALS:
             raise
         flash(refusal.message, "erreur")
         return _back_to_list(filters)
-    until = paris_date(parse_instant(str(sent["expires_at"])))
-    flash(f"Invitation renvoyée à {sent['sent_to']} (lien valable jusqu'au {until}).", "succes")
+    row = invitation_row(sent)
+    flash(f"Invitation renvoyée à {row.label} (valable jusqu'au {row.expires_on}).", "succes")
+    return _back_to_list(filters)
+
+
+@bp.post("/invitations/<int:invitation_id>/annuler")
+@admin_required
+def cancel_invitation(invitation_id: int) -> Response:
+    """« Annuler l'invitation »: its link stops working."""
+    filters = ListFilters.from_values(request.values)
+    try:
+        admin_api().cancel_invitation(invitation_id)
+    except HubApiError as refusal:
+        if refusal.status not in SHOWN_REFUSALS:
+            raise
+        flash(refusal.message, "erreur")
+        return _back_to_list(filters)
+    flash("Invitation annulée.", "succes")
     return _back_to_list(filters)
 
 

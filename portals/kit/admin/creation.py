@@ -1,6 +1,7 @@
 """« Créer un compte » (R2, R7): an account of a structure on a portal this admin manages, for a
-person who already has an identifiant (by identifiant or email) or for a new person, whom the
-hub invites by email to choose a password. Role user or admin; the right is ticked by default."""
+person who already has an identifiant (by identifiant or email) or for a new person. The hub
+invites the person by mail and opens the account once they accept (issue 12 §2). Role user or
+admin; the right is ticked by default."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from portals.kit.admin.forms import (
     creation_body,
     creation_values,
 )
-from portals.kit.admin.listing import ListFilters
+from portals.kit.admin.listing import ListFilters, invitation_row
 from portals.kit.admin.scope import AdminScope, Selection
 from portals.kit.auth.access import admin_required
 from portals.kit.hub_api import HubApiError
@@ -51,17 +52,14 @@ def create() -> Any:
 
 
 def creation_notes(answer: dict[str, Any], *, portal_name: str) -> list[str]:
-    account = answer.get("account") or {}
-    user = account.get("user") or {}
-    name = f"{user.get('first_name') or ''} {user.get('last_name') or ''}".strip()
-    who = f"{name} ({user['username']})" if user.get("username") else name
-    notes = [f"Compte créé sur {portal_name} pour {who}."]
-    if answer.get("invited"):
-        notes.append(
-            f"Un courriel d'invitation a été envoyé à {user.get('email') or 'cette personne'} "
-            "pour choisir son mot de passe."
-        )
-    return notes
+    """What the hub answered: an invitation, described with what the administrator typed."""
+    row = invitation_row(answer.get("invitation") or {})
+    return [
+        f"Invitation envoyée à {row.label} pour un compte sur {portal_name}, valable jusqu'au "
+        f"{row.expires_on}.",
+        "Le compte sera ouvert dès que cette personne aura accepté l'invitation : d'ici là, "
+        "il apparaît dans la liste comme « Invitation envoyée ».",
+    ]
 
 
 def _page(

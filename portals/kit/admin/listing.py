@@ -115,7 +115,6 @@ class AccountRow:
     created_on: str
     expires_on: str
     status: str
-    invitation_pending: bool = False  # invited, no password chosen yet
 
     @property
     def delegated(self) -> bool:
@@ -155,7 +154,43 @@ def account_row(item: Mapping[str, Any], *, now: datetime) -> AccountRow:
         created_on=paris_date(parse_instant(created_at)) if created_at else "",
         expires_on=paris_date(expires_at),
         status=status,
-        invitation_pending=bool(item.get("invitation_pending")),
+    )
+
+
+@dataclass(frozen=True)
+class InvitationRow:
+    """« Invitation envoyée »: what the administrator typed, until the person accepts."""
+
+    id: int
+    invitee: str
+    name: str
+    role: str
+    data_exchange: bool
+    sent_on: str
+    expires_on: str
+    expired: bool
+
+    @property
+    def status(self) -> str:
+        return "Invitation expirée" if self.expired else "Invitation envoyée"
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.invitee})" if self.name else self.invitee
+
+
+def invitation_row(item: Mapping[str, Any]) -> InvitationRow:
+    person = item.get("person") or {}
+    name = f"{person.get('first_name') or ''} {person.get('last_name') or ''}".strip()
+    return InvitationRow(
+        id=int(item["id"]),
+        invitee=str(item.get("invitee") or ""),
+        name=name,
+        role=role_label(str(item.get("role")), None),
+        data_exchange=bool(item.get("data_exchange")),
+        sent_on=paris_date(parse_instant(str(item["sent_at"]))),
+        expires_on=paris_date(parse_instant(str(item["expires_at"]))),
+        expired=item.get("status") == "expired",
     )
 
 

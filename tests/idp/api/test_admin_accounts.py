@@ -10,16 +10,16 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from hub.accounts.models import Role
-from hub.clock import add_months, utcnow
+from hub.accounts.models import Invitation, Role
+from hub.clock import utcnow
 from hub.errors import LastAdministrator
 from hub.mail.models import OutboxMessage
 from hub.portals.models import Portal
-from hub.users.invitations import Invitations
 from hub.users.models import User
 from tests.factories import make_account, make_structure
 from tests.idp.api.demo_accounts import (
     ADMIN,
+    ALPHA,
     BETA,
     account_of,
     accounts_url,
@@ -49,104 +49,188 @@ def mails(session, template):
     return list(current(session).scalars(query))
 
 
-def test_r2_an_account_for_a_person_the_hub_knows_by_identifiant(client, alice, session):
-    response = client.post(
-        accounts_url(portal="soltea"), json={"existing": "chloe.roux"}, headers=alice
-    )
+def invite(client, headers, body, *, portal="soltea", matricule=ALPHA):
+    return client.post(accounts_url(matricule, portal), json=body, headers=headers)
+
+
+def invitation_link(mail: OutboxMessage) -> str:
+    match = re.search(r"http://127\.0\.0\.1:5000(/invitation/\S+)", mail.text_body)
+    assert match, mail.text_body
+    return match.group(1)
+
+
+def test_r2_a_known_person_is_invited_and_the_answer_holds_only_what_was_typed(
+    client, alice, session
+):
+    response = invite(client, alice, {"existing": "Chloe.Roux"})
 
     assert response.status_code == 201
-    body = response.get_json()
-    assert body["invited"] is False
-    account = body["account"]
-    assert (account["user"]["username"], account["portal"]["code"]) == ("chloe.roux", "soltea")
-    assert (account["role"], account["data_exchange"], account["status"]) == ("user", True, "valid")
-    assert account["expires_at"] == add_months(utcnow(), 18).isoformat()  # R3
-    [mail] = mails(session, "account_created")
+    invitation = response.get_json()["invitation"]
+    assert invitation | {"id": 0, "created_at": "", "sent_at": "", "expires_at": ""} == {
+        "id": 0,
+        "invitee": "chloe.roux",
+        "person": None,
+        "structure": {"matricule": ALPHA, "name": "Organisme Alpha Formation"},
+        "portal": {"code": "soltea", "name": "SOLTÉA"},
+        "role": "user",
+        "rights": ["data_exchange"],
+        "data_exchange": True,
+        "status": "sent",
+        "invited_by": {"name": "Alice Martin"},
+        "created_at": "",
+        "sent_at": "",
+        "expires_at": "",
+    }
+    assert invitation["expires_at"] == (utcnow() + timedelta(days=7)).isoformat()
+    assert "chloe.roux@alpha.example" not in response.text  # nothing the admin did not type
+    assert find_account(session, "chloe.roux", "soltea") is None  # until she accepts
+    [mail] = mails(session, "account_invitation")
     assert mail.recipient == "chloe.roux@alpha.example"
-    [event] = audit_events(session, "account.create")[-1:]
-    assert (event.actor, event.portal, event.via_portal) == ("alice.martin", "soltea", "soltea")
+    assert mail.subject == "Invitation à rejoindre Organisme Alpha Formation sur SOLTÉA"
+    assert "Alice Martin, administrateur de Organisme Alpha Formation, vous invite" in (
+        mail.text_body
+    )
+    assert "identifiant des portails de la formation : chloe.roux" in mail.text_body
+    assert "« Mot de passe oublié ? »" in mail.text_body
+    [event] = audit_events(session, "account.invite")
+    assert (event.actor, event.target, event.portal, event.via_portal) == (
+        "alice.martin",
+        "chloe.roux",
+        "soltea",
+        "soltea",
+    )
+    assert event.after == {
+        "invitee": "chloe.roux",
+        "role": "user",
+        "rights": ["data_exchange"],
+        "expires_at": invitation["expires_at"],
+    }
 
 
-def test_r9_alice_creates_a_certificateurs_admin_from_soltea_by_email(client, alice, session):
-    body = {"existing": "BRUNO.PETIT@alpha.example", "role": "admin", "data_exchange": False}
-    response = client.post(accounts_url(portal="soltea"), json=body, headers=alice)
-
-    assert response.status_code == 409  # he already has one on SOLTÉA
-    assert response.get_json()["error"] == "already_exists"
-
-    bruno_cert = account_of(session, "bruno.petit", "certificateurs")
-    current(session).delete(bruno_cert)
-    session.commit()
-    response = client.post(accounts_url(), json=body, headers=alice)
+@pytest.mark.parametrize(
+    "typed",
+    [
+        {"existing": "chloe.roux"},
+        {"existing": "chloe.roux@alpha.example"},
+        {"existing": "nobody.here"},
+        {"existing": "nobody@nowhere.example"},
+        NEW_PERSON | {"email": "chloe.roux@alpha.example"},
+        NEW_PERSON | {"email": "nobody@nowhere.example"},
+    ],
+    ids=["known-id", "known-email", "unknown-id", "unknown-email", "known-new", "unknown-new"],
+)
+def test_r2_the_answer_is_the_same_whether_the_hub_knows_the_person_or_not(
+    client, alice, session, typed
+):
+    """Issue 12 §2: no answer tells an administrator whether an identifiant or an address
+    exists, nor anything about the person it belongs to."""
+    response = invite(client, alice, typed)
 
     assert response.status_code == 201
-    account = response.get_json()["account"]
-    assert (account["role"], account["rights"], account["data_exchange"]) == ("admin", [], False)
-    [event] = audit_events(session, "account.create")[-1:]
+    invitation = response.get_json()["invitation"]
+    assert invitation["status"] == "sent"
+    assert invitation["invitee"] == (typed.get("existing") or typed["email"])
+    expected_person = None
+    if "email" in typed:
+        expected_person = {
+            "civility": "M.",
+            "last_name": "Durand",
+            "first_name": "Émile",
+            "service": "Formation continue",
+            "mobile_phone": "0612345678",
+            "landline_phone": None,
+        }
+    assert invitation["person"] == expected_person
+    for private in ("Roux", "Chloé", "alice.example", "sub", "username"):
+        assert private not in response.text.replace("Alice Martin", "")
+
+
+def test_r2_whom_an_invitation_reaches_is_mailed_and_nobody_else(client, alice, session):
+    for typed in ("chloe.roux", "nobody.here", "nobody@nowhere.example"):
+        assert invite(client, alice, {"existing": typed}).status_code == 201
+    invite(client, alice, NEW_PERSON)
+
+    recipients = [mail.recipient for mail in mails(session, "account_invitation")]
+
+    assert recipients == ["chloe.roux@alpha.example", "emile.durand@alpha.example"]
+
+
+def test_r14_a_new_person_whose_email_the_hub_knows_is_invited_as_that_person(
+    client, alice, session
+):
+    typed = NEW_PERSON | {"email": "chloe.roux@alpha.example", "first_name": "Chlo"}
+
+    response = invite(client, alice, typed)
+
+    assert response.status_code == 201
+    assert response.get_json()["invitation"]["person"]["first_name"] == "Chlo"  # as typed
+    count = select(func.count()).select_from(User).filter_by(email="chloe.roux@alpha.example")
+    assert current(session).scalar(count) == 1
+    assert current(session).scalar(select(User).filter_by(username="chloe.roux")).first_name == (
+        "Chloé"  # the names typed never change the person
+    )
+    [mail] = mails(session, "account_invitation")
+    assert "Bonjour Mme Roux," in mail.text_body
+    assert "chloe.roux" in mail.text_body
+
+
+def test_r2_a_new_person_exists_only_once_the_invitation_is_accepted(client, alice, session):
+    response = invite(client, alice, NEW_PERSON | {"role": "admin"}, portal="certificateurs")
+
+    assert response.status_code == 201
+    assert response.get_json()["invitation"]["role"] == "admin"
+    assert current(session).scalar(select(User).filter_by(last_name="Durand")) is None
+    [mail] = mails(session, "account_invitation")
+    assert mail.recipient == "emile.durand@alpha.example"
+    assert "Bonjour M. Durand," in mail.text_body
+    assert "choisissez votre mot de passe" in mail.text_body
+    assert "Rôle : administrateur" in mail.text_body
+    assert client.get(invitation_link(mail)).status_code == 200
+
+
+def test_r9_alice_invites_a_certificateurs_admin_from_soltea(client, alice, session):
+    body = {"existing": "BRUNO.PETIT@alpha.example", "role": "admin", "data_exchange": False}
+    refused = invite(client, alice, body)  # he already has an account on SOLTÉA
+
+    current(session).delete(account_of(session, "bruno.petit", "certificateurs"))
+    session.commit()
+    response = invite(client, alice, body, portal="certificateurs")
+
+    assert refused.status_code == 409
+    assert refused.get_json()["error"] == "already_exists"
+    assert response.status_code == 201
+    invitation = response.get_json()["invitation"]
+    assert (invitation["role"], invitation["rights"], invitation["data_exchange"]) == (
+        "admin",
+        [],
+        False,
+    )
+    [event] = audit_events(session, "account.invite")
     assert (event.portal, event.via_portal) == ("certificateurs", "soltea")
 
 
-def test_r2_a_new_person_is_created_once_and_invited_to_choose_a_password(
-    client, alice, session, settings
-):
-    response = client.post(accounts_url(), json=NEW_PERSON | {"role": "admin"}, headers=alice)
-
-    assert response.status_code == 201
-    body = response.get_json()
-    assert body["invited"] is True
-    person = body["account"]["user"]
-    assert person | {"sub": None} == {
-        "sub": None,
-        "username": "emile.durand",
-        "civility": "M.",
-        "last_name": "Durand",
-        "first_name": "Émile",
-        "email": "emile.durand@alpha.example",
-        "service": "Formation continue",
-        "mobile_phone": "0612345678",
-        "landline_phone": None,
-    }
-    assert body["account"]["role"] == "admin"
-    assert mails(session, "account_created") == []  # they cannot sign in yet
-    [invitation] = mails(session, "account_invitation")
-    assert invitation.recipient == "emile.durand@alpha.example"
-    assert invitation.subject == "Votre compte sur Certificateurs : choisissez votre mot de passe"
-    assert "Alice Martin, administrateur de Organisme Alpha Formation" in invitation.text_body
-    assert "Identifiant : emile.durand" in invitation.text_body
-    link = re.search(r"http://127\.0\.0\.1:5000/invitation/(\S+)", invitation.text_body)
-    assert link, invitation.text_body
-    invitations = Invitations(settings.secret_key, settings.public_url)
-    invited = invitations.read(current(session), link.group(1), now=utcnow())
-    assert invited is not None
-    assert (invited.username, invited.password_hash, invited.email_verified) == (
-        "emile.durand",
-        None,
-        False,
-    )
-    created = [e.target for e in audit_events(session, "user.create") if e.actor == "alice.martin"]
-    assert created == ["emile.durand"]
-
-
-def test_r14_a_new_person_whose_email_the_hub_knows_is_that_person(client, alice, session):
-    typed = NEW_PERSON | {"email": "chloe.roux@alpha.example", "first_name": "Chlo"}
-
-    response = client.post(accounts_url(portal="soltea"), json=typed, headers=alice)
-
-    assert response.status_code == 201
-    assert response.get_json()["account"]["user"]["username"] == "chloe.roux"
-    assert response.get_json()["invited"] is False
-    count = select(func.count()).select_from(User).filter_by(email="chloe.roux@alpha.example")
-    assert current(session).scalar(count) == 1
-
-
 def test_r2_a_person_with_an_account_there_already_is_409(client, alice):
-    response = client.post(accounts_url(), json={"existing": "chloe.roux"}, headers=alice)
+    response = invite(client, alice, {"existing": "chloe.roux"}, portal="certificateurs")
 
     assert response.status_code == 409
     assert response.get_json() == {
         "error": "already_exists",
         "message": "Cette personne a déjà un compte pour cette structure sur ce portail.",
     }
+
+
+def test_r2_a_second_invitation_of_the_same_person_is_409_until_the_first_expires(
+    client, alice, bearer, time_machine
+):
+    first = invite(client, alice, {"existing": "nobody.here"})
+    second = invite(client, alice, {"existing": "Nobody.Here"})
+    time_machine.move_to(utcnow() + timedelta(days=8), tick=False)
+    later = invite(client, bearer("alice.martin", "soltea"), {"existing": "nobody.here"})
+
+    assert first.status_code == 201
+    assert second.status_code == 409
+    assert second.get_json()["error"] == "already_invited"
+    assert later.status_code == 201
 
 
 def test_a_structure_without_contract_for_the_portal_is_409(client, alice, session, now):
@@ -172,18 +256,19 @@ def test_a_structure_without_contract_for_the_portal_is_409(client, alice, sessi
     assert response.get_json()["error"] == "no_contract"
 
 
-def test_creating_where_alice_is_no_admin_is_404_and_creates_nobody(client, alice, session):
+def test_inviting_where_alice_is_no_admin_is_404_and_invites_nobody(client, alice, session):
     response = client.post(accounts_url(BETA), json=NEW_PERSON, headers=alice)
 
     assert response.status_code == 404
-    assert current(session).scalar(select(User).filter_by(last_name="Durand")) is None
+    assert current(session).scalar(select(func.count(Invitation.id))) == 0
+    assert mails(session, "account_invitation") == []
 
 
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"existing": "nobody.here"}, "existing"),
         ({"existing": "chloe.roux", "email": "x@alpha.example"}, "existing"),
+        ({"existing": "   "}, "existing"),
         ({"existing": 42}, "existing"),
         (NEW_PERSON | {"email": "pas-une-adresse"}, "email"),
         (NEW_PERSON | {"last_name": ""}, "last_name"),
@@ -202,7 +287,7 @@ def test_bad_account_requests_are_400_naming_the_field(client, alice, session, b
 
     assert response.status_code == 400
     assert response.get_json()["field"] == field
-    assert current(session).scalar(select(User).filter_by(last_name="Durand")) is None
+    assert current(session).scalar(select(func.count(Invitation.id))) == 0
 
 
 def change(client, headers, account_id, **body):
@@ -319,43 +404,74 @@ def test_an_account_out_of_reach_is_404_and_left_alone(client, alice, session, n
     assert current(session).get(type(foreign), foreign.id).role is Role.USER
 
 
-def test_an_expired_invitation_is_sent_again_and_the_new_link_works(
+def invitations_url(matricule: str = ALPHA, portal: str = "soltea") -> str:
+    return f"{ADMIN}/structures/{matricule}/portals/{portal}/invitations"
+
+
+def test_r2_the_list_shows_invitations_until_accepted_sent_again_or_cancelled(
     client, alice, bearer, session, time_machine
 ):
-    created = client.post(accounts_url(), json=NEW_PERSON, headers=alice).get_json()["account"]
-    assert created["invitation_pending"] is True
-    time_machine.move_to(utcnow() + timedelta(days=8), tick=False)  # the first link expired
-    alice = bearer("alice.martin", "soltea")  # signed in again, days later
+    invite(client, alice, {"existing": "chloe.roux"})
+    created = invite(client, alice, NEW_PERSON).get_json()["invitation"]
+    time_machine.move_to(utcnow() + timedelta(days=8), tick=False)  # both links expired
+    alice = bearer("alice.martin", "soltea")
 
-    response = client.post(f"/api/v1/admin/accounts/{created['id']}/invitation", headers=alice)
+    listed = client.get(invitations_url(), headers=alice)
+    sent = client.post(f"{ADMIN}/invitations/{created['id']}/send", headers=alice)
+    relisted = client.get(invitations_url(), headers=alice).get_json()["items"]
 
-    assert response.status_code == 200, response.get_json()
-    assert response.get_json()["sent_to"] == "emile.durand@alpha.example"
-    first, second = mails(session, "account_invitation")
-    path = re.search(r"http://\S+(/invitation/\S+)", second.text_body).group(1)
-    assert client.get(path).status_code == 200  # the new link opens the page
-    old_path = re.search(r"http://\S+(/invitation/\S+)", first.text_body).group(1)
-    assert client.get(old_path).status_code == 404  # the first one has expired
+    assert [(i["invitee"], i["status"]) for i in listed.get_json()["items"]] == [
+        ("emile.durand@alpha.example", "expired"),
+        ("chloe.roux", "expired"),
+    ]
+    assert sent.status_code == 200
+    assert sent.get_json()["status"] == "sent"
+    assert sent.get_json()["expires_at"] == (utcnow() + timedelta(days=7)).isoformat()
+    assert [i["status"] for i in relisted] == ["sent", "expired"]
+    first, second = (m for m in mails(session, "account_invitation") if "durand" in m.recipient)
+    assert client.get(invitation_link(first)).status_code == 404  # replaced by the new link
+    assert client.get(invitation_link(second)).status_code == 200
+    assert len(audit_events(session, "account.invitation_resent")) == 1
+
+    cancelled = client.delete(f"{ADMIN}/invitations/{created['id']}", headers=alice)
+    again = client.delete(f"{ADMIN}/invitations/{created['id']}", headers=alice)
+
+    assert cancelled.status_code == 204
+    assert again.status_code == 409
+    assert again.get_json()["error"] == "invitation_closed"
+    assert client.get(invitation_link(second)).status_code == 404
+    assert [
+        i["invitee"] for i in client.get(invitations_url(), headers=alice).get_json()["items"]
+    ] == ["chloe.roux"]
+    [event] = audit_events(session, "account.invitation_cancelled")
+    assert (event.actor, event.target) == ("alice.martin", "emile.durand@alpha.example")
 
 
-def test_a_person_with_a_password_is_not_invited_again(client, alice, session):
-    bruno = account_of(session, "bruno.petit", "certificateurs").id
-
-    response = client.post(f"/api/v1/admin/accounts/{bruno}/invitation", headers=alice)
-
-    assert response.status_code == 409
-    assert response.get_json()["error"] == "already_active"
-    assert mails(session, "account_invitation") == []
-
-
-def test_an_invitation_for_another_structures_account_is_404(client, alice, session):
-    certificateurs = session.scalar(select(Portal).filter_by(code="certificateurs"))
+@pytest.mark.parametrize("method", ["POST", "DELETE"])
+def test_an_invitation_out_of_reach_is_404_and_left_alone(client, alice, bearer, session, method):
+    """Another structure's invitation, or one that does not exist, is « introuvable »."""
+    certificateurs = current(session).scalar(select(Portal).filter_by(code="certificateurs"))
     other = make_structure(session, matricule="999001", portals=(certificateurs,))
-    stranger = make_account(session, now=utcnow(), structure=other, portal=certificateurs)
-    stranger.user.password_hash = None  # invited, but by another structure's admin
+    make_account(session, now=utcnow(), structure=other, portal=certificateurs, role=Role.ADMIN)
+    foreign = Invitation(
+        nonce="n" * 32,
+        structure=other,
+        portal=certificateurs,
+        role=Role.USER,
+        invitee="someone",
+        created_at=utcnow(),
+        sent_at=utcnow(),
+        expires_at=utcnow() + timedelta(days=7),
+    )
+    session.add(foreign)
     session.commit()
 
-    response = client.post(f"/api/v1/admin/accounts/{stranger.id}/invitation", headers=alice)
-
-    assert response.status_code == 404
+    for invitation_id in (foreign.id, 999_999, 2**40):
+        path = f"{ADMIN}/invitations/{invitation_id}"
+        response = client.open(
+            path + ("/send" if method == "POST" else ""), method=method, headers=alice
+        )
+        assert response.status_code == 404
+        assert response.get_json()["message"] == "Invitation introuvable."
+    assert current(session).get(Invitation, foreign.id).status.value == "pending"
     assert mails(session, "account_invitation") == []

@@ -59,7 +59,6 @@ def test_r9_alice_lists_certificateurs_accounts_from_soltea(client, alice, sessi
         "created_at": bruno["created_at"],
         "expires_at": (utcnow() - timedelta(days=10)).isoformat(),
         "status": "expired",  # R3: « Expiré »
-        "invitation_pending": False,  # he chose his password long ago
     }
     assert (chloe["user"]["username"], chloe["status"], chloe["data_exchange"]) == (
         "chloe.roux",

@@ -63,6 +63,34 @@ def hub_account(
     }
 
 
+def hub_invitation(
+    invitation_id: int,
+    invitee: str,
+    *,
+    person: dict[str, Any] | None = None,
+    portal: str = "soltea",
+    role: str = "user",
+    status: str = "sent",
+    expires_at: str = "2026-11-30T10:00:00+00:00",
+) -> dict[str, Any]:
+    """An Invitation as the hub's administration API describes it: what the admin typed."""
+    return {
+        "id": invitation_id,
+        "invitee": invitee,
+        "person": person,
+        "structure": {"matricule": "100001", "name": "Organisme Alpha Formation"},
+        "portal": {"code": portal, "name": portal},
+        "role": role,
+        "rights": ["data_exchange"],
+        "data_exchange": True,
+        "status": status,
+        "invited_by": {"name": "Alice Martin"},
+        "created_at": "2026-11-23T10:00:00+00:00",
+        "sent_at": "2026-11-23T10:00:00+00:00",
+        "expires_at": expires_at,
+    }
+
+
 def listing(
     *items: dict[str, Any], total: int | None = None, page: int = 1, delegated=()
 ) -> dict[str, Any]:

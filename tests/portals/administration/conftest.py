@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.portals.administration.answers import SCOPE
+from tests.portals.administration.answers import ALPHA, SCOPE
 from tests.portals.conftest import account, claims, sign_in
 from tests.portals.hub_api_party import HubApiParty, running_hub_api
 
@@ -17,6 +17,8 @@ from tests.portals.hub_api_party import HubApiParty, running_hub_api
 def hub() -> Iterator[HubApiParty]:
     with running_hub_api() as party:
         party.answer("GET", "/admin/scope", SCOPE)
+        for portal in ("soltea", "certificateurs"):  # no invitation waiting, unless a test says
+            party.answer("GET", f"{ALPHA}/{portal}/invitations", {"items": []})
         yield party
 
 

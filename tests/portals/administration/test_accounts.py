@@ -14,6 +14,7 @@ from tests.portals.administration.answers import (
     DELEGATED_ALICE,
     csrf_of,
     hub_account,
+    hub_invitation,
     key_of,
     listing,
     rows_of,
@@ -316,3 +317,53 @@ def test_r4_a_large_selection_is_confirmed_in_a_few_lines_by_date():
         "498 comptes renouvelés jusqu'au 22/05/2028.",
         "Compte renouvelé jusqu'au 10/01/2029.",
     ]
+
+
+def test_r2_invitations_waiting_are_listed_above_the_accounts_as_typed(admin, hub):
+    """Issue 12 §2: until the person accepts, the list shows « Invitation envoyée » with what
+    the administrator typed, and the actions « Renvoyer » and « Annuler »."""
+    hub.answer("GET", f"{ALPHA}/soltea/accounts", listing(hub_account(7, BRUNO, portal="soltea")))
+    hub.answer(
+        "GET",
+        f"{ALPHA}/soltea/invitations",
+        {
+            "items": [
+                hub_invitation(4, "nobody.here", role="admin"),
+                hub_invitation(3, "emile@alpha.example", status="expired"),
+            ]
+        },
+    )
+
+    page = admin.get("/administration/comptes").text
+    shown = page_text(admin.get("/administration/comptes"))
+
+    invitations = shown.split("Invitations en attente")[1].split("Comptes de")[0]
+    assert "nobody.here" in invitations
+    assert "Invitation envoyée" in invitations
+    assert "Invitation expirée" in invitations
+    assert "Administrateur" in invitations
+    assert 'formaction="/administration/invitations/4/renvoyer"' in page
+    assert 'formaction="/administration/invitations/3/annuler"' in page
+
+
+def test_r2_renvoyer_and_annuler_an_invitation_ask_the_hub_and_say_so(admin, hub):
+    hub.answer("GET", f"{ALPHA}/soltea/accounts", listing())
+    waiting = hub_invitation(4, "nobody.here", expires_at="2026-12-01T10:00:00+00:00")
+    hub.answer("GET", f"{ALPHA}/soltea/invitations", {"items": [waiting]})
+    hub.answer("POST", "/admin/invitations/4/send", waiting)
+    hub.answer("DELETE", "/admin/invitations/4", None, status=204)
+    page = admin.get("/administration/comptes").text
+    form = {"csrf_token": csrf_of(page), "portail": "soltea", "structure": "100001"}
+
+    sent = admin.post("/administration/invitations/4/renvoyer", data=form)
+    sent_note = page_text(admin.get(sent.headers["Location"]))
+    cancelled = admin.post("/administration/invitations/4/annuler", data=form)
+    cancelled_note = page_text(admin.get(cancelled.headers["Location"]))
+    forged = admin.post("/administration/invitations/4/annuler", data=form | {"csrf_token": "x"})
+
+    assert sent.status_code == cancelled.status_code == 302
+    assert "Invitation renvoyée à nobody.here (valable jusqu'au 01/12/2026)." in sent_note
+    assert "Invitation annulée." in cancelled_note
+    assert forged.status_code == 400
+    assert len(hub.calls_to("POST", "/admin/invitations/4/send")) == 1
+    assert len(hub.calls_to("DELETE", "/admin/invitations/4")) == 1

@@ -14,6 +14,7 @@ from tests.portals.administration.answers import (
     BRUNO,
     csrf_of,
     hub_account,
+    hub_invitation,
     listing,
 )
 from tests.portals.conftest import page_text
@@ -108,21 +109,12 @@ def test_creer_un_compte_shows_a_conflict_as_a_message(admin, hub):
     }
 
 
-def test_creer_un_compte_for_a_new_person_says_the_invitation_left(admin, hub):
-    created = hub_account(
-        9,
-        {
-            "username": "denis.durand",
-            "first_name": "Denis",
-            "last_name": "Durand",
-            "email": "denis@alpha.example",
-        },
-        portal="soltea",
-    )
-    hub.answer(
-        "POST", f"{ALPHA}/soltea/accounts", {"account": created, "invited": True}, status=201
-    )
-    hub.answer("GET", f"{ALPHA}/soltea/accounts", listing(created))
+def test_creer_un_compte_says_the_invitation_left_with_what_was_typed(admin, hub):
+    denis = {"first_name": "Denis", "last_name": "Durand", "civility": None, "service": None}
+    sent = hub_invitation(9, "denis@alpha.example", person=denis)
+    hub.answer("POST", f"{ALPHA}/soltea/accounts", {"invitation": sent}, status=201)
+    hub.answer("GET", f"{ALPHA}/soltea/accounts", listing())
+    hub.answer("GET", f"{ALPHA}/soltea/invitations", {"items": [sent]})
     page = admin.get("/administration/comptes/nouveau").text
 
     response = admin.post(
@@ -138,11 +130,12 @@ def test_creer_un_compte_for_a_new_person_says_the_invitation_left(admin, hub):
     )
 
     shown = page_text(response)
-    assert "Compte créé sur SOLTÉA pour Denis Durand (denis.durand)." in shown
     assert (
-        "Un courriel d'invitation a été envoyé à denis@alpha.example pour choisir son mot de passe."
-        in shown
+        "Invitation envoyée à Denis Durand (denis@alpha.example) pour un compte sur SOLTÉA, "
+        "valable jusqu'au 30/11/2026." in shown
     )
+    assert "Le compte sera ouvert dès que cette personne aura accepté l'invitation" in shown
+    assert "Invitation envoyée" in page_text(response).split("Invitations en attente")[1]
 
 
 def test_creer_un_compte_needs_one_person_not_two(admin, hub):

@@ -1,0 +1,413 @@
+"""« Créer un compte » (R2, R14) as an invitation the person accepts (issue 12 §2).
+
+An administrator names a person — by identifiant or e-mail address, or typed in anew with an
+address — and chooses the role and the right. The hub answers with an `Invitation` that holds
+only what the administrator typed, whatever the hub knows: whether the person exists, their
+address, names or phones never reach the administrator, so that « Créer un compte » tells
+nobody who has an identity. The person it reaches is told by mail; the account is opened when
+they accept it (`accept`): signed in and one click for someone the hub knows, choosing a
+password for someone new. An identifiant the hub does not know reaches nobody: its invitation
+waits, then expires, exactly like one whose mail went unread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub import validation
+from hub.accounts import policies
+from hub.accounts.models import (
+    DEFAULT_RIGHTS,
+    Account,
+    Invitation,
+    InvitationStatus,
+    Right,
+    Role,
+)
+from hub.accounts.services import open_account
+from hub.actors import Actor, System
+from hub.audit.services import record, refusal
+from hub.database import lock_row
+from hub.errors import AlreadyExists, Conflict, InvalidField, NoContract
+from hub.mail import outbox
+from hub.portals.models import Portal
+from hub.single_use_links import LinkProblem, SingleUseLinks, new_nonce
+from hub.structures.models import Structure
+from hub.users.models import User
+from hub.users.services import CONTACT_FIELDS, clean_contact_details, create_user, find_user
+
+INVITATION_DAYS = 7
+LINK_PATH = "/invitation/"
+INVITEE_MAX = 254
+PENDING_SHOWN_MAX = 200
+INVITATION = System("invitation")  # opens the account the person accepted
+
+UNKNOWN_LOGIN = "Saisissez l'identifiant ou l'adresse e-mail de la personne."
+
+
+class AlreadyInvited(Conflict):
+    code = "already_invited"
+    message = (
+        "Une invitation est déjà en attente pour cette personne : renvoyez-la ou annulez-la "
+        "depuis la liste des comptes."
+    )
+
+
+class InvitationClosed(Conflict):
+    code = "invitation_closed"
+    message = "Cette invitation a déjà été acceptée ou annulée."
+
+
+class AddressNowKnown(Conflict):
+    """A new person's address was given an identity since the page was shown."""
+
+    code = "address_now_known"
+    message = (
+        "Cette adresse e-mail correspond désormais à un identifiant des portails : ouvrez de "
+        "nouveau le lien de l'invitation et connectez-vous pour l'accepter."
+    )
+
+
+def links(secret_key: str, public_url: str) -> SingleUseLinks:
+    return SingleUseLinks(secret_key, public_url, LINK_PATH, "hub.accounts.invitation")
+
+
+def invite(
+    session: Session,
+    *,
+    by: Actor,
+    structure: Structure,
+    portal: Portal,
+    now: datetime,
+    links: SingleUseLinks,
+    existing: str | None = None,
+    person: Mapping[str, Any] | None = None,
+    role: Role = Role.USER,
+    rights: Iterable[Right] = DEFAULT_RIGHTS,
+) -> Invitation:
+    """R2: invites `existing` (an identifiant or an address) or `person` (an address, names and
+    contact details, all checked as a new person's would be, even when the address is known)
+    to an account of `structure` on `portal`, and mails whom it reaches."""
+    policies.require_admin_of(session, by, structure, portal, now=now, action="account.invite")
+    if structure.contract_for(portal) is None:
+        raise NoContract()
+    if existing is not None:
+        invitee, details = _typed_login(existing), {}
+    else:
+        details = _typed_person(person or {})
+        invitee = details.pop("email")
+    _refuse_repeats(session, structure, portal, invitee, now=now)
+    invitation = Invitation(
+        nonce=new_nonce(),
+        structure=structure,
+        portal=portal,
+        role=role,
+        rights=frozenset(rights),
+        invitee=invitee,
+        invited_by_id=by.id if isinstance(by, User) else None,
+        created_at=now,
+        **details,
+    )
+    session.add(invitation)
+    _send(session, invitation, by=by, links=links, now=now)
+    record(
+        session,
+        actor=by,
+        action="account.invite",
+        now=now,
+        structure=structure,
+        portal=portal,
+        target=invitation,
+        after=invitation.snapshot(),
+    )
+    return invitation
+
+
+def send_again(
+    session: Session, invitation: Invitation, *, by: Actor, links: SingleUseLinks, now: datetime
+) -> Invitation:
+    """« Renvoyer l'invitation »: a new link, valid `INVITATION_DAYS` from now; earlier links
+    stop working."""
+    policies.require_admin_of(
+        session,
+        by,
+        invitation.structure,
+        invitation.portal,
+        now=now,
+        action="account.invite",
+        target=invitation,
+    )
+    if invitation.status is not InvitationStatus.PENDING:
+        raise InvitationClosed()
+    invitation.nonce = new_nonce()
+    _send(session, invitation, by=by, links=links, now=now)
+    _audit(session, by, "account.invitation_resent", invitation, now=now)
+    return invitation
+
+
+def cancel(session: Session, invitation: Invitation, *, by: Actor, now: datetime) -> None:
+    """« Annuler l'invitation »: its link stops working; nothing was ever opened."""
+    policies.require_admin_of(
+        session,
+        by,
+        invitation.structure,
+        invitation.portal,
+        now=now,
+        action="account.invitation_cancel",
+        target=invitation,
+    )
+    if invitation.status is not InvitationStatus.PENDING:
+        raise InvitationClosed()
+    invitation.status = InvitationStatus.CANCELLED
+    invitation.closed_at = now
+    _audit(session, by, "account.invitation_cancelled", invitation, now=now)
+
+
+def pending(session: Session, structure: Structure, portal: Portal) -> list[Invitation]:
+    """The invitations of a pair still waiting for their person, expired ones included (they
+    can be sent again), newest first."""
+    query = (
+        select(Invitation)
+        .where(
+            Invitation.structure_id == structure.id,
+            Invitation.portal_id == portal.id,
+            Invitation.status == InvitationStatus.PENDING,
+        )
+        .order_by(Invitation.created_at.desc(), Invitation.id.desc())
+        .limit(PENDING_SHOWN_MAX)
+    )
+    return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class Opened:
+    """What an invitation link opens: a pending invitation, or the problem with it."""
+
+    invitation: Invitation | None
+    problem: LinkProblem | None = None
+
+
+def open_link(session: Session, links: SingleUseLinks, token: str, *, now: datetime) -> Opened:
+    reference = links.read(token)
+    if reference is None:
+        return Opened(None, LinkProblem.INVALID)
+    invitation = session.get(Invitation, reference.id)
+    if invitation is None or invitation.nonce != reference.nonce:
+        return Opened(None, LinkProblem.INVALID)
+    if invitation.status is InvitationStatus.ACCEPTED:
+        return Opened(invitation, LinkProblem.USED)
+    if invitation.status is InvitationStatus.CANCELLED:
+        return Opened(None, LinkProblem.INVALID)
+    if reference.is_expired(now) or invitation.is_expired(now):
+        return Opened(invitation, LinkProblem.EXPIRED)
+    if invitee_of(session, invitation) is None and not invitation.names_a_new_person:
+        return Opened(None, LinkProblem.INVALID)
+    return Opened(invitation)
+
+
+def invitee_of(session: Session, invitation: Invitation) -> User | None:
+    """The person an invitation reaches now: the one it named, or the holder of a new person's
+    address should it have been given an identity since; None for a new person."""
+    if invitation.user is not None:
+        return invitation.user
+    return find_user(session, invitation.invitee)
+
+
+def accept(
+    session: Session,
+    invitation_id: int,
+    *,
+    now: datetime,
+    person: User | None = None,
+    password_hash: str | None = None,
+) -> Account:
+    """Opens the invited account, in the caller's transaction (not committed), under a lock on
+    the invitation so that it is accepted once. Either `person`, signed in, is the one the
+    invitation reaches; or the person has no password yet and `password_hash` is the one they
+    just chose — a new person is created then, from what the administrator typed, their address
+    verified since the link reached it."""
+    lock_row(session, Invitation.__table__, invitation_id)
+    invitation = session.scalar(
+        select(Invitation)
+        .where(Invitation.id == invitation_id)
+        .execution_options(populate_existing=True)
+    )
+    if invitation is None or invitation.status is not InvitationStatus.PENDING:
+        raise InvitationClosed()
+    invitee = invitee_of(session, invitation)
+    if person is not None:
+        if invitee is None or invitee.id != person.id:
+            raise refusal(person, "account.invitation_accept", target=invitation)
+    elif invitee is not None and invitee.password_hash is not None:
+        raise AddressNowKnown()
+    else:
+        assert password_hash is not None, "someone without a password accepts by choosing one"
+        invitee = _with_password(session, invitation, invitee, password_hash, now=now)
+    account = _account(session, invitation, invitee, now=now)
+    invitation.status = InvitationStatus.ACCEPTED
+    invitation.closed_at = now
+    invitation.account_id = account.id
+    invitation.user_id = invitee.id
+    record(
+        session,
+        actor=invitee,
+        action="account.invitation_accepted",
+        now=now,
+        structure=invitation.structure,
+        portal=invitation.portal,
+        target=account,
+        after={"invitation": invitation.id},
+    )
+    return account
+
+
+def _account(session: Session, invitation: Invitation, user: User, *, now: datetime) -> Account:
+    """The account the invitation offered; the one they hold already, if they have one there
+    (opened since by another invitation)."""
+    held = session.scalar(
+        select(Account).filter_by(
+            user_id=user.id, structure_id=invitation.structure_id, portal_id=invitation.portal_id
+        )
+    )
+    if held is not None:
+        return held
+    return open_account(
+        session,
+        by=INVITATION,
+        user=user,
+        structure=invitation.structure,
+        portal=invitation.portal,
+        now=now,
+        role=invitation.role,
+        rights=invitation.rights,
+        notify=False,  # they are looking at the page that says so
+    )
+
+
+def _with_password(
+    session: Session,
+    invitation: Invitation,
+    user: User | None,
+    password_hash: str,
+    *,
+    now: datetime,
+) -> User:
+    if user is None:
+        user = create_user(
+            session,
+            by=INVITATION,
+            email=invitation.invitee,
+            first_name=invitation.first_name or "",
+            last_name=invitation.last_name or "",
+            now=now,
+            civility=invitation.civility,
+            service=invitation.service,
+            mobile_phone=invitation.mobile_phone,
+            landline_phone=invitation.landline_phone,
+        )
+    user.password_hash = password_hash
+    user.email_verified = True  # the link reached that mailbox
+    user.password_must_change = False
+    return user
+
+
+def _typed_login(login: str) -> str:
+    login = login.strip().lower()
+    if not login or len(login) > INVITEE_MAX or not login.isprintable():
+        raise InvalidField("existing", UNKNOWN_LOGIN)
+    return login
+
+
+def _typed_person(person: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = set(person) - {"email", *CONTACT_FIELDS}
+    if unknown:
+        raise InvalidField(sorted(unknown)[0], "Ce champ ne peut pas être saisi.")
+    email = validation.clean_email(person.get("email"))
+    details = clean_contact_details(
+        {name: person.get(name) for name in CONTACT_FIELDS if name in person}
+        | {"first_name": person.get("first_name"), "last_name": person.get("last_name")}
+    )
+    return {"email": email, **details}
+
+
+def _refuse_repeats(
+    session: Session, structure: Structure, portal: Portal, invitee: str, *, now: datetime
+) -> None:
+    """Two invitations waiting for one person, or one for a holder of an account of the pair,
+    are refused: both are things the administrator sees in their own list already."""
+    waiting = select(Invitation.id).where(
+        Invitation.structure_id == structure.id,
+        Invitation.portal_id == portal.id,
+        Invitation.status == InvitationStatus.PENDING,
+        Invitation.invitee == invitee,
+        Invitation.expires_at > now,
+    )
+    if session.scalar(waiting) is not None:
+        raise AlreadyInvited()
+    user = find_user(session, invitee)
+    if user is None:
+        return
+    held = select(Account.id).filter_by(
+        user_id=user.id, structure_id=structure.id, portal_id=portal.id
+    )
+    if session.scalar(held) is not None:
+        raise AlreadyExists("Cette personne a déjà un compte pour cette structure sur ce portail.")
+
+
+def _send(
+    session: Session, invitation: Invitation, *, by: Actor, links: SingleUseLinks, now: datetime
+) -> None:
+    """Mails the invitation to whom it reaches now (someone named by an identifiant may have
+    been given one since): someone known is told their identifiant and to sign in; someone new,
+    or without a password yet, to choose one. An identifiant nobody holds reaches nobody."""
+    invitation.sent_at = now
+    invitation.expires_at = now + timedelta(days=INVITATION_DAYS)
+    user = invitee_of(session, invitation)
+    invitation.user_id = user.id if user is not None else None
+    if user is None and not invitation.names_a_new_person:
+        return
+    session.flush()  # the link names the invitation's id
+    greeted = user if user is not None else invitation
+    outbox.queue(
+        session,
+        recipient=user.email if user is not None else invitation.invitee,
+        template="account_invitation",
+        context={
+            "civility": greeted.civility.value if greeted.civility is not None else None,
+            "first_name": greeted.first_name,
+            "last_name": greeted.last_name,
+            "username": user.username if user is not None and user.password_hash else None,
+            "portal": invitation.portal.name,
+            "structure": invitation.structure.name,
+            "matricule": invitation.structure.matricule,
+            "role": invitation.role.value,
+            "data_exchange": Right.DATA_EXCHANGE in invitation.rights,
+            "invited_by": by.full_name if isinstance(by, User) else None,
+            "invitation_url": links.url(
+                invitation.id, invitation.nonce, expires_at=invitation.expires_at
+            ),
+            "invitation_expires_at": invitation.expires_at,
+        },
+        now=now,
+    )
+
+
+def _audit(
+    session: Session, by: Actor, action: str, invitation: Invitation, *, now: datetime
+) -> None:
+    record(
+        session,
+        actor=by,
+        action=action,
+        now=now,
+        structure=invitation.structure,
+        portal=invitation.portal,
+        target=invitation,
+        after=invitation.snapshot(),
+    )
