@@ -24,11 +24,12 @@ from idp.cli import cli
 from idp.oidc.backchannel import LogoutWorker, deliver_due
 from tests.fixtures.portal_receiver import receiver as receiver  # the fixture, used by name
 from tests.fixtures.portal_receiver import silent_portal as silent_portal  # likewise
+from tests.fixtures.portal_receiver import the_hubs_posts_finished
 from tests.fixtures.ports import closed_port
 
 ISSUER = "http://127.0.0.1:5000"
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
-WAIT = 1.0  # seconds the logout page waits for the portals, in these tests
+WAIT = 1.5  # seconds the logout page waits for the portals, in these tests
 MARGIN = 1.0  # seconds: the rest of the logout request, on a busy test machine
 
 
@@ -165,10 +166,10 @@ def test_a_portal_registered_for_es256_gets_an_es256_token(client, alice, sessio
 def test_the_portals_are_told_in_parallel_before_the_page_comes_back(
     client, alice, session, receiver
 ):
-    """Two portals answering in 0.6 s each: one after the other would outlast the 1 s wait."""
+    """Two portals answering in 0.9 s each: one after the other would outlast the wait."""
     sessions.remember_client(session, alice, find_client(session, "certificateurs"))
     session.commit()
-    receiver.answer_after = 0.6
+    receiver.answer_after = 0.9
 
     log_out(client)
 
@@ -239,7 +240,7 @@ def test_a_failing_portal_is_retried_after_a_back_off(
     assert delivery(session).delivered_at == now + timedelta(seconds=12)
 
 
-def test_a_portal_that_is_down_does_not_hold_the_page_and_is_retried(
+def test_a_portal_that_is_down_holds_the_page_no_longer_than_the_wait_and_is_retried(
     client, alice, session, session_factory
 ):
     find_client(
@@ -248,8 +249,9 @@ def test_a_portal_that_is_down_does_not_hold_the_page_and_is_retried(
     session.commit()
 
     took = log_out(client)
+    the_hubs_posts_finished()
 
-    assert took < WAIT
+    assert took < WAIT + MARGIN
     row = delivery(session)
     assert row.last_error.startswith("ConnectionError")
     assert (row.delivered_at, row.abandoned_at) == (None, None)
