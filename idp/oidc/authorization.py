@@ -20,7 +20,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from authlib.oauth2 import OAuth2Error
-from authlib.oauth2.rfc6749 import AccessDeniedError, InvalidRequestError
+from authlib.oauth2.rfc6749 import (
+    AccessDeniedError,
+    InvalidRequestError,
+    UnsupportedResponseTypeError,
+)
 from authlib.oidc.core.errors import (
     InteractionRequiredError,
     LoginRequiredError,
@@ -197,8 +201,11 @@ def _check_parameters(request: HubRequest) -> None:
     for name, error_class in UNSUPPORTED.items():
         if name in data:
             raise error_class()
-    if not data.get("response_type"):
+    response_type = data.get("response_type")
+    if not response_type:
         raise InvalidRequestError("Missing 'response_type'.")
+    if response_type != "code":  # Authlib's refusal would quote it, and fail on non-ASCII
+        raise UnsupportedResponseTypeError(response_type, "Only response_type=code is supported.")
     if data.get("response_mode", "query") != "query":
         raise InvalidRequestError("Only response_mode=query is supported.")
     nonce = data.get("nonce", "")

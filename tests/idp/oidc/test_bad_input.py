@@ -94,6 +94,8 @@ def test_repeated_client_id_or_redirect_uri_gets_an_error_page(soltea_rp, alice,
         ({"code_challenge": "too-short"}, "invalid_request"),
         ({"response_type": "token"}, "unsupported_response_type"),
         ({"response_type": "code id_token"}, "unsupported_response_type"),
+        ({"response_type": "codé"}, "unsupported_response_type"),  # Authlib's ValueError: 500
+        ({"response_type": '"\\'}, "unsupported_response_type"),
         ({"response_type": None}, "invalid_request"),
         ({"scope": "profile email"}, "invalid_scope"),  # no openid
         ({"scope": None}, "invalid_scope"),
