@@ -101,6 +101,7 @@ class Settings:
     throttling: Throttling = field(default_factory=Throttling)
     reminders: Reminders = field(default_factory=Reminders)
     mail_catcher: Path | None = None  # demo: the folder of caught mail, shown at /dev/mail
+    max_request_bytes: int = 1024 * 1024  # a larger body is refused with 413 before any view
     # Single logout: how long the logout page waits for the portals' back-channel logouts,
     # posted in parallel; a portal slower than that is told later, by the sender.
     logout_wait_seconds: float = 2.0
@@ -146,6 +147,7 @@ class Settings:
                 key_grace_hours=float(env.get("HUB_KEY_GRACE_HOURS", Oidc.key_grace_hours)),
             ),
             mail_catcher=Path(env["HUB_MAIL_CATCHER"]) if env.get("HUB_MAIL_CATCHER") else None,
+            max_request_bytes=int(env.get("HUB_MAX_REQUEST_BYTES", cls.max_request_bytes)),
             logout_wait_seconds=float(env.get("HUB_LOGOUT_WAIT_SECONDS", cls.logout_wait_seconds)),
             reminders=Reminders(
                 days=reminder_days(

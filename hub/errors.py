@@ -28,6 +28,18 @@ class InvalidField(HubError):
         super().__init__(message)
 
 
+class InvalidJson(HubError):
+    """A JSON body that cannot be read: malformed, not UTF-8, or nested deeper than any request
+    of the hub's needs (Python's parser would exhaust its recursion on it)."""
+
+    code = "invalid_json"
+    status = 400
+    message = (
+        "Le corps de la requête n'est pas un document JSON valide : vérifiez sa syntaxe, son "
+        "encodage (UTF-8) et sa profondeur d'imbrication."
+    )
+
+
 class NotAllowed(HubError):
     """A refusal. `attempt` holds what the audit log keeps of the refused attempt (written by
     `hub.transactions.unit_of_work` once the refused transaction is rolled back)."""

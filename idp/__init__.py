@@ -18,13 +18,13 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         HUB_SETTINGS=settings,
-        MAX_CONTENT_LENGTH=1024 * 1024,
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
         MAX_FORM_MEMORY_SIZE=64 * 1024,
     )
     app.config.update(flask_config)
     db.init_app(app)
 
-    from idp import errors, health, registration, request_ids, security
+    from idp import errors, health, input_guard, registration, request_ids, security
     from idp.api import admin, me, openapi
     from idp.auth import csrf, invitations, passwords, renewal_requests, sessions, views
     from idp.oidc import endpoints, logout
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     app.after_request(sessions.apply_cookie)
     csrf.init_app(app)
     request_ids.init_app(app)
+    input_guard.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     return app

@@ -3,7 +3,7 @@ application/json`). An error never shows a stack trace or an internal detail; un
 exceptions are logged by Flask (`app.log_exception`) before reaching `render_error` as a 500.
 
 The OAuth endpoints answer their own errors (`invalid_request`, `invalid_client`…) as normal
-responses; only what escapes them (a 405, a 413) comes here.
+responses, and `idp.input_guard` their oversized bodies; only what escapes them comes here.
 """
 
 from __future__ import annotations

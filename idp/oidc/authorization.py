@@ -47,6 +47,7 @@ from idp.auth.renewal_requests import expired_page
 from idp.auth.sessions import current_browser_session
 from idp.auth.views import render_login
 from idp.extensions import db
+from idp.input_guard import holds_control_characters
 from idp.oidc import hints, messages
 from idp.oidc.adapters import RelyingParty, SignedIn
 from idp.oidc.server import MAX_STATE_LENGTH, HubRequest, repeated_parameter, server
@@ -195,6 +196,8 @@ def _check_parameters(request: HubRequest) -> None:
     repeated = request.payload.repeated()
     if repeated:
         raise InvalidRequestError(repeated_parameter(repeated[0]))
+    if any(holds_control_characters(key + value) for key, value in data.items(multi=True)):
+        raise InvalidRequestError("A parameter holds control characters.")  # idp.input_guard
     lengths = [len(key) + len(value) for key, value in data.items()]
     if max(lengths, default=0) > MAX_PARAMETER_LENGTH or sum(lengths) > MAX_PARAMETERS_LENGTH:
         raise InvalidRequestError("A parameter is too long.")

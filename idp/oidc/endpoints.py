@@ -1,6 +1,7 @@
 """The OpenID Connect provider's HTTP endpoints: discovery, JWKS, authorization, token,
 UserInfo, revocation and introspection. Views are thin: Authlib's server (`idp.oidc.server`)
-and the hub's services do the work; each request is one transaction.
+and the hub's services do the work; each request is one transaction. What they receive has
+passed `idp.input_guard` (no control characters, an oversized body answered 413 in JSON).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from authlib.common.security import is_secure_transport
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from flask import Blueprint, Response, current_app, request
 from flask.blueprints import BlueprintSetupState
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from idp import settings_of
 from idp.extensions import db
@@ -57,18 +57,6 @@ def _public(response: Response, *, max_age: int) -> Response:
     return response
 
 
-def _form_too_large() -> Response | None:
-    try:
-        request.form  # noqa: B018 - parse now, to answer an oversized body in JSON
-    except RequestEntityTooLarge:
-        return _json(
-            {"error": "invalid_request", "error_description": "Request body too large."},
-            status=413,
-            headers={"Cache-Control": "no-store"},
-        )
-    return None
-
-
 def _post_only() -> Response:
     return _json(
         {"error": "invalid_request", "error_description": "Use POST."},
@@ -91,22 +79,16 @@ def jwks() -> Response:
 
 @bp.route("/authorize", methods=["GET", "POST"])
 def authorize() -> Any:
-    if request.method == "POST" and (too_large := _form_too_large()) is not None:
-        return too_large
     return retrying(authorize_request)
 
 
 @bp.post("/token")
 def token() -> Response:
-    if (too_large := _form_too_large()) is not None:
-        return too_large
     return retrying(lambda: committed(server.create_token_response()))
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])
 def userinfo() -> Response:
-    if request.method == "POST" and (too_large := _form_too_large()) is not None:
-        return too_large
     return userinfo_endpoint.respond()
 
 
@@ -121,8 +103,6 @@ def introspect() -> Response:
 
 
 def _endpoint(name: str) -> Response:
-    if (too_large := _form_too_large()) is not None:
-        return too_large
     oauth_request = server.create_oauth2_request(request)
     repeated = oauth_request.payload.repeated()
     if repeated:

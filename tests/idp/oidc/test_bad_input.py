@@ -96,6 +96,9 @@ def test_repeated_client_id_or_redirect_uri_gets_an_error_page(soltea_rp, alice,
         ({"response_type": "code id_token"}, "unsupported_response_type"),
         ({"response_type": "codé"}, "unsupported_response_type"),  # Authlib's ValueError: 500
         ({"response_type": '"\\'}, "unsupported_response_type"),
+        ({"response_type": "code\x00"}, "invalid_request"),  # idp.input_guard's predicate
+        ({"login_hint": "bruno.petit\x00"}, "invalid_request"),
+        ({"state": "s\x1b[2J"}, "invalid_request"),
         ({"response_type": None}, "invalid_request"),
         ({"scope": "profile email"}, "invalid_scope"),  # no openid
         ({"scope": None}, "invalid_scope"),
