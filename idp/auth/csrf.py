@@ -1,6 +1,14 @@
-"""CSRF protection for the hub's own forms: signed double-submit (OWASP). A random token per
-browser lives in its own cookie, signed with the app's secret so that a cookie planted from a
-sibling host cannot be forged; every form echoes the token (`csrf_token()` in templates).
+"""CSRF protection for the hub's own forms (OWASP); every form echoes the token (`csrf_token()`
+in templates). Which token a form needs depends on the browser:
+
+- signed in at the hub: a token bound to its single sign-on session, an HMAC of the session
+  key's digest under the app's secret. Only the browser holding that session can know it, so a
+  token and cookie planted from a sibling host are no use against a signed-in person (issue 12
+  §3), and it changes with every sign-in and dies with the session;
+- not signed in (the sign-in page, « Mot de passe oublié », registration): a signed
+  double-submit cookie, a random token in its own cookie (`__Host-hub_csrf` over https, which no
+  sibling host can set: `idp.cookies`). It is dropped whenever a request signs someone in or
+  out, so that a token from before a sign-in never outlives it.
 
 A dedicated cookie rather than Flask's session: only requests that show or check a form read
 it, instead of every request decoding a signed session cookie.
@@ -13,8 +21,10 @@ import hmac
 
 from flask import Flask, Response, abort, current_app, g, request
 
+from hub.oidc.models import BrowserSession
 from hub.oidc.secrets import new_secret
-from idp import settings_of
+from idp import cookies
+from idp.auth import sessions
 
 FIELD = "csrf_token"
 COOKIE_NAME = "hub_csrf"
@@ -22,30 +32,44 @@ MESSAGE = "Le formulaire a expiré ou ne provient pas de ce site. Veuillez rées
 TOKEN_MAX = 100
 
 
-def _signature(token: str) -> str:
+def _signature(purpose: str, value: str) -> str:
     key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, f"csrf:{token}".encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, f"csrf:{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def _session_token(browser_session: BrowserSession) -> str:
+    return _signature("session", browser_session.key_hash)
 
 
 def _cookie_token() -> str | None:
-    """The browser's token, when its cookie carries a valid signature."""
-    token, _, signature = request.cookies.get(COOKIE_NAME, "").partition(".")
+    """The anonymous browser's token, when its cookie carries a valid signature and was not
+    dropped by a sign-in or sign-out in this very request."""
+    if sessions.changed():
+        return None
+    token, _, signature = (cookies.read(COOKIE_NAME) or "").partition(".")
     if not token or len(token) > TOKEN_MAX:
         return None
-    return token if hmac.compare_digest(signature, _signature(token)) else None
+    return token if hmac.compare_digest(signature, _signature("cookie", token)) else None
 
 
 def csrf_token() -> str:
-    """This browser's token; a new one (and its cookie) when it has none yet."""
-    token = g.get("csrf_token") or _cookie_token()
+    """The token this browser's forms carry; for a browser without a session and without a
+    token yet, a new one (and its cookie)."""
+    browser_session = sessions.current_browser_session()
+    if browser_session is not None:
+        return _session_token(browser_session)
+    token = g.get("new_csrf_token") or _cookie_token()
     if token is None:
         token = g.new_csrf_token = new_secret()
-    g.csrf_token = token
     return token
 
 
 def csrf_valid() -> bool:
-    expected = _cookie_token()
+    browser_session = sessions.current_browser_session()
+    if browser_session is not None:
+        expected: str | None = _session_token(browser_session)
+    else:
+        expected = _cookie_token()
     given = request.form.get(FIELD, "")
     return expected is not None and hmac.compare_digest(expected, given)
 
@@ -57,17 +81,13 @@ def verify_csrf() -> None:
 
 
 def _set_cookie(response: Response) -> Response:
-    """`after_request`: stores a token minted by this request, for the browser's session."""
+    """`after_request`: stores a token minted by this request, or drops the one a sign-in or
+    sign-out made stale."""
     token = g.get("new_csrf_token")
     if token is not None:
-        response.set_cookie(
-            COOKIE_NAME,
-            f"{token}.{_signature(token)}",
-            path="/",
-            secure=settings_of(current_app).secure_cookies,
-            httponly=True,
-            samesite="Lax",
-        )
+        cookies.store(response, COOKIE_NAME, f"{token}.{_signature('cookie', token)}")
+    elif sessions.changed() and cookies.read(COOKIE_NAME) is not None:
+        cookies.expire(response, COOKIE_NAME)
     return response
 
 

@@ -1,5 +1,6 @@
 """The single sign-on session as the web app sees it: a cookie holding a random key, looked up
-once per request (`current_browser_session`)."""
+once per request (`current_browser_session`). Its name is `hub_sso`, `__Host-hub_sso` over https
+(`idp.cookies`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hub.clock import utcnow
 from hub.oidc import sessions
 from hub.oidc.models import BrowserSession
 from hub.users.models import User
-from idp import settings_of
+from idp import cookies, settings_of
 from idp.extensions import db
 
 COOKIE_NAME = "hub_sso"
@@ -24,10 +25,7 @@ def current_browser_session() -> BrowserSession | None:
     if cached is _UNSET:
         settings = settings_of(current_app)
         cached = sessions.find_active(
-            db.session,
-            request.cookies.get(COOKIE_NAME),
-            now=utcnow(),
-            lifetimes=settings.oidc,
+            db.session, cookies.read(COOKIE_NAME), now=utcnow(), lifetimes=settings.oidc
         )
         g.browser_session = cached
     return cached  # type: ignore[return-value]
@@ -60,22 +58,20 @@ def forget() -> None:
     g.set_session_cookie = ""
 
 
+def changed() -> bool:
+    """Whether this request signed someone in or out (the anonymous CSRF token goes with it)."""
+    return g.get("set_session_cookie") is not None
+
+
 def apply_cookie(response: Response) -> Response:
     """`after_request`: writes what `sign_in` or `forget` decided."""
     value = g.get("set_session_cookie")
     if value is None:
         return response
-    settings = settings_of(current_app)
     if value == "":
-        response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="Lax")
+        cookies.expire(response, COOKIE_NAME)
         return response
-    response.set_cookie(
-        COOKIE_NAME,
-        value,
-        max_age=int(timedelta(hours=settings.oidc.session_hours).total_seconds()),
-        path="/",
-        secure=settings.secure_cookies,
-        httponly=True,
-        samesite="Lax",
-    )
+    hours = settings_of(current_app).oidc.session_hours
+    max_age = int(timedelta(hours=hours).total_seconds())
+    cookies.store(response, COOKIE_NAME, value, max_age=max_age)
     return response

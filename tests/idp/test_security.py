@@ -117,7 +117,10 @@ def test_with_https_hsts_and_secure_cookies(make_app, demo):
 
     assert signed_in.status_code == 303
     assert page.headers["Strict-Transport-Security"] == "max-age=31536000"
-    for cookie in (session_cookie_header(page, "hub_csrf"), session_cookie_header(signed_in)):
+    for cookie in (
+        session_cookie_header(page, "__Host-hub_csrf"),
+        session_cookie_header(signed_in, "__Host-hub_sso"),
+    ):
         assert "Secure" in cookie
         assert "HttpOnly" in cookie
         assert "SameSite=Lax" in cookie

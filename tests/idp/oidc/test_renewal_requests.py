@@ -74,6 +74,7 @@ def test_one_request_a_day(certificateurs_rp, sign_in_as, client, session, time_
 
     time_machine.move_to(utcnow() + timedelta(hours=25), tick=False)
     sign_in_as(client, "bruno.petit")  # the session idled out meanwhile
+    page, _ = certificateurs_rp.authorize()  # a form of the new session (issue 12 §3)
     notify_from(page, client)
     assert len(requests_mailed(session)) == 2
 
