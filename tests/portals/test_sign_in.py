@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.portals.conftest import page_text
+from tests.portals.conftest import account, claims, page_text, sign_in
 
 R5 = "Votre compte est expiré. Veuillez contacter votre administrateur."
 
@@ -156,11 +156,35 @@ def test_token_endpoint_failing_gives_the_unavailable_page_retrying_the_sign_in(
         ("https://evil.example/", "/"),
         ("//evil.example/", "/"),
         ("/\\evil.example", "/"),
+        ("\\\\evil.example", "/"),
         ("javascript:alert(1)", "/"),
         ("", "/"),
+        # Issue 12 §3: whitespace and control characters, refused outright as at the hub,
+        # not left to `urlsplit` (browsers strip tabs and line breaks: `//evil.example`).
+        ("/\t/evil.example", "/"),
+        ("/\n/evil.example", "/"),
+        ("/\r\n/evil.example", "/"),
+        ("/\x00/evil.example", "/"),
+        ("/\x0b/evil.example", "/"),
+        ("/\u2028/evil.example", "/"),
+        ("/mes portails", "/"),
+        ("/" + "a" * 5000, "/"),
+        ("/%09/evil.example", "/%09/evil.example"),  # a path of this portal, encoded tab and all
     ],
 )
 def test_next_is_never_an_open_redirect(next_url, expected):
     from portals.kit.auth.views import safe_next
 
     assert safe_next(next_url) == expected
+
+
+@pytest.mark.parametrize("next_url", ["/%09/evil.example", "/%0A/evil.example", "/%00/x"])
+def test_a_signed_in_person_sent_to_a_control_character_next_stays_on_the_portal(
+    app, client, next_url
+):
+    sign_in(app, client, claims(account()))
+
+    response = client.get(f"/auth/login?next={next_url}")
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"

@@ -12,6 +12,7 @@ interactive sign-in start.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -32,6 +33,9 @@ from portals.kit.pages import render_message
 from portals.kit.sessions.store import SignIn
 
 bp = Blueprint("kit_auth", __name__)
+
+NEXT_MAX = 4096
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")  # Unicode spaces, category Cc
 
 log = logging.getLogger("portals.kit.auth")
 security_log = logging.getLogger("portals.security")
@@ -100,8 +104,16 @@ def _start_sign_in(*, prompt: str | None) -> Response:
 
 
 def safe_next(value: str | None) -> str:
-    """Only a path of this portal (no scheme, no host, no `//`): never an open redirect."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+    """Only a path of this portal: never an open redirect, whatever a browser makes of it.
+
+    Refused: anything not starting with one `/`, `//host` and any backslash (`/\\host` is
+    another host to browsers), an explicit scheme or host, and whitespace or control characters
+    — the hub's own check (`idp.auth.forms`), copied since portals do not import the hub.
+    Browsers strip tabs and line breaks (`/\\t/host` would become `//host`); this check does
+    not count on `urlsplit` doing the same."""
+    if not value or len(value) > NEXT_MAX or not value.startswith("/"):
+        return "/"
+    if value.startswith("//") or "\\" in value or _SPACE_OR_CONTROL.search(value):
         return "/"
     parts = urlsplit(value)
     if parts.scheme or parts.netloc:
