@@ -8,16 +8,18 @@ menus, single logout over the back channel, and an account expiring mid-session 
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urljoin
 
 import time_machine
 from sqlalchemy import select
 
 from hub.accounts.models import Account
 from hub.clock import utcnow
+from hub.demo import DEMO_PASSWORD
 from hub.oidc.clients import find_client
 from hub.portals.models import Portal
 from hub.users.models import User
-from tests.e2e.browser import Browser, asked_for_password, text
+from tests.e2e.browser import Browser, asked_for_password, forms_of, text
 from tests.fixtures.ports import closed_port
 
 R5 = "Votre compte est expiré. Veuillez contacter votre administrateur."
@@ -82,6 +84,32 @@ def test_r5_bruno_signing_in_first_on_certificateurs_reads_the_exact_message(app
     assert R5 in text(refused)
     assert "Bruno Petit" not in text(browser.get(f"{apps.certificateurs}/"))
     assert "Bienvenue sur SOLTÉA, Bruno Petit" in text(browser.sign_in(apps.soltea))
+
+
+def test_r5_an_account_expiring_between_the_door_and_the_code_exchange_reads_the_message(
+    apps, browser, session
+):
+    """Issue 12 §5: the code was issued while Chloé's account was valid; it expires before
+    Certificateurs exchanges the code, and she reads R5's sentence, not a generic failure."""
+    page = browser.get(f"{apps.certificateurs}/auth/login")
+    (form,) = [f for f in forms_of(page.text) if any(t == "password" for _, t in f.inputs)]
+    fields = form.fields | {"username": "chloe.roux", "password": DEMO_PASSWORD}
+    target = urljoin(page.url, form.action or page.url)
+    hop = browser.session.post(target, data=fields, allow_redirects=False, timeout=30)
+    location = urljoin(target, hop.headers["Location"])
+    while not location.startswith(f"{apps.certificateurs}/auth/callback"):  # not into it
+        hop = browser.session.get(location, allow_redirects=False, timeout=30)
+        location = urljoin(location, hop.headers["Location"])
+    account = account_of(session, "chloe.roux", "certificateurs")
+    account.expires_at = utcnow() + timedelta(seconds=5)
+    session.commit()
+
+    with time_machine.travel(utcnow() + timedelta(seconds=10), tick=True):
+        refused = browser.get(location)
+
+    assert refused.url == f"{apps.certificateurs}/connexion"
+    assert R5 in text(refused)
+    assert "Chloé Roux" not in text(browser.get(f"{apps.certificateurs}/"))
 
 
 def test_r7_chloe_sees_no_deposit_menus_but_why(apps, browser):

@@ -152,7 +152,13 @@ def callback() -> Any:
         claims = read_userinfo(token["access_token"])
     except (requests.RequestException, HubUnavailable) as failure:
         raise HubUnavailable(str(failure), retry_url=retry) from failure
-    except (OAuthError, JoseError, TokenRejected, KeyError, ValueError) as failure:
+    except OAuthError as failure:
+        if failure.error == "invalid_grant" and failure.description == messages.ACCOUNT_EXPIRED:
+            # R5 at the code exchange: the account expired between the hub's door and now.
+            return _refused("access_denied", "account_expired")
+        security_log.warning("sign-in failed at the token step: %r", failure)
+        return _failed()
+    except (JoseError, TokenRejected, KeyError, ValueError) as failure:
         security_log.warning("sign-in failed at the token step: %r", failure)
         return _failed()
     id_claims = token.get("userinfo")
