@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from types import FrameType
 from urllib.parse import urlsplit
 
-import click
 import requests
 
 from hub.polling import PollingWorker
@@ -215,14 +214,12 @@ def wait_until_ready(
         for server in list(waiting):
             code = server.exited()
             if code is not None:
-                raise click.ClickException(
-                    f"{server.name} s'est arrêté au démarrage (code {code})."
-                )
+                fail_usage(f"{server.name} s'est arrêté au démarrage (code {code}).", code=1)
             if server.answers():
                 waiting.remove(server)
         if waiting and time.monotonic() > deadline:
             names = ", ".join(server.name for server in waiting)
-            raise click.ClickException(f"Délai dépassé : {names} ne répond pas.")
+            fail_usage(f"Délai dépassé : {names} ne répond pas.", code=1)
         shutdown.pause(0.2)
 
 
@@ -232,7 +229,7 @@ def watch(servers: Sequence[Server], shutdown: Shutdown) -> None:
         for server in servers:
             code = server.exited()
             if code is not None:
-                raise click.ClickException(f"{server.name} s'est arrêté (code {code}).")
+                fail_usage(f"{server.name} s'est arrêté (code {code}).", code=1)
         shutdown.pause(0.5)
 
 

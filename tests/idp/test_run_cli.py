@@ -9,13 +9,14 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 
 import click
 import pytest
 import requests
 
-from idp.cli.servers import Server, refuse_taken_ports
+from idp.cli.servers import Server, Shutdown, refuse_taken_ports, wait_until_ready, watch
 from tests.fixtures.hub_run import (
     HUB,
     START_LIMIT,
@@ -111,6 +112,28 @@ def test_hub_run_checks_every_server_s_port_first(capsys):
     message = capsys.readouterr().err
     assert f"le port {taken} (SOLTÉA) est déjà pris par le processus {os.getpid()}" in message
     assert all(server.process is None for server in servers)
+
+
+@pytest.mark.parametrize("ready", [False, True], ids=["at-start", "later"])
+def test_hub_run_says_in_french_which_server_stopped(capsys, ready):
+    """A server that dies, while starting or once ready, stops `hub run` with status 1 and a
+    French sentence naming it (and its exit code)."""
+    port = free_port()
+    dying = Server(
+        "SOLTÉA",
+        [sys.executable, "-c", "raise SystemExit(3)"],
+        f"http://127.0.0.1:{port}",
+        f"http://127.0.0.1:{port}/healthz",
+    )
+    dying.start()
+    dying.process.wait(10)
+
+    with pytest.raises(click.exceptions.Exit) as stopped:
+        (watch if ready else wait_until_ready)([dying], Shutdown([dying]))
+
+    assert stopped.value.exit_code == 1
+    at_start = "" if ready else " au démarrage"
+    assert capsys.readouterr().err == f"Erreur : SOLTÉA s'est arrêté{at_start} (code 3).\n"
 
 
 def listening_socket() -> tuple[socket.socket, int]:
