@@ -57,11 +57,17 @@ def _errors(*statuses: int) -> dict[str, Schema]:
 
 
 ERRORS = {
-    400: ("BadRequest", "Invalid input; `field` names the parameter or member at fault."),
+    400: (
+        "BadRequest",
+        "Invalid input: `invalid_field`, `field` naming the parameter or member at fault (a "
+        "control character anywhere is one); or `invalid_json`, a body that is not JSON, not "
+        "UTF-8 or nested too deep.",
+    ),
     401: ("Unauthorized", "No access token, or one that is unknown, revoked or expired."),
     403: ("Forbidden", "The token lacks the scope, or the person the right (R2, R9)."),
     404: ("NotFound", "Nothing there that the caller may see: unknown, or out of their reach."),
     409: ("Conflict", "Refused by a rule: last administrator, existing account, no contract."),
+    413: ("TooLarge", "The body is larger than the hub accepts (`HUB_MAX_REQUEST_BYTES`)."),
 }
 
 DATE_TIME = _string(format="date-time")
@@ -333,6 +339,7 @@ def _operation(
     if parameters:
         operation["parameters"] = list(parameters)
     if body is not None:
+        operation["responses"] = responses | _errors(413)
         operation["requestBody"] = {
             "required": True,
             "content": {"application/json": {"schema": body}},
