@@ -5,15 +5,14 @@ address — and chooses the role and the right. The hub answers with an `Invitat
 only what the administrator typed, whatever the hub knows: whether the person exists, their
 address, names or phones never reach the administrator, so that « Créer un compte » tells
 nobody who has an identity. The person it reaches is told by mail; the account is opened when
-they accept it (`accept`): signed in and one click for someone the hub knows, choosing a
-password for someone new. An identifiant the hub does not know reaches nobody: its invitation
-waits, then expires, exactly like one whose mail went unread.
+they accept it (`hub.accounts.acceptance`): signed in and one click for someone the hub knows,
+choosing a password for someone new. An identifiant the hub does not know reaches nobody: its
+invitation waits, then expires, exactly like one whose mail went unread.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,23 +29,20 @@ from hub.accounts.models import (
     Right,
     Role,
 )
-from hub.accounts.services import open_account
-from hub.actors import Actor, System
-from hub.audit.services import record, refusal
-from hub.database import lock_row
+from hub.actors import Actor
+from hub.audit.services import record
 from hub.errors import AlreadyExists, Conflict, InvalidField, NoContract
 from hub.mail import outbox
 from hub.portals.models import Portal
-from hub.single_use_links import LinkProblem, SingleUseLinks, new_nonce
+from hub.single_use_links import SingleUseLinks, new_nonce
 from hub.structures.models import Structure
 from hub.users.models import User
-from hub.users.services import CONTACT_FIELDS, clean_contact_details, create_user, find_user
+from hub.users.services import CONTACT_FIELDS, clean_contact_details, find_user
 
 INVITATION_DAYS = 7
 LINK_PATH = "/invitation/"
 INVITEE_MAX = 254
 PENDING_SHOWN_MAX = 200
-INVITATION = System("invitation")  # opens the account the person accepted
 
 UNKNOWN_LOGIN = "Saisissez l'identifiant ou l'adresse e-mail de la personne."
 
@@ -62,16 +58,6 @@ class AlreadyInvited(Conflict):
 class InvitationClosed(Conflict):
     code = "invitation_closed"
     message = "Cette invitation a déjà été acceptée ou annulée."
-
-
-class AddressNowKnown(Conflict):
-    """A new person's address was given an identity since the page was shown."""
-
-    code = "address_now_known"
-    message = (
-        "Cette adresse e-mail correspond désormais à un identifiant des portails : ouvrez de "
-        "nouveau le lien de l'invitation et connectez-vous pour l'accepter."
-    )
 
 
 def links(secret_key: str, public_url: str) -> SingleUseLinks:
@@ -116,16 +102,7 @@ def invite(
     )
     session.add(invitation)
     _send(session, invitation, by=by, links=links, now=now)
-    record(
-        session,
-        actor=by,
-        action="account.invite",
-        now=now,
-        structure=structure,
-        portal=portal,
-        target=invitation,
-        after=invitation.snapshot(),
-    )
+    _audit(session, by, "account.invite", invitation, now=now)
     return invitation
 
 
@@ -134,17 +111,7 @@ def send_again(
 ) -> Invitation:
     """« Renvoyer l'invitation »: a new link, valid `INVITATION_DAYS` from now; earlier links
     stop working."""
-    policies.require_admin_of(
-        session,
-        by,
-        invitation.structure,
-        invitation.portal,
-        now=now,
-        action="account.invite",
-        target=invitation,
-    )
-    if invitation.status is not InvitationStatus.PENDING:
-        raise InvitationClosed()
+    _require_pending(session, invitation, by=by, now=now, action="account.invite")
     invitation.nonce = new_nonce()
     _send(session, invitation, by=by, links=links, now=now)
     _audit(session, by, "account.invitation_resent", invitation, now=now)
@@ -153,17 +120,7 @@ def send_again(
 
 def cancel(session: Session, invitation: Invitation, *, by: Actor, now: datetime) -> None:
     """« Annuler l'invitation »: its link stops working; nothing was ever opened."""
-    policies.require_admin_of(
-        session,
-        by,
-        invitation.structure,
-        invitation.portal,
-        now=now,
-        action="account.invitation_cancel",
-        target=invitation,
-    )
-    if invitation.status is not InvitationStatus.PENDING:
-        raise InvitationClosed()
+    _require_pending(session, invitation, by=by, now=now, action="account.invitation_cancel")
     invitation.status = InvitationStatus.CANCELLED
     invitation.closed_at = now
     _audit(session, by, "account.invitation_cancelled", invitation, now=now)
@@ -185,136 +142,12 @@ def pending(session: Session, structure: Structure, portal: Portal) -> list[Invi
     return list(session.scalars(query))
 
 
-@dataclass(frozen=True)
-class Opened:
-    """What an invitation link opens: a pending invitation, or the problem with it."""
-
-    invitation: Invitation | None
-    problem: LinkProblem | None = None
-
-
-def open_link(session: Session, links: SingleUseLinks, token: str, *, now: datetime) -> Opened:
-    reference = links.read(token)
-    if reference is None:
-        return Opened(None, LinkProblem.INVALID)
-    invitation = session.get(Invitation, reference.id)
-    if invitation is None or invitation.nonce != reference.nonce:
-        return Opened(None, LinkProblem.INVALID)
-    if invitation.status is InvitationStatus.ACCEPTED:
-        return Opened(invitation, LinkProblem.USED)
-    if invitation.status is InvitationStatus.CANCELLED:
-        return Opened(None, LinkProblem.INVALID)
-    if reference.is_expired(now) or invitation.is_expired(now):
-        return Opened(invitation, LinkProblem.EXPIRED)
-    if invitee_of(session, invitation) is None and not invitation.names_a_new_person:
-        return Opened(None, LinkProblem.INVALID)
-    return Opened(invitation)
-
-
 def invitee_of(session: Session, invitation: Invitation) -> User | None:
     """The person an invitation reaches now: the one it named, or the holder of a new person's
     address should it have been given an identity since; None for a new person."""
     if invitation.user is not None:
         return invitation.user
     return find_user(session, invitation.invitee)
-
-
-def accept(
-    session: Session,
-    invitation_id: int,
-    *,
-    now: datetime,
-    person: User | None = None,
-    password_hash: str | None = None,
-) -> Account:
-    """Opens the invited account, in the caller's transaction (not committed), under a lock on
-    the invitation so that it is accepted once. Either `person`, signed in, is the one the
-    invitation reaches; or the person has no password yet and `password_hash` is the one they
-    just chose — a new person is created then, from what the administrator typed, their address
-    verified since the link reached it."""
-    lock_row(session, Invitation.__table__, invitation_id)
-    invitation = session.scalar(
-        select(Invitation)
-        .where(Invitation.id == invitation_id)
-        .execution_options(populate_existing=True)
-    )
-    if invitation is None or invitation.status is not InvitationStatus.PENDING:
-        raise InvitationClosed()
-    invitee = invitee_of(session, invitation)
-    if person is not None:
-        if invitee is None or invitee.id != person.id:
-            raise refusal(person, "account.invitation_accept", target=invitation)
-    elif invitee is not None and invitee.password_hash is not None:
-        raise AddressNowKnown()
-    else:
-        assert password_hash is not None, "someone without a password accepts by choosing one"
-        invitee = _with_password(session, invitation, invitee, password_hash, now=now)
-    account = _account(session, invitation, invitee, now=now)
-    invitation.status = InvitationStatus.ACCEPTED
-    invitation.closed_at = now
-    invitation.account_id = account.id
-    invitation.user_id = invitee.id
-    record(
-        session,
-        actor=invitee,
-        action="account.invitation_accepted",
-        now=now,
-        structure=invitation.structure,
-        portal=invitation.portal,
-        target=account,
-        after={"invitation": invitation.id},
-    )
-    return account
-
-
-def _account(session: Session, invitation: Invitation, user: User, *, now: datetime) -> Account:
-    """The account the invitation offered; the one they hold already, if they have one there
-    (opened since by another invitation)."""
-    held = session.scalar(
-        select(Account).filter_by(
-            user_id=user.id, structure_id=invitation.structure_id, portal_id=invitation.portal_id
-        )
-    )
-    if held is not None:
-        return held
-    return open_account(
-        session,
-        by=INVITATION,
-        user=user,
-        structure=invitation.structure,
-        portal=invitation.portal,
-        now=now,
-        role=invitation.role,
-        rights=invitation.rights,
-        notify=False,  # they are looking at the page that says so
-    )
-
-
-def _with_password(
-    session: Session,
-    invitation: Invitation,
-    user: User | None,
-    password_hash: str,
-    *,
-    now: datetime,
-) -> User:
-    if user is None:
-        user = create_user(
-            session,
-            by=INVITATION,
-            email=invitation.invitee,
-            first_name=invitation.first_name or "",
-            last_name=invitation.last_name or "",
-            now=now,
-            civility=invitation.civility,
-            service=invitation.service,
-            mobile_phone=invitation.mobile_phone,
-            landline_phone=invitation.landline_phone,
-        )
-    user.password_hash = password_hash
-    user.email_verified = True  # the link reached that mailbox
-    user.password_must_change = False
-    return user
 
 
 def _typed_login(login: str) -> str:
@@ -396,6 +229,22 @@ def _send(
         },
         now=now,
     )
+
+
+def _require_pending(
+    session: Session, invitation: Invitation, *, by: Actor, now: datetime, action: str
+) -> None:
+    policies.require_admin_of(
+        session,
+        by,
+        invitation.structure,
+        invitation.portal,
+        now=now,
+        action=action,
+        target=invitation,
+    )
+    if invitation.status is not InvitationStatus.PENDING:
+        raise InvitationClosed()
 
 
 def _audit(

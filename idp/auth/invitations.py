@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
-from hub.accounts import invitations
+from hub.accounts import acceptance, invitations
 from hub.accounts.models import Account, Invitation, Right
 from hub.clock import paris_date, utcnow
 from hub.errors import HubError
@@ -69,7 +69,7 @@ def _links() -> SingleUseLinks:
 def accept(token: str) -> Page:
     if request.method == "POST":
         verify_csrf()
-    opened = invitations.open_link(db.session, _links(), token, now=utcnow())
+    opened = acceptance.open_link(db.session, _links(), token, now=utcnow())
     if opened.problem is not None or opened.invitation is None:
         message, status = PROBLEMS[opened.problem or LinkProblem.INVALID]
         return render_message(INVALID_TITLE, message, status=status)
@@ -129,7 +129,7 @@ def _accepted(
 ) -> Page:
     try:
         with unit_of_work(db.session):
-            account = invitations.accept(
+            account = acceptance.accept(
                 db.session,
                 invitation_id,
                 now=utcnow(),
