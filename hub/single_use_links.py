@@ -13,9 +13,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.orm import Session
 
 TOKEN_MAX = 1000  # longer is no link of ours; refused before any decoding
 
@@ -38,6 +39,15 @@ class SignedReference:
 
     def is_expired(self, now: datetime) -> bool:
         return now.timestamp() >= self.expires
+
+
+class Request(Protocol):
+    """A stored request a link names: a registration, an e-mail change, an invitation."""
+
+    nonce: str
+
+
+R = TypeVar("R", bound=Request)
 
 
 def unexpired_payload(
@@ -92,3 +102,17 @@ class SingleUseLinks:
         ):
             return None
         return SignedReference(request_id, nonce, expires)
+
+    def find(
+        self, session: Session, model: type[R], token: str
+    ) -> tuple[SignedReference, R] | None:
+        """The stored request a token names (read afresh), with what the token says of it;
+        None when the token is not ours or was tampered with, or when the request no longer
+        exists or was given a new nonce since (a link sent again replaces the earlier one)."""
+        reference = self.read(token)
+        if reference is None:
+            return None
+        found = session.get(model, reference.id, populate_existing=True)
+        if found is None or found.nonce != reference.nonce:
+            return None
+        return reference, found

@@ -44,12 +44,10 @@ class Opened:
 
 
 def open_link(session: Session, links: SingleUseLinks, token: str, *, now: datetime) -> Opened:
-    reference = links.read(token)
-    if reference is None:
+    found = links.find(session, Invitation, token)
+    if found is None:
         return Opened(None, LinkProblem.INVALID)
-    invitation = session.get(Invitation, reference.id)
-    if invitation is None or invitation.nonce != reference.nonce:
-        return Opened(None, LinkProblem.INVALID)
+    reference, invitation = found
     if invitation.status is InvitationStatus.ACCEPTED:
         return Opened(invitation, LinkProblem.USED)
     if invitation.status is InvitationStatus.CANCELLED:

@@ -121,12 +121,10 @@ class Opened:
 
 
 def open_link(session: Session, links: SingleUseLinks, token: str, *, now: datetime) -> Opened:
-    reference = links.read(token)
-    if reference is None:
+    found = links.find(session, EmailChange, token)
+    if found is None:
         return Opened(None, LinkProblem.INVALID)
-    change = session.get(EmailChange, reference.id, populate_existing=True)
-    if change is None or change.nonce != reference.nonce:
-        return Opened(None, LinkProblem.INVALID)
+    reference, change = found
     if change.confirmed_at is not None:
         return Opened(change, LinkProblem.USED)
     # A link from before another change of address is stale, like an expired one.

@@ -44,6 +44,12 @@ def no_account_message(portal_name: str) -> str:
     )
 
 
+def refusal_sentence(refusal: str, portal_name: str) -> str:
+    """What a person refused entry to a portal reads: R5's sentence, or that they have no
+    account there."""
+    return ACCOUNT_EXPIRED if refusal == EXPIRED else no_account_message(portal_name)
+
+
 @dataclass(frozen=True)
 class PortalAccount:
     """One structure the person belongs to on the portal (see the module docstring)."""

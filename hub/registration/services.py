@@ -211,12 +211,10 @@ class Opened:
 
 
 def open_link(session: Session, links: SingleUseLinks, token: str, *, now: datetime) -> Opened:
-    reference = links.read(token)
-    if reference is None:
+    found = links.find(session, Registration, token)
+    if found is None:
         return Opened(None, LinkProblem.INVALID)
-    registration = session.get(Registration, reference.id)
-    if registration is None or registration.nonce != reference.nonce:
-        return Opened(None, LinkProblem.INVALID)
+    reference, registration = found
     if registration.status is RegistrationStatus.COMPLETED:
         return Opened(registration, LinkProblem.USED)
     if reference.is_expired(now) or registration.is_expired(now):

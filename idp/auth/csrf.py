@@ -55,21 +55,23 @@ def _cookie_token() -> str | None:
 def csrf_token() -> str:
     """The token this browser's forms carry; for a browser without a session and without a
     token yet, a new one (and its cookie)."""
-    browser_session = sessions.current_browser_session()
-    if browser_session is not None:
-        return _session_token(browser_session)
-    token = g.get("new_csrf_token") or _cookie_token()
+    token = _expected()
     if token is None:
         token = g.new_csrf_token = new_secret()
     return token
 
 
-def csrf_valid() -> bool:
+def _expected() -> str | None:
+    """The token this browser's forms must carry: its session's, else its cookie's (or the
+    one this request minted)."""
     browser_session = sessions.current_browser_session()
     if browser_session is not None:
-        expected: str | None = _session_token(browser_session)
-    else:
-        expected = _cookie_token()
+        return _session_token(browser_session)
+    return g.get("new_csrf_token") or _cookie_token()
+
+
+def csrf_valid() -> bool:
+    expected = _expected()
     given = request.form.get(FIELD, "")
     return expected is not None and hmac.compare_digest(expected, given)
 

@@ -12,7 +12,7 @@ send a new one.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, render_template, request
 
 from hub.accounts import acceptance, invitations
 from hub.accounts.models import Account, Invitation, Right
@@ -26,7 +26,7 @@ from hub.users.services import available_username
 from idp import settings_of
 from idp.auth.csrf import verify_csrf
 from idp.auth.passwords import CONFIRM_FIELD, NEW_FIELD, choose_page, new_password_errors
-from idp.auth.sessions import current_browser_session, sign_in
+from idp.auth.sessions import sign_in, signed_in_as
 from idp.extensions import db
 from idp.pages import render_message
 
@@ -82,11 +82,9 @@ def accept(token: str) -> Page:
 
 def _signed_in_acceptance(invitation: Invitation, invitee: User) -> Page:
     """Someone known: signed in as that person (anyone else signs in first), one click."""
-    browser = current_browser_session()
-    if browser is None or browser.user.id != invitee.id:
-        return redirect(url_for("auth.login", next=request.path), 303)
-    if invitee.password_must_change:  # a temporary password (R14) is replaced first
-        return redirect(url_for("passwords.new", next=request.path), 303)
+    elsewhere = signed_in_as(invitee)
+    if elsewhere is not None:
+        return elsewhere
     if request.method == "GET":
         return render_template(
             "invitation_accept.html",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Response, current_app, g, request
+from flask import Response, current_app, g, redirect, request, url_for
 
 from hub.clock import utcnow
 from hub.oidc import sessions
@@ -50,6 +50,18 @@ def sign_in(user: User) -> BrowserSession:
     g.browser_session = new.browser_session
     g.set_session_cookie = new.cookie_value
     return new.browser_session
+
+
+def signed_in_as(person: User) -> Response | None:
+    """None when this browser is signed in as `person`, ready to act; else where it must go
+    first, to come back to this page: the sign-in form (nobody signed in, or someone else), or
+    « Choisissez votre nouveau mot de passe » after a temporary password (R14)."""
+    browser_session = current_browser_session()
+    if browser_session is None or browser_session.user_id != person.id:
+        return redirect(url_for("auth.login", next=request.path), 303)
+    if person.password_must_change:
+        return redirect(url_for("passwords.new", next=request.path), 303)
+    return None
 
 
 def forget() -> None:

@@ -193,9 +193,7 @@ def _refuse_unless_admitted(code: IssuedCode, client: RelyingParty) -> None:
         target=code.user,
         after={"reason": refused, "client": client.get_client_id()},
     )
-    if refused == access.EXPIRED:
-        raise AccountRefused(access.ACCOUNT_EXPIRED)
-    raise AccountRefused(access.no_account_message(portal.name))
+    raise AccountRefused(access.refusal_sentence(refused, portal.name))
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):

@@ -28,7 +28,7 @@ from hub.users.services import available_username
 from idp import settings_of
 from idp.auth import forms as signin_forms
 from idp.auth.passwords import new_password_errors
-from idp.auth.sessions import current_browser_session, sign_in
+from idp.auth.sessions import sign_in, signed_in_as
 from idp.auth.throttle import client_address
 from idp.extensions import db
 from idp.pages import render_message
@@ -85,11 +85,9 @@ def _join(registration: Registration, holder: User) -> Page:
     """Step 4 for an address the hub knows: its holder, signed in, adds the structure's account
     to their identity. Anyone else (nobody signed in, or another person) signs in first, and
     comes back here; a temporary password (R14) is replaced before anything else."""
-    browser = current_browser_session()
-    if browser is None or browser.user.id != holder.id:
-        return redirect(url_for("auth.login", next=request.path), 303)
-    if holder.password_must_change:
-        return redirect(url_for("passwords.new", next=request.path), 303)
+    elsewhere = signed_in_as(holder)
+    if elsewhere is not None:
+        return elsewhere
     if request.method == "GET":
         return render_template(
             "register_join.html", title=JOIN_TITLE, registration=registration, user=holder

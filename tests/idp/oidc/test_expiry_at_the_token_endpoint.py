@@ -10,25 +10,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from hub.accounts.models import Account
 from hub.accounts.services import delete_account
 from hub.audit.models import AuditEvent
 from hub.oidc.access import ACCOUNT_EXPIRED, no_account_message
 from hub.oidc.models import AuthorizationCode, OAuthToken
-from hub.portals.models import Portal
-from hub.users.models import User
+from tests.idp.api.demo_accounts import account_of
 
 ACCOUNT_ENDS = timedelta(seconds=10)
 CODE_EXCHANGED = timedelta(seconds=20)
-
-
-def account(session, username: str, portal: str) -> Account:
-    return session.scalar(
-        select(Account)
-        .join(User)
-        .join(Portal)
-        .where(User.username == username, Portal.code == portal)
-    )
 
 
 def tokens_issued(session) -> int:
@@ -58,7 +47,7 @@ def code_for(sign_in_as, client, session, time_machine, now):
 def test_r5_an_account_expiring_between_authorize_and_the_exchange_gets_no_tokens(
     certificateurs_rp, code_for, session, now
 ):
-    account(session, "chloe.roux", "certificateurs").expires_at = now + ACCOUNT_ENDS
+    account_of(session, "chloe.roux", "certificateurs").expires_at = now + ACCOUNT_ENDS
     session.commit()
     code, verifier = code_for(certificateurs_rp, "chloe.roux")
 
@@ -81,7 +70,7 @@ def test_r5_an_account_expiring_between_authorize_and_the_exchange_gets_no_token
 def test_r5_the_refused_code_stays_spent_even_once_the_account_is_renewed(
     certificateurs_rp, code_for, session, now
 ):
-    chloe = account(session, "chloe.roux", "certificateurs")
+    chloe = account_of(session, "chloe.roux", "certificateurs")
     chloe.expires_at = now + ACCOUNT_ENDS
     session.commit()
     code, verifier = code_for(certificateurs_rp, "chloe.roux")
@@ -104,7 +93,7 @@ def test_r5_the_refused_code_stays_spent_even_once_the_account_is_renewed(
 def test_r5_an_account_valid_at_the_exchange_still_gets_its_tokens(
     certificateurs_rp, code_for, session, now
 ):
-    account(session, "chloe.roux", "certificateurs").expires_at = now + CODE_EXCHANGED * 2
+    account_of(session, "chloe.roux", "certificateurs").expires_at = now + CODE_EXCHANGED * 2
     session.commit()
     code, verifier = code_for(certificateurs_rp, "chloe.roux")
 
@@ -118,7 +107,7 @@ def test_an_account_deleted_between_authorize_and_the_exchange_gets_no_tokens(
     certificateurs_rp, code_for, session, now
 ):
     code, verifier = code_for(certificateurs_rp, "chloe.roux")
-    chloe = account(session, "chloe.roux", "certificateurs")
+    chloe = account_of(session, "chloe.roux", "certificateurs")
     delete_account(session, chloe, by=chloe.user, now=now + ACCOUNT_ENDS)  # R6: her own
     session.commit()
 
@@ -137,7 +126,7 @@ def test_an_account_deleted_between_authorize_and_the_exchange_gets_no_tokens(
 def test_r9_a_delegated_admin_whose_soltea_account_expires_meanwhile_gets_no_tokens(
     certificateurs_rp, code_for, session, now
 ):
-    account(session, "alice.martin", "soltea").expires_at = now + ACCOUNT_ENDS
+    account_of(session, "alice.martin", "soltea").expires_at = now + ACCOUNT_ENDS
     session.commit()
     code, verifier = code_for(certificateurs_rp, "alice.martin")  # admin via SOLTÉA
 
@@ -160,7 +149,7 @@ def test_r9_a_delegated_admin_whose_soltea_account_expires_meanwhile_gets_no_tok
 def test_r5_the_soltea_admin_account_expiring_meanwhile_is_refused_on_soltea_too(
     soltea_rp, code_for, session, now
 ):
-    account(session, "alice.martin", "soltea").expires_at = now + ACCOUNT_ENDS
+    account_of(session, "alice.martin", "soltea").expires_at = now + ACCOUNT_ENDS
     session.commit()
     code, verifier = code_for(soltea_rp, "alice.martin")
 
