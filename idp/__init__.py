@@ -8,6 +8,7 @@ from flask import Flask
 
 from hub.config import Settings
 from idp.extensions import db
+from idp.web.settings import SETTINGS_KEY
 
 
 def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
@@ -17,17 +18,18 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
-        HUB_SETTINGS=settings,
         MAX_CONTENT_LENGTH=settings.max_request_bytes,
         MAX_FORM_MEMORY_SIZE=64 * 1024,
     )
+    app.config[SETTINGS_KEY] = settings
     app.config.update(flask_config)
     db.init_app(app)
 
     from idp import errors, health, input_guard, registration, request_ids, security
     from idp.api import admin, me, openapi
-    from idp.auth import csrf, invitations, passwords, renewal_requests, sessions, views
+    from idp.auth import invitations, passwords, renewal_requests, views
     from idp.oidc import endpoints, logout
+    from idp.web import csrf, sessions
 
     app.register_blueprint(health.bp)
     app.register_blueprint(views.bp)
@@ -51,7 +53,3 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     security.init_app(app)
     errors.init_app(app)
     return app
-
-
-def settings_of(app: Flask) -> Settings:
-    return app.config["HUB_SETTINGS"]

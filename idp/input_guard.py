@@ -41,6 +41,7 @@ from idp.auth import forms as signin_forms
 from idp.auth import passwords
 from idp.errors import render_error
 from idp.registration import forms as registration_forms
+from idp.web.characters import CONTROL_OR_SURROGATE, holds_control_characters
 
 MAX_JSON_DEPTH = 32  # the API's bodies are two levels deep
 CHECKED_HEADERS = ("Authorization", "User-Agent")  # looked up (tokens), stored (sessions)
@@ -58,7 +59,6 @@ OAUTH_RULES = frozenset({"/token", "/oauth/revoke", "/oauth/introspect", "/useri
 # (RFC 6749 §4.1.2.1), and anyone else its own page, rather than the guard's page.
 OWN_PARAMETER_CHECKS = frozenset({"/authorize"})
 
-_CONTROL_OR_SURROGATE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _TYPED_WHITESPACE = re.compile("[\t\n\r]")
 _CLEAN_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
@@ -140,19 +140,13 @@ def _fault() -> InvalidField | None:
     return None
 
 
-def holds_control_characters(value: str) -> bool:
-    """Whether `value` holds what no URL or single-line field may (for the endpoints that check
-    their own parameters)."""
-    return _CONTROL_OR_SURROGATE.search(value) is not None
-
-
 def _in_pairs(
     pairs: Iterable[tuple[str, str]], where: str, *, free_text: frozenset[str]
 ) -> InvalidField | None:
     for name, value in pairs:
-        if _CONTROL_OR_SURROGATE.search(name):
+        if CONTROL_OR_SURROGATE.search(name):
             return _invalid("", where)
-        refused = _CONTROL_OR_SURROGATE.findall(value)
+        refused = CONTROL_OR_SURROGATE.findall(value)
         if name in free_text:
             refused = [char for char in refused if not _TYPED_WHITESPACE.match(char)]
         if refused:
@@ -168,11 +162,11 @@ def _in_json(body: Any) -> InvalidField | None:
         value, depth, member = pending.pop()
         if depth > MAX_JSON_DEPTH:
             raise InvalidJson()
-        if isinstance(value, str) and _CONTROL_OR_SURROGATE.search(value):
+        if isinstance(value, str) and CONTROL_OR_SURROGATE.search(value):
             return _invalid(member, "body")
         if isinstance(value, dict):
             for name, item in value.items():
-                if _CONTROL_OR_SURROGATE.search(name):
+                if CONTROL_OR_SURROGATE.search(name):
                     return _invalid("", "body")
                 pending.append((item, depth + 1, name if depth == 1 else member))
         elif isinstance(value, list):

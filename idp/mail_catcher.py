@@ -12,7 +12,7 @@ from markupsafe import Markup, escape
 
 from hub.clock import paris_datetime
 from hub.mail.catcher import caught_mail, one_caught_mail
-from idp import settings_of
+from idp.web.settings import settings_of
 
 bp = Blueprint("mail_catcher", __name__, url_prefix="/dev/mail")
 

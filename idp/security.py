@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, current_app
 
-from idp import settings_of
+from idp.web.settings import settings_of
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; "

@@ -181,7 +181,7 @@ def sign_in_as(session: Session, settings: Settings):
     from hub.clock import utcnow
     from hub.oidc import sessions
     from hub.users.models import User
-    from idp.auth.sessions import COOKIE_NAME
+    from idp.web.sessions import COOKIE_NAME
 
     def sign_in(client, username: str):
         user = session.scalar(select(User).filter_by(username=username))

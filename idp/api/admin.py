@@ -33,11 +33,11 @@ from hub.errors import InvalidField, NotFound
 from hub.single_use_links import SingleUseLinks
 from hub.transactions import unit_of_work
 from hub.users.services import CONTACT_FIELDS
-from idp import settings_of
 from idp.api import admin_json, parameters
 from idp.api.bearer import current_caller, requires_scope
 from idp.api.responses import answers_problems
 from idp.extensions import db
+from idp.web.settings import settings_of
 
 bp = Blueprint("api_admin", __name__, url_prefix="/api/v1/admin")
 

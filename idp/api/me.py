@@ -27,11 +27,11 @@ from hub.structures.models import Structure
 from hub.transactions import unit_of_work
 from hub.users.models import User
 from hub.users.services import CONTACT_FIELDS, update_contact_details
-from idp import settings_of
 from idp.api import admin_json, parameters
 from idp.api.bearer import current_caller, requires_scope
 from idp.api.responses import problem
 from idp.extensions import db
+from idp.web.settings import settings_of
 
 bp = Blueprint("api_me", __name__, url_prefix="/api/v1/me")
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from hub.oidc.signin import LOGIN_MAX
-from idp.oidc.client_registry import ClientRecord, PortalRecord, registry
+from idp.web.client_registry import ClientRecord, PortalRecord, registry
 
 LOGIN_FIELD = "username"
 PASSWORD_FIELD = "password"  # noqa: S105 - a field name

@@ -23,12 +23,12 @@ from hub.single_use_links import LinkProblem, SingleUseLinks
 from hub.transactions import unit_of_work
 from hub.users.models import User
 from hub.users.services import available_username
-from idp import settings_of
-from idp.auth.csrf import verify_csrf
 from idp.auth.passwords import CONFIRM_FIELD, NEW_FIELD, choose_page, new_password_errors
-from idp.auth.sessions import sign_in, signed_in_as
 from idp.extensions import db
-from idp.pages import render_message
+from idp.web.csrf import verify_csrf
+from idp.web.pages import render_message
+from idp.web.sessions import sign_in, signed_in_as
+from idp.web.settings import settings_of
 
 bp = Blueprint("invitations", __name__, url_prefix="/invitation")
 

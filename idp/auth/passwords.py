@@ -21,13 +21,13 @@ from hub.portals.models import Portal
 from hub.transactions import unit_of_work
 from hub.users import password_changes, password_policy
 from hub.users.models import User
-from idp import settings_of
 from idp.auth import forms
-from idp.auth.csrf import verify_csrf
-from idp.auth.sessions import current_browser_session
-from idp.auth.throttle import client_address, retry_after
 from idp.extensions import db
-from idp.oidc.client_registry import PortalRecord
+from idp.web.client_registry import PortalRecord
+from idp.web.csrf import verify_csrf
+from idp.web.sessions import current_browser_session
+from idp.web.settings import settings_of
+from idp.web.throttle import client_address, retry_after
 
 bp = Blueprint("passwords", __name__, url_prefix="/password")
 

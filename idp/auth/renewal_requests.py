@@ -14,11 +14,11 @@ from hub.clock import utcnow
 from hub.oidc.access import ACCOUNT_EXPIRED, EXPIRED, refusal
 from hub.portals.models import Portal
 from hub.transactions import unit_of_work
-from idp.auth.csrf import verify_csrf
-from idp.auth.sessions import current_browser_session
 from idp.extensions import db
-from idp.oidc import messages
-from idp.pages import render_message
+from idp.web import messages
+from idp.web.csrf import verify_csrf
+from idp.web.pages import render_message
+from idp.web.sessions import current_browser_session
 
 bp = Blueprint("renewal_requests", __name__)
 

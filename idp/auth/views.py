@@ -16,12 +16,12 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from hub.clock import utcnow
 from hub.oidc import signin
 from hub.transactions import unit_of_work
-from idp import settings_of
 from idp.auth import forms
-from idp.auth.csrf import verify_csrf
-from idp.auth.sessions import current_browser_session, sign_in
-from idp.auth.throttle import client_address, retry_after
 from idp.extensions import db
+from idp.web.csrf import verify_csrf
+from idp.web.sessions import current_browser_session, sign_in
+from idp.web.settings import settings_of
+from idp.web.throttle import client_address, retry_after
 
 bp = Blueprint("auth", __name__)
 

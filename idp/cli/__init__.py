@@ -1,11 +1,11 @@
-"""The `hub` command: database, demo data, referential import, reports, mail, expiry reminders,
-OIDC clients and keys, back-channel logout, and `hub run`."""
+"""The identity provider's commands: database, demo data, referential import, reports, mail,
+expiry reminders, OIDC clients and keys, back-channel logout. The `hub` script adds `hub run`
+(`launcher.cli`), which starts the portals too."""
 
 from __future__ import annotations
 
-from flask.cli import AppGroup, ScriptInfo, routes_command, shell_command
+from flask.cli import AppGroup, routes_command, shell_command
 
-from idp import create_app
 from idp.cli import (
     accounts,
     audit,
@@ -16,7 +16,6 @@ from idp.cli import (
     logout,
     mail,
     reminders,
-    run,
     structures,
 )
 
@@ -26,7 +25,6 @@ cli.add_command(routes_command)
 for module in (
     database,
     demo,
-    run,
     structures,
     accounts,
     audit,
@@ -37,8 +35,3 @@ for module in (
     logout,
 ):
     cli.add_command(module.command)
-
-
-def main() -> None:
-    """Entry point of the `hub` script: the app comes from the `HUB_*` environment."""
-    cli.main(prog_name="hub", obj=ScriptInfo(create_app=create_app, set_debug_flag=False))

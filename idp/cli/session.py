@@ -14,10 +14,11 @@ from hub.audit.services import audit_context
 from hub.config import Settings
 from hub.transactions import unit_of_work
 from idp.extensions import db
+from idp.web.settings import settings_of
 
 
 def settings() -> Settings:
-    return current_app.config["HUB_SETTINGS"]
+    return settings_of(current_app)
 
 
 @contextmanager

@@ -21,7 +21,7 @@ from hub.oidc.models import BrowserSession, OAuthToken
 from hub.oidc.secrets import matches
 from hub.oidc.tokens import CodeGrant
 from hub.users.models import User
-from idp.oidc.client_registry import ClientRecord
+from idp.web.client_registry import ClientRecord
 
 # Every portal is a confidential client that may use both grants, authenticating with its
 # secret either way (RFC 6749 §2.3.1); `none` (public clients) is never accepted.

@@ -44,15 +44,16 @@ from hub.oidc.models import BrowserSession, SessionClient
 from hub.portals.models import Portal
 from idp.auth import forms
 from idp.auth.renewal_requests import expired_page
-from idp.auth.sessions import current_browser_session
 from idp.auth.views import render_login
 from idp.extensions import db
-from idp.input_guard import holds_control_characters
-from idp.oidc import hints, messages
+from idp.oidc import hints
 from idp.oidc.adapters import RelyingParty, SignedIn
 from idp.oidc.server import MAX_STATE_LENGTH, HubRequest, repeated_parameter, server
 from idp.oidc.transactions import start_writing
-from idp.pages import render_message
+from idp.web import messages
+from idp.web.characters import holds_control_characters
+from idp.web.pages import render_message
+from idp.web.sessions import current_browser_session
 
 REGISTER_PATH = "/register"  # registration (`prompt=create`)
 CHOOSE_PASSWORD_PATH = "/password/new"  # noqa: S105 - R14: after a temporary password

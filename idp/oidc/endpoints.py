@@ -15,7 +15,6 @@ from authlib.oauth2.rfc6749 import InvalidRequestError
 from flask import Blueprint, Response, current_app, request
 from flask.blueprints import BlueprintSetupState
 
-from idp import settings_of
 from idp.extensions import db
 from idp.oidc import userinfo as userinfo_endpoint
 from idp.oidc.authorization import authorize as authorize_request
@@ -25,6 +24,7 @@ from idp.oidc.revocation import Revocation
 from idp.oidc.server import repeated_parameter, server
 from idp.oidc.signing import key_ring
 from idp.oidc.transactions import committed, retrying
+from idp.web.settings import settings_of
 
 bp = Blueprint("oidc", __name__)
 log = logging.getLogger(__name__)

@@ -21,7 +21,6 @@ from hub.oidc import access, sessions, tokens
 from hub.oidc.models import BrowserSession
 from hub.oidc.secrets import new_secret
 from hub.users.models import User
-from idp import settings_of
 from idp.extensions import db
 from idp.oidc.adapters import (
     AUTH_METHODS,
@@ -34,6 +33,7 @@ from idp.oidc.adapters import (
 from idp.oidc.claims import person_claims
 from idp.oidc.signing import key_ring
 from idp.oidc.transactions import start_writing
+from idp.web.settings import settings_of
 
 
 def _settings() -> Settings:

@@ -9,9 +9,9 @@ from typing import Any
 from flask import current_app
 
 from hub.oidc.logout import BACKCHANNEL_LOGOUT_EVENT
-from idp import settings_of
 from idp.extensions import db
 from idp.oidc.signing import InvalidJwt, key_ring
+from idp.web.settings import settings_of
 
 MAX_HINT_LENGTH = 8000
 

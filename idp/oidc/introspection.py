@@ -11,9 +11,9 @@ from flask import current_app
 
 from hub.clock import utcnow
 from hub.oidc.models import BrowserSession
-from idp import settings_of
 from idp.extensions import db
 from idp.oidc.adapters import AUTH_METHODS, IssuedToken, RelyingParty, presented_token
+from idp.web.settings import settings_of
 
 
 class Introspection(IntrospectionEndpoint):

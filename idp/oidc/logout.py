@@ -29,13 +29,13 @@ from hub.oidc import logout
 from hub.oidc.clients import find_client
 from hub.oidc.models import BrowserSession, OidcClient
 from hub.transactions import unit_of_work
-from idp import settings_of
-from idp.auth.csrf import verify_csrf
-from idp.auth.sessions import current_browser_session, forget
 from idp.extensions import db
 from idp.oidc import hints
 from idp.oidc.backchannel import deliver_now, sign_logout_token
-from idp.pages import render_message
+from idp.web.csrf import verify_csrf
+from idp.web.pages import render_message
+from idp.web.sessions import current_browser_session, forget
+from idp.web.settings import settings_of
 
 bp = Blueprint("oidc_logout", __name__)
 

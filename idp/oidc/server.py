@@ -35,14 +35,14 @@ from hub.clock import utcnow
 from hub.config import Settings
 from hub.oidc import tokens
 from hub.oidc.secrets import new_secret
-from idp import settings_of
 from idp.extensions import db
 from idp.oidc.adapters import IssuedCode, IssuedToken, RelyingParty
 from idp.oidc.claims import SCOPES
-from idp.oidc.client_registry import registry
 from idp.oidc.grants import AuthorizationCodeGrant, OpenIDCode, ProofKey, RefreshTokenGrant
 from idp.oidc.introspection import Introspection
 from idp.oidc.revocation import Revocation
+from idp.web.client_registry import registry
+from idp.web.settings import settings_of
 
 MAX_CLIENT_ID_LENGTH = 100
 MAX_STATE_LENGTH = 2000  # a longer `state` is refused, and never echoed

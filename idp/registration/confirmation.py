@@ -25,16 +25,16 @@ from hub.transactions import unit_of_work
 from hub.users import password_policy
 from hub.users.models import User
 from hub.users.services import available_username
-from idp import settings_of
 from idp.auth import forms as signin_forms
 from idp.auth.passwords import new_password_errors
-from idp.auth.sessions import sign_in, signed_in_as
-from idp.auth.throttle import client_address
 from idp.extensions import db
-from idp.pages import render_message
 from idp.registration import forms
 from idp.registration.blueprint import bp
 from idp.registration.views import TITLE, Page, links, verify_form
+from idp.web.pages import render_message
+from idp.web.sessions import sign_in, signed_in_as
+from idp.web.settings import settings_of
+from idp.web.throttle import client_address
 
 DONE_TITLE = "Votre compte est créé"
 DONE = (

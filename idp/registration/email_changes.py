@@ -11,11 +11,11 @@ from hub.email_changes import services
 from hub.errors import HubError
 from hub.single_use_links import LinkProblem, SingleUseLinks
 from hub.transactions import unit_of_work
-from idp import settings_of
-from idp.auth.csrf import verify_csrf
 from idp.extensions import db
-from idp.pages import render_message
 from idp.registration.blueprint import bp
+from idp.web.csrf import verify_csrf
+from idp.web.pages import render_message
+from idp.web.settings import settings_of
 
 TITLE = "Confirmer ma nouvelle adresse e-mail"
 DONE_TITLE = "Adresse e-mail modifiée"

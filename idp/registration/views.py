@@ -28,14 +28,14 @@ from hub.registration.errors import AdminAlreadyExists, StepAlreadySent
 from hub.registration.terms import TERMS_IN_FORCE_SINCE, TERMS_VERSION
 from hub.single_use_links import SingleUseLinks
 from hub.transactions import unit_of_work
-from idp import settings_of
 from idp.auth import forms as signin_forms
-from idp.auth.csrf import csrf_valid, verify_csrf
-from idp.auth.throttle import client_address, retry_after
 from idp.extensions import db
-from idp.pages import render_message
 from idp.registration import forms
 from idp.registration.blueprint import bp
+from idp.web.csrf import csrf_valid, verify_csrf
+from idp.web.pages import render_message
+from idp.web.settings import settings_of
+from idp.web.throttle import client_address, retry_after
 
 TITLE = "Créer un compte"
 SENT_TITLE = "Vérifiez votre messagerie"

@@ -229,8 +229,8 @@ def generate(engine: Engine, now: datetime) -> None:
 
 def access_token(app, engine: Engine, settings: Settings) -> dict[str, str]:
     """alice's access token for SOLTÉA, through the code flow as a portal obtains it."""
-    from idp.auth.sessions import COOKIE_NAME
     from idp.oidc.signing import key_ring
+    from idp.web.sessions import COOKIE_NAME
 
     key_ring.reload()
     with make_session_factory(engine)() as session:

@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from hub.demo import DEMO_PASSWORD
 from hub.oidc.models import BrowserSession
 from idp import create_app
-from idp.auth.csrf import MESSAGE as CSRF_MESSAGE
 from idp.extensions import db
+from idp.web.csrf import MESSAGE as CSRF_MESSAGE
 from tests.idp.signing_in import csrf_token_of, submit_login
 
 NEW_PASSWORD = "Un-Autre-Mot-de-passe-2027"

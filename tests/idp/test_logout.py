@@ -20,9 +20,9 @@ from hub.oidc import sessions
 from hub.oidc.clients import find_client, register_client
 from hub.oidc.models import BrowserSession, LogoutDelivery, OAuthToken
 from hub.oidc.secrets import digest, new_secret
-from idp.auth.sessions import COOKIE_NAME
 from idp.oidc.logout import CLIENT_MISMATCH, FOREIGN_HINT, LOGGED_OUT
 from idp.oidc.signing import key_ring
+from idp.web.sessions import COOKIE_NAME
 from tests.fixtures.portal_receiver import receiver as receiver  # the fixture, used by name
 
 ISSUER = "http://127.0.0.1:5000"

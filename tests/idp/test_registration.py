@@ -20,7 +20,7 @@ from hub.registration.models import Registration, RegistrationStatus, TermsAccep
 from hub.registration.terms import TERMS_VERSION
 from hub.structures.models import Mandate, Structure
 from hub.users.models import User
-from idp.auth.sessions import COOKIE_NAME
+from idp.web.sessions import COOKIE_NAME
 from tests.idp.registering import (
     ALPHA,
     BETA,

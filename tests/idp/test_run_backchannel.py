@@ -16,7 +16,7 @@ from hub.config import Oidc
 from hub.oidc import sessions
 from hub.oidc.clients import find_client
 from hub.users.models import User
-from idp.auth.sessions import COOKIE_NAME
+from idp.web.sessions import COOKIE_NAME
 from tests.fixtures.portal_receiver import receiver as receiver  # the fixture, used by name
 from tests.idp.test_run_cli import hub_run as hub_run  # the fixture, used by name
 

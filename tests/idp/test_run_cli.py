@@ -16,7 +16,7 @@ import click
 import pytest
 import requests
 
-from idp.cli.servers import Server, Shutdown, refuse_taken_ports, wait_until_ready, watch
+from launcher.servers import Server, Shutdown, refuse_taken_ports, wait_until_ready, watch
 from tests.fixtures.hub_run import (
     HUB,
     START_LIMIT,

@@ -11,10 +11,10 @@ import pytest
 from flask import jsonify
 
 from idp import create_app
-from idp.auth.csrf import MESSAGE as CSRF_MESSAGE
 from idp.auth.forms import WRONG_CREDENTIALS
 from idp.extensions import db
 from idp.security import CONTENT_SECURITY_POLICY
+from idp.web.csrf import MESSAGE as CSRF_MESSAGE
 from tests.idp.signing_in import csrf_token_of, session_cookie_header, submit_login
 
 EXPECTED_CSP = (

@@ -19,9 +19,9 @@ from hub.oidc.models import BrowserSession
 from hub.passwords import hash_password, needs_rehash
 from hub.users.models import User
 from hub.users.services import create_user
-from idp.auth.csrf import MESSAGE as CSRF_MESSAGE
 from idp.auth.forms import LOGIN_MISSING, PASSWORD_MISSING, WRONG_CREDENTIALS
-from idp.auth.sessions import COOKIE_NAME
+from idp.web.csrf import MESSAGE as CSRF_MESSAGE
+from idp.web.sessions import COOKIE_NAME
 from tests.conftest import LIGHT_HASHING
 from tests.idp.signing_in import (
     audit_events,

@@ -11,7 +11,7 @@ import pytest
 
 from hub.config import Throttling
 from idp.auth.forms import TOO_MANY_ATTEMPTS, WRONG_CREDENTIALS
-from idp.auth.sessions import COOKIE_NAME
+from idp.web.sessions import COOKIE_NAME
 from tests.idp.signing_in import audit_events, comparable, submit_login
 
 LIMITS = Throttling(

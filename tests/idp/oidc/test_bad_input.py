@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from hub.clock import utcnow
 from hub.oidc.models import AuthorizationCode
-from idp.oidc import messages
+from idp.web import messages
 from tests.idp.oidc.conftest import ISSUER, basic
 
 

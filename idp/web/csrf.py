@@ -7,7 +7,7 @@ in templates). Which token a form needs depends on the browser:
   §3), and it changes with every sign-in and dies with the session;
 - not signed in (the sign-in page, « Mot de passe oublié », registration): a signed
   double-submit cookie, a random token in its own cookie (`__Host-hub_csrf` over https, which no
-  sibling host can set: `idp.cookies`). It is dropped whenever a request signs someone in or
+  sibling host can set: `idp.web.cookies`). It is dropped whenever a request signs someone in or
   out, so that a token from before a sign-in never outlives it.
 
 A dedicated cookie rather than Flask's session: only requests that show or check a form read
@@ -23,8 +23,7 @@ from flask import Flask, Response, abort, current_app, g, request
 
 from hub.oidc.models import BrowserSession
 from hub.oidc.secrets import new_secret
-from idp import cookies
-from idp.auth import sessions
+from idp.web import cookies, sessions
 
 FIELD = "csrf_token"
 COOKIE_NAME = "hub_csrf"

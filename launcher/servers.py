@@ -2,7 +2,7 @@
 
 Before anything starts, every port is checked: an old server left on a port would answer the
 readiness probe as if it were the new one, so a taken port is refused, naming the process that
-holds it (`idp.cli.ports`). Once started, a server is ready when its health URL answers 200, and
+holds it (`launcher.ports`). Once started, a server is ready when its health URL answers 200, and
 watched: one that dies on its own stops the others.
 
 Stopping always stops what was started:
@@ -35,8 +35,8 @@ from urllib.parse import urlsplit
 import requests
 
 from hub.polling import PollingWorker
-from idp.cli import ports
 from idp.cli.output import fail_usage
+from launcher import ports
 
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0

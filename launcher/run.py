@@ -6,7 +6,7 @@ delivers mail and back-channel logouts, and the daily expiry reminders, from bac
 (with `--demo` and no `HUB_SMTP_HOST`, mail goes to a local catcher read at the hub's `/dev/mail`
 instead of a mail server). It prints the URLs only once each server answers. Ctrl-C (or SIGTERM)
 stops everything, a further one hurries the stop, and the servers die with `hub run` even when
-it is killed: `idp.cli.servers` says how.
+it is killed: `launcher.servers` says how.
 """
 
 from __future__ import annotations
@@ -27,7 +27,10 @@ from hub.mail.sender import SmtpSender
 from hub.mail.worker import MailWorker
 from hub.reminders.worker import ReminderWorker
 from idp.cli.demo import load as load_demo
-from idp.cli.servers import (
+from idp.cli.session import settings
+from idp.extensions import db
+from idp.oidc.backchannel import LogoutWorker
+from launcher.servers import (
     Server,
     Shutdown,
     Stop,
@@ -36,9 +39,6 @@ from idp.cli.servers import (
     wait_until_ready,
     watch,
 )
-from idp.cli.session import settings
-from idp.extensions import db
-from idp.oidc.backchannel import LogoutWorker
 
 
 def hub_server(

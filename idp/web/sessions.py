@@ -1,6 +1,6 @@
 """The single sign-on session as the web app sees it: a cookie holding a random key, looked up
 once per request (`current_browser_session`). Its name is `hub_sso`, `__Host-hub_sso` over https
-(`idp.cookies`)."""
+(`idp.web.cookies`)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from hub.clock import utcnow
 from hub.oidc import sessions
 from hub.oidc.models import BrowserSession
 from hub.users.models import User
-from idp import cookies, settings_of
 from idp.extensions import db
+from idp.web import cookies
+from idp.web.settings import settings_of
 
 COOKIE_NAME = "hub_sso"
 _UNSET = object()

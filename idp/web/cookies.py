@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from flask import Response, current_app, request
 
-from idp import settings_of
+from idp.web.settings import settings_of
 
 HOST_PREFIX = "__Host-"
 
