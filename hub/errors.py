@@ -91,3 +91,29 @@ class NoContract(Conflict):
 class AlreadyExists(Conflict):
     code = "already_exists"
     message = "Cet élément existe déjà."
+
+
+class NotAdmitted(NotAllowed):
+    """R5 at a portal's door: the person may not enter the portal (`hub.oidc.access`). `code`
+    is what the portal reads (`access_denied`, `invalid_grant`) and what the audit log keeps."""
+
+
+class AccountExpired(NotAdmitted):
+    """R5: every account the person holds on the portal, their own or as a delegated admin
+    (R9), has expired. The message is DESIGN.md's sentence, exactly."""
+
+    code = "account_expired"
+    message = "Votre compte est expiré. Veuillez contacter votre administrateur."
+
+
+class NoAccount(NotAdmitted):
+    """The person holds no account on the portal, neither their own nor as a delegated admin
+    (R9): they are told whom to ask for one."""
+
+    code = "no_account"
+
+    def __init__(self, portal_name: str) -> None:
+        super().__init__(
+            f"Vous n'avez pas de compte sur {portal_name}. Pour y accéder, demandez à "
+            "l'administrateur de votre structure sur ce portail de vous créer un compte."
+        )

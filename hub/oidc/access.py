@@ -27,21 +27,19 @@ from sqlalchemy.orm import Session, raiseload
 
 import hub.models  # noqa: F401 - statements are built at import: every mapper must exist
 from hub.accounts.models import Account, Right, Role
+from hub.errors import AccountExpired, NoAccount
 from hub.portals.models import DelegationRule, Portal
 from hub.structures.models import Contract, Structure
 
-# R5, exactly as DESIGN.md words it: imported wherever it is shown, never retyped.
-ACCOUNT_EXPIRED = "Votre compte est expiré. Veuillez contacter votre administrateur."
+# R5, exactly as DESIGN.md words it (held by the error): imported wherever it is shown.
+ACCOUNT_EXPIRED = AccountExpired.message
 
 EXPIRED = "account_expired"
 NO_ACCOUNT = "no_account"
 
 
 def no_account_message(portal_name: str) -> str:
-    return (
-        f"Vous n'avez pas de compte sur {portal_name}. Pour y accéder, demandez à "
-        "l'administrateur de votre structure sur ce portail de vous créer un compte."
-    )
+    return NoAccount(portal_name).message
 
 
 def refusal_sentence(refusal: str, portal_name: str) -> str:
