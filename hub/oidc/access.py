@@ -14,38 +14,43 @@ Per structure, the person gets one entry:
 - otherwise an expired own account, shown as expired.
 
 R5: the door opens when at least one entry is not expired. A person whose entries are all
-expired is refused with `ACCOUNT_EXPIRED`; a person without any entry has no account there.
+expired is refused with `AccountExpired` (`ACCOUNT_EXPIRED`, DESIGN.md's sentence); a person
+without any entry with `NoAccount`. `check_admission` is that rule, and the only copy of it: the
+authorization endpoint asks it through `admit` (which audits a refusal), the code exchange and
+every refresh ask it directly.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, exists, or_, select
 from sqlalchemy.orm import Session, raiseload
 
 import hub.models  # noqa: F401 - statements are built at import: every mapper must exist
 from hub.accounts.models import Account, Right, Role
-from hub.errors import AccountExpired, NoAccount
+from hub.audit.services import record
+from hub.errors import AccountExpired, NoAccount, NotAdmitted
 from hub.portals.models import DelegationRule, Portal
 from hub.structures.models import Contract, Structure
+from hub.users.models import User
 
 # R5, exactly as DESIGN.md words it (held by the error): imported wherever it is shown.
 ACCOUNT_EXPIRED = AccountExpired.message
-
-EXPIRED = "account_expired"
-NO_ACCOUNT = "no_account"
+AUTHORIZE_REFUSED = "oidc.authorize.refused"  # the audit log's action for a refusal at the door
 
 
-def no_account_message(portal_name: str) -> str:
-    return NoAccount(portal_name).message
+class PortalAtTheDoor(Protocol):
+    """A `Portal`, or a cached copy of one (the OpenID Connect client registry's)."""
 
-
-def refusal_sentence(refusal: str, portal_name: str) -> str:
-    """What a person refused entry to a portal reads: R5's sentence, or that they have no
-    account there."""
-    return ACCOUNT_EXPIRED if refusal == EXPIRED else no_account_message(portal_name)
+    @property
+    def id(self) -> int: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -65,12 +70,14 @@ class PortalAccess:
     portal: Portal
     accounts: list[PortalAccount]
 
-    @property
-    def refusal(self) -> str | None:
-        """None when the person may enter (R5), else `EXPIRED` or `NO_ACCOUNT`."""
-        if any(not account.expired for account in self.accounts):
-            return None
-        return EXPIRED if self.accounts else NO_ACCOUNT
+
+@dataclass(frozen=True)
+class Admission:
+    """R5 let the person in: `user_id` may enter `portal` at `at`."""
+
+    user_id: int
+    portal: PortalAtTheDoor
+    at: datetime
 
 
 def _held(
@@ -112,14 +119,77 @@ _DECISION = select(
 )
 
 
-def refusal(session: Session, user_id: int, portal_id: int, *, now: datetime) -> str | None:
-    """R5's decision alone, as `PortalAccess.refusal` gives it, for the hot path (every
-    authorization and every refresh): one query, no objects built."""
-    params = {"user_id": user_id, "portal_id": portal_id, "now": now}
+def check_admission(
+    session: Session, user_id: int, portal: PortalAtTheDoor, *, now: datetime
+) -> Admission:
+    """R5, the person at the portal's door (module docstring): admitted, or `AccountExpired`,
+    or `NoAccount`, raised. One query and no objects built, as it runs on the hot path (every
+    authorization, code exchange and refresh). Audits nothing: `admit` does, at the door."""
+    params = {"user_id": user_id, "portal_id": portal.id, "now": now}
     usable, has_own = session.execute(_DECISION, params).one()
     if usable:
-        return None
-    return EXPIRED if has_own else NO_ACCOUNT
+        return Admission(user_id, portal, now)
+    if has_own:
+        raise AccountExpired()
+    raise NoAccount(portal.name)
+
+
+def admit(
+    session: Session, person: User, portal: PortalAtTheDoor, *, now: datetime, client: str
+) -> Admission:
+    """R5 at the authorization endpoint, for `client` (its `client_id`): the admission, or the
+    refusal raised once its audit event (`oidc.authorize.refused`) is added to the caller's
+    transaction, which the caller commits."""
+    try:
+        return check_admission(session, person.id, portal, now=now)
+    except NotAdmitted as refused:
+        audit_refusal(
+            session,
+            refused,
+            person=person,
+            portal=portal,
+            client=client,
+            now=now,
+            action=AUTHORIZE_REFUSED,
+        )
+        raise
+
+
+def audit_refusal(
+    session: Session,
+    refused: NotAdmitted,
+    *,
+    person: User,
+    portal: PortalAtTheDoor,
+    client: str,
+    now: datetime,
+    action: str,
+) -> None:
+    """The audit event of an R5 refusal, at the authorization endpoint (`admit`) or at the
+    code exchange: the person, the portal, the client and the refusal's code as its reason."""
+    record(
+        session,
+        actor=person,
+        action=action,
+        now=now,
+        portal=portal,
+        target=person,
+        after={"reason": refused.code, "client": client},
+    )
+
+
+def is_expired_on(
+    session: Session, user_id: int, portal: PortalAtTheDoor, *, now: datetime
+) -> bool:
+    """Whether R5 refuses the person on `portal` because their accounts there expired (not
+    because they hold none): what « Prévenir mon administrateur » is for."""
+    try:
+        check_admission(session, user_id, portal, now=now)
+    except AccountExpired:
+        return True
+    except NoAccount:
+        return False  # refused too, but there is nothing to renew
+    return False
 
 
 def portal_access(session: Session, user_id: int, portal: Portal, *, now: datetime) -> PortalAccess:

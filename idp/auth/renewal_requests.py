@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from hub.accounts.renewal_requests import request_renewal
 from hub.clock import utcnow
-from hub.oidc.access import ACCOUNT_EXPIRED, EXPIRED, refusal
+from hub.oidc.access import ACCOUNT_EXPIRED, is_expired_on
 from hub.portals.models import Portal
 from hub.transactions import unit_of_work
 from idp.extensions import db
@@ -76,7 +76,7 @@ def notify() -> tuple[str, int]:
     if browser_session is None or portal is None:
         return render_message(messages.INVALID_REQUEST_TITLE, SESSION_NEEDED, status=400)
     now = utcnow()
-    if refusal(db.session, browser_session.user_id, portal.id, now=now) != EXPIRED:
+    if not is_expired_on(db.session, browser_session.user_id, portal, now=now):
         return render_message(messages.INVALID_REQUEST_TITLE, NOT_EXPIRED, status=400)
     with unit_of_work(db.session):
         outcome = request_renewal(db.session, browser_session.user, portal, now=now)

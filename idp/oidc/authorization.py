@@ -36,12 +36,11 @@ from flask import Response, redirect
 from flask import request as flask_request
 from sqlalchemy import bindparam, exists, select
 
-from hub.audit.services import record
 from hub.clock import utcnow
+from hub.errors import AccountExpired, NotAdmitted
 from hub.oidc import sessions
-from hub.oidc.access import EXPIRED, no_account_message, refusal
+from hub.oidc.access import admit
 from hub.oidc.models import BrowserSession, SessionClient
-from hub.portals.models import Portal
 from idp.auth import forms
 from idp.auth.renewal_requests import expired_page
 from idp.auth.views import render_login
@@ -114,10 +113,21 @@ def authorize() -> Response | Page:
             error = InteractionRequiredError()
             return server.authorization_error(request, error, target.redirect_uri)
         return redirect(_choose_password_url(request), 302)
-    portal_id = target.client.client.portal.id
-    refused = refusal(db.session, browser_session.user_id, portal_id, now=utcnow())
-    if refused is not None:
-        return _refuse(request, target, browser_session, refused, silent="none" in prompts)
+    client = target.client
+    try:
+        admit(
+            db.session,
+            browser_session.user,
+            client.client.portal,
+            now=utcnow(),
+            client=client.get_client_id(),
+        )
+    except NotAdmitted as refused:
+        db.session.commit()  # its audit event
+        if "none" in prompts:
+            error = AccessDeniedError(refused.code)
+            return server.authorization_error(request, error, target.redirect_uri)
+        return _refusal_page(client, refused)
     return _issue_code(request, grant, target, browser_session)
 
 
@@ -145,31 +155,6 @@ def _issue_code(
     sessions.touch(browser_session, now=utcnow())
     db.session.commit()
     return server.authorization_response(*response)
-
-
-def _refuse(
-    request: HubRequest,
-    target: Target,
-    browser_session: BrowserSession,
-    refused: str,
-    *,
-    silent: bool,
-) -> Response | Page:
-    """R5 refuses: audited, then `access_denied` for the portal (`prompt=none`) or the hub's
-    page for the person."""
-    record(
-        db.session,
-        actor=browser_session.user,
-        action="oidc.authorize.refused",
-        now=utcnow(),
-        portal=db.session.get(Portal, target.client.client.portal.id),
-        target=browser_session.user,
-        after={"reason": refused, "client": target.client.get_client_id()},
-    )
-    db.session.commit()
-    if silent:
-        return server.authorization_error(request, AccessDeniedError(refused), target.redirect_uri)
-    return _refusal_page(target.client, refused)
 
 
 def _verified_target(request: HubRequest) -> Target | Page:
@@ -285,12 +270,10 @@ def _register_url(client: RelyingParty, request: HubRequest) -> str:
     return f"{flask_request.script_root}{REGISTER_PATH}?{query}"
 
 
-def _refusal_page(client: RelyingParty, refusal: str) -> Page:
+def _refusal_page(client: RelyingParty, refused: NotAdmitted) -> Page:
     """R5: the hub's own page, with a way back to the portal, and never a code."""
     portal = client.client.portal
     link = (messages.BACK_TO_PORTAL.format(portal=portal.name), portal.base_url)
-    if refusal == EXPIRED:
+    if isinstance(refused, AccountExpired):
         return expired_page(portal)
-    return render_message(
-        messages.NO_ACCOUNT_TITLE, no_account_message(portal.name), link=link, status=403
-    )
+    return render_message(messages.NO_ACCOUNT_TITLE, refused.message, link=link, status=403)

@@ -14,9 +14,9 @@ from authlib.oidc.core import grants as oidc_grants
 from authlib.oidc.core.util import create_half_hash
 from flask import current_app
 
-from hub.audit.services import record
 from hub.clock import utcnow
 from hub.config import Settings
+from hub.errors import NotAdmitted
 from hub.oidc import access, sessions, tokens
 from hub.oidc.models import BrowserSession
 from hub.oidc.secrets import new_secret
@@ -178,22 +178,22 @@ def _refuse_unless_admitted(code: IssuedCode, client: RelyingParty) -> None:
     revive it. The portal gets the sentence the door's page shows."""
     now = utcnow()
     portal = client.client.portal
-    refused = access.refusal(db.session, code.user.id, portal.id, now=now)
-    if refused is None:
-        return
-    start_writing()
-    if not tokens.redeem_code(db.session, code.row, now=now):  # a concurrent exchange won
-        tokens.revoke_issued_from_code(db.session, code.row, now=now)
-    record(
-        db.session,
-        actor=code.user,
-        action="oidc.token.refused",
-        now=now,
-        portal=portal,
-        target=code.user,
-        after={"reason": refused, "client": client.get_client_id()},
-    )
-    raise AccountRefused(access.refusal_sentence(refused, portal.name))
+    try:
+        access.check_admission(db.session, code.user.id, portal, now=now)
+    except NotAdmitted as refused:
+        start_writing()
+        if not tokens.redeem_code(db.session, code.row, now=now):  # a concurrent exchange won
+            tokens.revoke_issued_from_code(db.session, code.row, now=now)
+        access.audit_refusal(
+            db.session,
+            refused,
+            person=code.user,
+            portal=portal,
+            client=client.get_client_id(),
+            now=now,
+            action="oidc.token.refused",
+        )
+        raise AccountRefused(refused.message) from None
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
@@ -220,9 +220,10 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             return None
         if not _session_is_live(browser_session):
             raise InvalidGrantError("The sign-in session has ended.")
-        refused = access.refusal(db.session, row.user_id, client.client.portal.id, now=now)
-        if refused is not None:  # R5 again: an account that expired stops the portal session
-            raise InvalidGrantError(refused)
+        try:  # R5 again: an account that expired stops the portal session
+            access.check_admission(db.session, row.user_id, client.client.portal, now=now)
+        except NotAdmitted as refused:
+            raise InvalidGrantError(refused.code) from None
         return IssuedToken(row, "refresh_token", browser_session, now=now)
 
     def create_token_response(self) -> Any:

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 
 from hub.accounts.services import delete_account
 from hub.audit.models import AuditEvent
-from hub.oidc.access import ACCOUNT_EXPIRED, no_account_message
+from hub.errors import NoAccount
+from hub.oidc.access import ACCOUNT_EXPIRED
 from hub.oidc.models import AuthorizationCode, OAuthToken
 from tests.idp.api.demo_accounts import account_of
 
@@ -116,7 +117,7 @@ def test_an_account_deleted_between_authorize_and_the_exchange_gets_no_tokens(
     assert response.status_code == 400
     assert response.get_json() == {
         "error": "invalid_grant",
-        "error_description": no_account_message("Certificateurs"),  # as at the door
+        "error_description": NoAccount("Certificateurs").message,  # as at the door
     }
     assert tokens_issued(session) == 0
     [event] = refusals(session)
@@ -135,7 +136,7 @@ def test_r9_a_delegated_admin_whose_soltea_account_expires_meanwhile_gets_no_tok
     assert response.status_code == 400
     assert response.get_json() == {
         "error": "invalid_grant",
-        "error_description": no_account_message("Certificateurs"),  # as at the door
+        "error_description": NoAccount("Certificateurs").message,  # as at the door
     }
     assert tokens_issued(session) == 0
     [event] = refusals(session)
