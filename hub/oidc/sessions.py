@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm import Session
 
 from hub.clock import utcnow
@@ -111,6 +111,38 @@ def touch(browser_session: BrowserSession, *, now: datetime) -> None:
     """Keeps an used session from idling out, without a write on every request."""
     if now - browser_session.last_seen_at >= TOUCH_EVERY:
         browser_session.last_seen_at = now
+
+
+# Whether a session already signed in to a client, built once (hot path).
+_SIGNED_IN_TO = select(
+    exists().where(
+        SessionClient.browser_session_id == bindparam("browser_session_id"),
+        SessionClient.client_id == bindparam("client_id"),
+    )
+)
+
+
+def has_signed_in_to(session: Session, browser_session: BrowserSession, client: ClientRef) -> bool:
+    """Whether this session already signed in to `client` (one indexed query). Asked while
+    reading, so that a sign-in writes the link only the first time (`note_sign_in`)."""
+    params = {"browser_session_id": browser_session.id, "client_id": client.id}
+    return bool(session.execute(_SIGNED_IN_TO, params).scalar())
+
+
+def note_sign_in(
+    session: Session,
+    browser_session: BrowserSession,
+    client: ClientRef,
+    *,
+    signed_in_before: bool,
+    now: datetime,
+) -> None:
+    """The session signs in to `client` now: the client is remembered for single logout
+    (unless `signed_in_before`, as `has_signed_in_to` found) and the session kept from idling
+    out."""
+    if not signed_in_before:
+        remember_client(session, browser_session, client)
+    touch(browser_session, now=now)
 
 
 def remember_client(session: Session, browser_session: BrowserSession, client: ClientRef) -> None:

@@ -7,15 +7,23 @@ every protocol error goes back to the portal, with `state` and `iss`. Then the p
 usable session (none, `prompt=login`, older than `max_age`, or not the person the portal's
 `id_token_hint` names) means the sign-in form, shown right here (one round trip less than a
 redirect to `/login`) and posted to `/login`, which sends the person back here; `prompt=none`
-turns each of those steps into an error for the portal instead. Last, R5 at the door: the
-person needs a valid account on the client's portal, their own or as a delegated admin (R9).
-Portals are first-party clients: there is no consent screen, and `prompt=consent` is
-satisfied as it stands.
+turns each of those steps into an error for the portal instead. Last, R5 at the door
+(`hub.oidc.access.admit`): the person needs a valid account on the client's portal, their own
+or as a delegated admin (R9). A refusal (`AccountExpired`, `NoAccount`) is audited by the hub
+and answered `access_denied` for `prompt=none`, the hub's page otherwise (R5's sentence, or no
+account there); never a code. Once admitted, the person gets the code, and the session notes
+the portal for single logout (`hub.oidc.sessions`). Portals are first-party clients: there is
+no consent screen, and `prompt=consent` is satisfied as it stands.
+
+Transactions (`idp.oidc.transactions`): the checks only read. A refusal commits its audit
+event; an admission ends the reading transaction, and the writing one begins with the code and
+commits once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -34,13 +42,12 @@ from authlib.oidc.core.errors import (
 )
 from flask import Response, redirect
 from flask import request as flask_request
-from sqlalchemy import bindparam, exists, select
 
 from hub.clock import utcnow
 from hub.errors import AccountExpired, NotAdmitted
 from hub.oidc import sessions
 from hub.oidc.access import admit
-from hub.oidc.models import BrowserSession, SessionClient
+from hub.oidc.models import BrowserSession
 from idp.auth import forms
 from idp.auth.renewal_requests import expired_page
 from idp.auth.views import render_login
@@ -51,6 +58,7 @@ from idp.oidc.server import MAX_STATE_LENGTH, HubRequest, repeated_parameter, se
 from idp.oidc.transactions import start_writing
 from idp.web import messages
 from idp.web.characters import holds_control_characters
+from idp.web.client_registry import PortalRecord
 from idp.web.pages import render_message
 from idp.web.sessions import current_browser_session
 
@@ -67,14 +75,6 @@ UNSUPPORTED = {
 
 Page = tuple[str, int]
 
-# Whether this session already signed in to this client, built once (hot path).
-_LINKED = select(
-    exists().where(
-        SessionClient.browser_session_id == bindparam("browser_session_id"),
-        SessionClient.client_id == bindparam("client_id"),
-    )
-)
-
 
 @dataclass(frozen=True)
 class Target:
@@ -82,6 +82,14 @@ class Target:
 
     client: RelyingParty
     redirect_uri: str
+
+    @property
+    def client_id(self) -> str:
+        return self.client.get_client_id()
+
+    @property
+    def portal(self) -> PortalRecord:
+        return self.client.client.portal
 
 
 def authorize() -> Response | Page:
@@ -113,22 +121,16 @@ def authorize() -> Response | Page:
             error = InteractionRequiredError()
             return server.authorization_error(request, error, target.redirect_uri)
         return redirect(_choose_password_url(request), 302)
-    client = target.client
+    now = utcnow()
     try:
-        admit(
-            db.session,
-            browser_session.user,
-            client.client.portal,
-            now=utcnow(),
-            client=client.get_client_id(),
-        )
+        admit(db.session, browser_session.user, target.portal, now=now, client=target.client_id)
     except NotAdmitted as refused:
-        db.session.commit()  # its audit event
+        db.session.commit()  # the refusal's audit event
         if "none" in prompts:
             error = AccessDeniedError(refused.code)
             return server.authorization_error(request, error, target.redirect_uri)
-        return _refusal_page(client, refused)
-    return _issue_code(request, grant, target, browser_session)
+        return _refusal_page(target.client, refused)
+    return _issue_code(request, grant, target, browser_session, now=now)
 
 
 def _validated_grant(request: HubRequest) -> tuple[Any, int | None]:
@@ -141,18 +143,22 @@ def _validated_grant(request: HubRequest) -> tuple[Any, int | None]:
 
 
 def _issue_code(
-    request: HubRequest, grant: Any, target: Target, browser_session: BrowserSession
+    request: HubRequest,
+    grant: Any,
+    target: Target,
+    browser_session: BrowserSession,
+    *,
+    now: datetime,
 ) -> Response:
     """The code, and the portal noted as signed in by this session (for single logout). The
-    reading transaction ends before the first write (`idp.oidc.transactions`)."""
-    client_id = target.client.client.id
-    params = {"browser_session_id": browser_session.id, "client_id": client_id}
-    linked = db.session.execute(_LINKED, params).scalar()
+    reading transaction ends before the first write, the code's (`idp.oidc.transactions`)."""
+    client = target.client.client
+    signed_in_before = sessions.has_signed_in_to(db.session, browser_session, client)
     start_writing()
     response = grant.create_authorization_response(target.redirect_uri, request.user)
-    if not linked:
-        sessions.remember_client(db.session, browser_session, target.client.client)
-    sessions.touch(browser_session, now=utcnow())
+    sessions.note_sign_in(
+        db.session, browser_session, client, signed_in_before=signed_in_before, now=now
+    )
     db.session.commit()
     return server.authorization_response(*response)
 
