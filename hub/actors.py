@@ -18,6 +18,7 @@ class System:
 
 
 Actor = User | System
+ANONYMOUS = System("anonyme")  # the actor of attempts that signed nobody in
 
 
 def actor_id(actor: Actor) -> int | None:

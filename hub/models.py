@@ -15,7 +15,6 @@ from hub.mail.models import MailStatus, OutboxMessage
 from hub.oidc.models import (
     AuthorizationCode,
     BrowserSession,
-    LoginThrottle,
     LogoutDelivery,
     OAuthToken,
     OidcClient,
@@ -26,6 +25,7 @@ from hub.portals.models import DelegationRule, Portal
 from hub.registration.models import Registration, RegistrationStatus, TermsAcceptance
 from hub.reminders.models import ReminderSent
 from hub.structures.models import Contract, Mandate, Structure, StructureKind
+from hub.throttle import LoginThrottle
 from hub.users.models import Civility, User
 
 __all__ = [

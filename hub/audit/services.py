@@ -7,6 +7,7 @@ domain call, so they travel in a context variable set once per request or comman
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
@@ -28,6 +29,7 @@ from hub.structures.models import Structure
 from hub.users.models import User
 
 log = logging.getLogger("hub.audit")
+AUDITED_LOGIN_MAX = 100  # what the audit log keeps of a submitted identifiant
 
 
 @dataclass(frozen=True)
@@ -188,3 +190,9 @@ def record_refusal(session: Session, error: NotAllowed, *, now: datetime) -> Aud
     session.add(event)
     log.warning("%s by %s on %s [%s]", event.action, event.actor, event.target, event.request_id)
     return event
+
+
+def audited_login(value: str) -> str:
+    """What the audit log keeps of attacker-controlled text: printable and short."""
+    printable = "".join(char for char in value if unicodedata.category(char) != "Cc")
+    return printable[:AUDITED_LOGIN_MAX]

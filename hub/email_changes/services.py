@@ -14,13 +14,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub import validation
+from hub.actors import ANONYMOUS
 from hub.audit.services import record
 from hub.clock import paris_date, to_paris
 from hub.database import lock_row, queue_behind_writers
 from hub.email_changes.models import EmailChange
 from hub.errors import AlreadyExists, InvalidField
 from hub.mail import outbox
-from hub.oidc.signin import ANONYMOUS
 from hub.portals.models import Portal
 from hub.single_use_links import LinkProblem, SingleUseLinks, new_nonce
 from hub.users.models import User

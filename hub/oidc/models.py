@@ -182,15 +182,3 @@ class LogoutDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
     client: Mapped[OidcClient] = relationship(lazy="joined")
-
-
-class LoginThrottle(Base):
-    """Failed sign-ins counted per key (`user:<identifiant>` or `ip:<address>`) within a window;
-    enough failures delay, then lock, further attempts for that key."""
-
-    __tablename__ = "login_throttles"
-
-    key: Mapped[str] = mapped_column(String(300), primary_key=True)
-    failures: Mapped[int] = mapped_column(default=0)
-    window_started_at: Mapped[datetime]
-    locked_until: Mapped[datetime | None]

@@ -20,18 +20,16 @@ from functools import lru_cache
 
 from sqlalchemy.orm import Session
 
-from hub.actors import System
-from hub.audit.services import record
+from hub import throttle
+from hub.actors import ANONYMOUS
+from hub.audit.services import audited_login, record
 from hub.config import PasswordHashing, Throttling
-from hub.oidc import throttle
 from hub.passwords import PASSWORD_MAX, hash_password, needs_rehash, verify_password
 from hub.portals.models import PortalRef
 from hub.users.models import User
 from hub.users.services import find_user
 
-ANONYMOUS = System("anonyme")  # the actor of attempts that signed nobody in
 LOGIN_MAX = throttle.LOGIN_MAX
-AUDITED_LOGIN_MAX = 100  # what the audit log keeps of a submitted identifiant
 
 
 class FailureReason(StrEnum):
@@ -224,9 +222,3 @@ def refuse(
             "refused_until": until.isoformat(),
         },
     )
-
-
-def audited_login(value: str) -> str:
-    """What the audit log keeps of attacker-controlled text: printable and short."""
-    printable = "".join(char for char in value if unicodedata.category(char) != "Cc")
-    return printable[:AUDITED_LOGIN_MAX]

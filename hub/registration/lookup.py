@@ -16,13 +16,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from hub import validation
+from hub import throttle, validation
 from hub.accounts import policies
-from hub.audit.services import record
+from hub.actors import ANONYMOUS
+from hub.audit.services import audited_login, record
 from hub.config import Throttling
 from hub.errors import HubError, InvalidField
-from hub.oidc import throttle
-from hub.oidc.signin import ANONYMOUS, audited_login
 from hub.portals.models import Portal
 from hub.registration.errors import (
     UNKNOWN_CERTIFIER,

@@ -24,11 +24,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub import validation
+from hub.actors import ANONYMOUS
 from hub.audit.services import record
 from hub.clock import paris_date, to_paris
 from hub.errors import HubError, InvalidField
 from hub.mail import outbox
-from hub.oidc.signin import ANONYMOUS
 from hub.portals.models import Portal
 from hub.registration import lookup as lookups
 from hub.registration.errors import (

@@ -19,13 +19,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from hub.actors import Actor
-from hub.audit.services import record
+from hub import throttle
+from hub.actors import ANONYMOUS, Actor
+from hub.audit.services import audited_login, record
 from hub.clock import paris_date, to_paris
 from hub.config import PasswordHashing, Throttling
 from hub.mail import outbox
-from hub.oidc import throttle
-from hub.oidc.signin import ANONYMOUS, audited_login
 from hub.passwords import hash_password
 from hub.users.models import User
 

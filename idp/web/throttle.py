@@ -1,5 +1,5 @@
 """Throttling as the sign-in page sees it: whose failures an attempt counts against, and how a
-refused attempt is answered. The counting itself is `hub.oidc.throttle`."""
+refused attempt is answered. The counting itself is `hub.throttle`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Counting failed sign-ins in the database (`hub.oidc.throttle`): shared by every worker, exact
+"""Counting failed sign-ins in the database (`hub.throttle`): shared by every worker, exact
 under concurrency, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+from hub import throttle
 from hub.config import Throttling
-from hub.oidc import throttle
-from hub.oidc.models import LoginThrottle
+from hub.throttle import LoginThrottle
 
 LIMITS = Throttling(
     window_minutes=15, delay_after=3, user_lock_after=10, ip_lock_after=5, lock_minutes=15

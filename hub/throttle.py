@@ -1,5 +1,9 @@
-"""Throttling of failed sign-ins, kept in the database so that every worker and every hub
+"""Throttling of failed attempts, kept in the database so that every worker and every hub
 instance sharing it sees the same counts (no process memory, no sleeping worker).
+
+Sign-in counts its failures here, and so do the requests that must not be repeated at will:
+« Mot de passe oublié » (`reset-user:…`, `reset-ip:…`) and registration's look-up
+(`register-ip:…`), each under keys of its own so that one never locks the others.
 
 Two kinds of key: `user:<identifiant>` slows down guessing one person's password, `ip:<address>`
 stops one machine from spraying a common password over many identifiants. Failures are counted
@@ -23,12 +27,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, case, delete, func, literal, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import String, bindparam, case, delete, func, literal, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from hub.config import Throttling
-from hub.database import upsert_insert
-from hub.oidc.models import LoginThrottle
+from hub.database import Base, upsert_insert
 
 USER_PREFIX = "user:"
 IP_PREFIX = "ip:"
@@ -60,6 +63,19 @@ def reset_keys(login: str, address: str | None) -> tuple[str, str]:
     return RESET_PREFIX + user_key(login), RESET_PREFIX + ip_key(address)
 
 
+class LoginThrottle(Base):
+    """Failed attempts counted per key (`user:<identifiant>`, `ip:<address>`, or either behind
+    a prefix of its own) within a window; enough failures delay, then lock, further attempts
+    for that key."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    window_started_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
+
+
 @dataclass(frozen=True)
 class Failure:
     """A failure just counted: the key's count in its window and, when it now refuses
@@ -86,7 +102,7 @@ def refused_until(session: Session, keys: Iterable[str], *, now: datetime) -> da
 
 
 def count_failure(session: Session, key: str, *, now: datetime, throttling: Throttling) -> Failure:
-    """Counts one failed sign-in for `key` and sets its delay or lock.
+    """Counts one failed attempt for `key` and sets its delay or lock.
 
     One upsert (`INSERT … ON CONFLICT DO UPDATE … RETURNING`, on PostgreSQL and SQLite alike)
     increments the count atomically, so concurrent failures in several workers are all counted;
