@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub import validation
-from hub.accounts import policies
+from hub.accounts import mails, policies
 from hub.accounts.models import (
     DEFAULT_RIGHTS,
     Account,
@@ -32,7 +32,6 @@ from hub.accounts.models import (
 from hub.actors import Actor
 from hub.audit.services import record
 from hub.errors import AlreadyExists, Conflict, InvalidField, NoContract
-from hub.mail import outbox
 from hub.portals.models import Portal
 from hub.single_use_links import SingleUseLinks, new_nonce
 from hub.structures.models import Structure
@@ -206,29 +205,8 @@ def _send(
     if user is None and not invitation.names_a_new_person:
         return
     session.flush()  # the link names the invitation's id
-    greeted = user if user is not None else invitation
-    outbox.queue(
-        session,
-        recipient=user.email if user is not None else invitation.invitee,
-        template="account_invitation",
-        context={
-            "civility": greeted.civility.value if greeted.civility is not None else None,
-            "first_name": greeted.first_name,
-            "last_name": greeted.last_name,
-            "username": user.username if user is not None and user.password_hash else None,
-            "portal": invitation.portal.name,
-            "structure": invitation.structure.name,
-            "matricule": invitation.structure.matricule,
-            "role": invitation.role.value,
-            "data_exchange": Right.DATA_EXCHANGE in invitation.rights,
-            "invited_by": by.full_name if isinstance(by, User) else None,
-            "invitation_url": links.url(
-                invitation.id, invitation.nonce, expires_at=invitation.expires_at
-            ),
-            "invitation_expires_at": invitation.expires_at,
-        },
-        now=now,
-    )
+    url = links.url(invitation.id, invitation.nonce, expires_at=invitation.expires_at)
+    mails.account_invitation(session, invitation, user, by=by, url=url, now=now)
 
 
 def _require_pending(

@@ -16,13 +16,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.accounts import policies
+from hub.accounts import mails, policies
 from hub.accounts.models import Account
 from hub.audit.models import AuditEvent
 from hub.audit.services import describe, record
-from hub.clock import paris_date
-from hub.mail import outbox
-from hub.portals.links import manage_accounts_url
 from hub.portals.models import Portal
 from hub.users.models import User
 
@@ -51,7 +48,7 @@ def request_renewal(session: Session, user: User, portal: Portal, *, now: dateti
     recipients = 0
     for account in expired:
         for admin in policies.effective_admins(session, account.structure, portal, now=now):
-            _mail(session, admin, account, now=now)
+            mails.renewal_request(session, admin, account, now=now)
             recipients += 1
     record(
         session,
@@ -80,31 +77,4 @@ def _asked_since(session: Session, user: User, portal: Portal, since: datetime) 
             .limit(1)
         )
         is not None
-    )
-
-
-def _mail(
-    session: Session, admin: policies.EffectiveAdmin, account: Account, *, now: datetime
-) -> None:
-    holder, portal, structure = account.user, account.portal, account.structure
-    outbox.queue(
-        session,
-        recipient=admin.user.email,
-        template="renewal_request",
-        context={
-            "civility": admin.user.civility.value if admin.user.civility else None,
-            "first_name": admin.user.first_name,
-            "last_name": admin.user.last_name,
-            "holder": holder.full_name,
-            "holder_username": holder.username,
-            "holder_email": holder.email,
-            "portal": portal.name,
-            "structure": structure.name,
-            "matricule": structure.matricule,
-            "expired_on": paris_date(account.expires_at),
-            "manage_url": manage_accounts_url(
-                admin.via or portal, portal=portal, structure=structure
-            ),
-        },
-        now=now,
     )

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.accounts import policies
+from hub.accounts.mails import account_created, account_renewed_row
 from hub.accounts.models import DEFAULT_RIGHTS, Account, RenewalReceipt, Right, Role
 from hub.actors import Actor
 from hub.audit.services import event_row, record, record_rows
@@ -71,7 +72,7 @@ def open_account(
         ) from error
     _audit(session, by, "account.create", account, now=now, after=account.snapshot())
     if notify:
-        outbox.account_created(session, account, now=now)
+        account_created(session, account, now=now)
     return account
 
 
@@ -130,7 +131,7 @@ def renew_many(
             )
         events.append(_event(by, "account.renew", account, now=now, before=before))
         if notify:
-            mails.append(outbox.account_renewed_row(account, now=now))
+            mails.append(account_renewed_row(account, now=now))
     # One statement per table, whatever the selection's size (ORM inserts would cost one each
     # on SQLite, which cannot return generated ids in bulk).
     session.flush()

@@ -16,11 +16,10 @@ from sqlalchemy.orm import Session
 from hub import validation
 from hub.actors import ANONYMOUS
 from hub.audit.services import record
-from hub.clock import paris_date, to_paris
 from hub.database import lock_row, queue_behind_writers
+from hub.email_changes import mails
 from hub.email_changes.models import EmailChange
 from hub.errors import AlreadyExists, InvalidField
-from hub.mail import outbox
 from hub.portals.models import Portal
 from hub.single_use_links import LinkProblem, SingleUseLinks, new_nonce
 from hub.users.models import User
@@ -87,18 +86,8 @@ def request_change(
     )
     session.add(change)
     session.flush()
-    context = _context(change)
     url = links.url(change.id, change.nonce, expires_at=change.expires_at)
-    outbox.queue(
-        session,
-        recipient=new_email,
-        template="email_change_validation",
-        context={**context, "validation_url": url},
-        now=now,
-    )
-    outbox.queue(
-        session, recipient=user.email, template="email_change_notice", context=context, now=now
-    )
+    mails.validation_and_notice(session, change, url=url, now=now)
     record(
         session,
         actor=user,
@@ -187,17 +176,3 @@ def _refused(session: Session, opened: Opened, *, now: datetime) -> None:
         target=user,
         after={"reason": opened.problem},
     )
-
-
-def _context(change: EmailChange) -> dict[str, str | None]:
-    user = change.user
-    return {
-        "civility": user.civility.value if user.civility is not None else None,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "username": user.username,
-        "old_email": change.old_email,
-        "new_email": change.new_email,
-        "expires_on": paris_date(change.expires_at),
-        "expires_hour": to_paris(change.expires_at).strftime("%H:%M"),
-    }

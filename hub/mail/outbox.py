@@ -3,6 +3,10 @@
 A mail is rendered when it is queued, not when it is sent: what a person reads describes the
 change as it was committed, even if the account changes again before the sender runs. Nothing
 here talks to a mail server; `hub.mail.sender` does, later, from the outbox table.
+
+This is infrastructure: each area says what its mails say, in its own `mails.py`
+(`hub.accounts.mails`, `hub.registration.mails`…), and queues them here with a template of
+`hub/mail/templates` and its context; the layout they share greets the person (`greeting`).
 """
 
 from __future__ import annotations
@@ -10,14 +14,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from hub.accounts.models import Account
 from hub.actors import Actor
 from hub.audit.services import record
 from hub.clock import paris_date
@@ -43,6 +47,20 @@ def _environment() -> Environment:
 
 
 environment = _environment()
+
+
+class Addressee(Protocol):
+    """Whom a mail greets: a person the hub knows, or one it knows only by what they typed (a
+    registration's applicant, an invitation's new person)."""
+
+    @property
+    def civility(self) -> Enum | None: ...
+
+    @property
+    def first_name(self) -> str | None: ...
+
+    @property
+    def last_name(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -106,48 +124,13 @@ def queue_rows(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         session.execute(insert(OutboxMessage), list(rows))
 
 
-def account_context(account: Account) -> dict[str, Any]:
-    """What the account mails say about an account and the person holding it."""
-    user = account.user
+def greeting(person: Addressee) -> dict[str, str | None]:
+    """What the layout of every mail needs to greet the person (« Bonjour Mme Lefèvre, »)."""
     return {
-        "civility": user.civility.value if user.civility is not None else None,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "username": user.username,
-        "portal": account.portal.name,
-        "portal_url": account.portal.base_url,
-        "structure": account.structure.name,
-        "matricule": account.structure.matricule,
-        "expires_at": account.expires_at,
+        "civility": person.civility.value if person.civility is not None else None,
+        "first_name": person.first_name,
+        "last_name": person.last_name,
     }
-
-
-def account_created(session: Session, account: Account, *, now: datetime) -> OutboxMessage:
-    """Tells the person their account exists, with their login and its expiry date (R3)."""
-    return queue(
-        session,
-        recipient=account.user.email,
-        template="account_created",
-        context=account_context(account),
-        now=now,
-    )
-
-
-def account_renewed(session: Session, account: Account, *, now: datetime) -> OutboxMessage:
-    """Tells the person how long their renewed account now lasts (R4)."""
-    message = OutboxMessage(**account_renewed_row(account, now=now))
-    session.add(message)
-    return message
-
-
-def account_renewed_row(account: Account, *, now: datetime) -> dict[str, Any]:
-    """The mail of `account_renewed`, for `queue_rows` (a renewed selection)."""
-    return message_row(
-        recipient=account.user.email,
-        template="account_renewed",
-        context=account_context(account),
-        now=now,
-    )
 
 
 STATUS_LABELS = {

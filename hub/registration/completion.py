@@ -20,8 +20,8 @@ from hub.actors import System
 from hub.audit.services import record, refusal
 from hub.database import lock_row
 from hub.errors import AlreadyExists, ConcurrentChange, NoContract, NotFound
-from hub.mail import outbox
 from hub.portals.models import Portal
+from hub.registration import mails
 from hub.registration.errors import (
     AdminAlreadyExists,
     EmailTaken,
@@ -30,7 +30,7 @@ from hub.registration.errors import (
     UnknownCertifier,
 )
 from hub.registration.models import Registration, RegistrationStatus, TermsAcceptance
-from hub.registration.services import audit_attempt, greeting
+from hub.registration.services import audit_attempt
 from hub.structures.models import Contract, Mandate, Structure
 from hub.users.models import User
 from hub.users.services import create_user
@@ -139,7 +139,7 @@ def complete(
     registration.status = RegistrationStatus.COMPLETED
     registration.closed_at = now
     registration.user_id = user.id
-    _mail_welcome(session, account, certifiers, now=now)
+    mails.registration_completed(session, account, certifiers, now=now)
     record(
         session,
         actor=user,
@@ -238,32 +238,4 @@ def _mandate(
             after=after,
         )
     for admin in policies.effective_admins(session, certifier, portal, now=now):
-        outbox.queue(
-            session,
-            recipient=admin.user.email,
-            template="mandate_declared",
-            context={
-                **greeting(admin.user),
-                "portal": portal.name,
-                "certifier": certifier.name,
-                "certifier_matricule": certifier.matricule,
-                "depositor": depositor.name,
-                "depositor_matricule": depositor.matricule,
-            },
-            now=now,
-        )
-
-
-def _mail_welcome(
-    session: Session, account: Account, certifiers: list[Structure], *, now: datetime
-) -> None:
-    outbox.queue(
-        session,
-        recipient=account.user.email,
-        template="registration_completed",
-        context={
-            **outbox.account_context(account),
-            "certifiers": [f"{c.name} (matricule {c.matricule})" for c in certifiers],
-        },
-        now=now,
-    )
+        mails.mandate_declared(session, admin.user, depositor, certifier, portal, now=now)

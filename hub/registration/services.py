@@ -26,11 +26,10 @@ from sqlalchemy.orm import Session
 from hub import validation
 from hub.actors import ANONYMOUS
 from hub.audit.services import record
-from hub.clock import paris_date, to_paris
 from hub.errors import HubError, InvalidField
-from hub.mail import outbox
 from hub.portals.models import Portal
 from hub.registration import lookup as lookups
+from hub.registration import mails
 from hub.registration.errors import (
     RegistrationClosed,
     RegistrationExpired,
@@ -150,7 +149,10 @@ def attempt_request(
             session.add(registration)
     except IntegrityError as error:
         raise StepAlreadySent() from error
-    _mail_link(session, registration, links, holder=holder_of(session, registration.email))
+    url = links.url(registration.id, registration.nonce, expires_at=registration.expires_at)
+    mails.validation_link(
+        session, registration, url=url, holder=holder_of(session, registration.email)
+    )
     audit_attempt(
         session,
         "registration.request",
@@ -175,31 +177,6 @@ def holder_of(session: Session, email: str) -> User | None:
     """The person the hub knows by this address, if any: their registration adds an account
     to their identity instead of creating another."""
     return session.scalar(select(User).where(User.email == email))
-
-
-def _mail_link(
-    session: Session, registration: Registration, links: SingleUseLinks, *, holder: User | None
-) -> None:
-    """The validation link; to a known address, with the holder's identifiant and how to sign
-    in, and greeting them by the name the hub knows rather than the one typed."""
-    expires_at = registration.expires_at
-    known = {"username": holder.username} if holder is not None else {}
-    outbox.queue(
-        session,
-        recipient=registration.email,
-        template="registration_known_address" if holder else "registration_validation",
-        context={
-            **greeting(holder or registration),
-            **known,
-            "portal": registration.portal.name,
-            "structure": registration.structure.name,
-            "matricule": registration.structure.matricule,
-            "validation_url": links.url(registration.id, registration.nonce, expires_at=expires_at),
-            "expires_on": paris_date(expires_at),
-            "expires_hour": to_paris(expires_at).strftime("%H:%M"),
-        },
-        now=registration.created_at,
-    )
 
 
 @dataclass(frozen=True)
@@ -238,15 +215,6 @@ def record_refused_link(
         reason=opened.problem.value if opened.problem else None,
         step=step,
     )
-
-
-def greeting(person: User | Registration) -> dict[str, str | None]:
-    """What the mail layout needs to greet the person (« Bonjour Mme Lefèvre, »)."""
-    return {
-        "civility": person.civility.value if person.civility is not None else None,
-        "first_name": person.first_name,
-        "last_name": person.last_name,
-    }
 
 
 def audit_attempt(

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from hub.accounts import policies
+from hub.accounts.mails import account_context
 from hub.accounts.models import Account
 from hub.accounts.policies import EffectiveAdmin
 from hub.mail import outbox
@@ -54,7 +55,7 @@ def remind_holder(
     account = item.account
     own = next((admin for admin in admins if admin.user.id == account.user_id), None)
     context: dict[str, Any] = {
-        **outbox.account_context(account),
+        **account_context(account),
         "days_left": item.days_left,
         "admins": [a.user.full_name for a in admins if a.user.id != account.user_id],
         "manage_url": manage_url(own, account.structure, account.portal) if own else None,
@@ -69,9 +70,7 @@ def send_digest(
     session: Session, user: User, sections: Sequence[DigestSection], *, now: datetime
 ) -> None:
     context = {
-        "civility": user.civility.value if user.civility is not None else None,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
+        **outbox.greeting(user),
         "sections": sections,
         "total": sum(len(section.reminders) for section in sections),
     }

@@ -22,10 +22,9 @@ from sqlalchemy.orm import Session
 from hub import throttle
 from hub.actors import ANONYMOUS, Actor
 from hub.audit.services import audited_login, record
-from hub.clock import paris_date, to_paris
 from hub.config import PasswordHashing, Throttling
-from hub.mail import outbox
 from hub.passwords import hash_password
+from hub.users import mails
 from hub.users.models import User
 
 TEMPORARY_LIFETIME = timedelta(hours=24)
@@ -85,17 +84,12 @@ def issue_temporary(
     expires_at = now + TEMPORARY_LIFETIME
     candidate.temporary_password_hash = temporary.hash
     candidate.temporary_password_expires_at = expires_at
-    outbox.queue(
+    mails.password_temporary(
         session,
-        recipient=candidate.email,
-        template="password_temporary",
-        context={
-            **_greeting(candidate),
-            "temporary_password": temporary.plain,
-            "expires_on": paris_date(expires_at),
-            "expires_hour": to_paris(expires_at).strftime("%H:%M"),
-            "sign_in_url": sign_in_url,
-        },
+        candidate,
+        temporary.plain,
+        expires_at=expires_at,
+        sign_in_url=sign_in_url,
         now=now,
     )
     record(
@@ -117,25 +111,5 @@ def store_new_password(
     user.password_hash = new_hash
     user.temporary_password_hash = user.temporary_password_expires_at = None
     user.password_must_change = False
-    outbox.queue(
-        session,
-        recipient=user.email,
-        template="password_changed",
-        context={
-            **_greeting(user),
-            "changed_on": paris_date(now),
-            "changed_hour": to_paris(now).strftime("%H:%M"),
-            "forgot_url": forgot_url,
-        },
-        now=now,
-    )
+    mails.password_changed(session, user, forgot_url=forgot_url, now=now)
     record(session, actor=by, action="user.password_change", now=now, target=user)
-
-
-def _greeting(user: User) -> dict[str, str | None]:
-    return {
-        "civility": user.civility.value if user.civility is not None else None,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "username": user.username,
-    }

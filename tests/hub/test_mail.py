@@ -14,11 +14,12 @@ import jinja2
 import pytest
 from sqlalchemy import func, select
 
+from hub.accounts.mails import account_created, account_renewed
 from hub.clock import utcnow
 from hub.config import Smtp
 from hub.database import make_engine, make_session_factory
 from hub.mail.models import MailStatus, OutboxMessage
-from hub.mail.outbox import account_created, account_renewed, queue
+from hub.mail.outbox import queue
 from hub.mail.sender import DeliveryReport, SmtpSender, deliver_pending
 from hub.mail.worker import MailWorker
 from hub.transactions import unit_of_work

@@ -8,10 +8,10 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import select
 
+from hub.accounts.mails import account_renewed
 from hub.audit.models import AuditEvent
 from hub.config import Smtp
 from hub.mail.models import MailStatus, OutboxMessage
-from hub.mail.outbox import account_renewed
 from idp import create_app
 from idp.cli import cli
 from idp.extensions import db
