@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -68,6 +68,13 @@ class Account(Base):
     user: Mapped[User] = relationship(back_populates="accounts", lazy="joined")
     structure: Mapped[Structure] = relationship(lazy="joined")
     portal: Mapped[Portal] = relationship(lazy="joined")
+
+    audit_type: ClassVar[str] = "account"
+
+    @property
+    def audit_label(self) -> str:
+        """How the audit log names it: « alice.martin (100001, soltea) »."""
+        return f"{self.user.username} ({self.structure.matricule}, {self.portal.code})"
 
     def is_expired(self, now: datetime) -> bool:
         """R3: expired once `expires_at <= now`."""
@@ -159,6 +166,13 @@ class Invitation(Base):
     portal: Mapped[Portal] = relationship(lazy="joined")
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])
     invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
+
+    audit_type: ClassVar[str] = "invitation"
+
+    @property
+    def audit_label(self) -> str:
+        """As typed: the person it reaches stays unnamed in the audit log."""
+        return self.invitee
 
     @property
     def names_a_new_person(self) -> bool:

@@ -2,6 +2,10 @@
 
 The request id and the portal an action came from are ambient facts of the request, not of the
 domain call, so they travel in a context variable set once per request or command.
+
+The log knows no area's models: what an event is about names itself (`AuditSubject`, which
+every model an event can be about satisfies), and the structure and portal it concerns are
+known by their id and code.
 """
 
 from __future__ import annotations
@@ -13,23 +17,46 @@ from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from hub.accounts.models import Account, Invitation
 from hub.actors import Actor, actor_id, actor_label
 from hub.audit.models import AuditEvent
 from hub.errors import NotAllowed
-from hub.mail.models import OutboxMessage
-from hub.oidc.models import OidcClient
-from hub.portals.models import Portal, PortalRef
-from hub.structures.models import Structure
-from hub.users.models import User
 
 log = logging.getLogger("hub.audit")
 AUDITED_LOGIN_MAX = 100  # what the audit log keeps of a submitted identifiant
+
+
+class AuditSubject(Protocol):
+    """What an event can be about (an account, a person, a structure, a portal, a client, a
+    mail…): its kind, the same for every row of a model (`audit_type`, e.g. "account"), its id,
+    and the words an operator reads (`audit_label`). The log copies all three, so that it
+    outlives what it speaks of."""
+
+    audit_type: ClassVar[str]
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def audit_label(self) -> str: ...
+
+
+class StructureRef(Protocol):
+    """What the audit log needs of the structure an event concerns: its id (a `Structure`)."""
+
+    @property
+    def id(self) -> int: ...
+
+
+class PortalRef(Protocol):
+    """What the audit log needs of a portal: a `Portal`, or a cached copy of one."""
+
+    @property
+    def code(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -70,32 +97,17 @@ def audit_context(
         leave_audit_context(token)
 
 
-def describe(target: object) -> tuple[str, str, str]:
+def describe(target: AuditSubject) -> tuple[str, str, str]:
     """(type, id, human label) of what an event is about."""
-    if isinstance(target, Account):
-        label = f"{target.user.username} ({target.structure.matricule}, {target.portal.code})"
-        return "account", str(target.id), label
-    if isinstance(target, Invitation):  # as typed: the person it reaches stays unnamed
-        return "invitation", str(target.id), target.invitee
-    if isinstance(target, User):
-        return "user", str(target.id), target.username
-    if isinstance(target, Structure):
-        return "structure", str(target.id), f"{target.matricule} {target.name}"
-    if isinstance(target, Portal):
-        return "portal", str(target.id), target.code
-    if isinstance(target, OidcClient):
-        return "client", str(target.id), target.client_id
-    if isinstance(target, OutboxMessage):
-        return "mail", str(target.id), f"{target.template} → {target.recipient}"
-    raise TypeError(f"cannot describe {target!r} for the audit log")
+    return target.audit_type, str(target.id), target.audit_label
 
 
 def _event_fields(
     actor: Actor,
     action: str,
-    structure: Structure | None,
+    structure: StructureRef | None,
     portal: PortalRef | None,
-    target: object | None,
+    target: AuditSubject | None,
 ) -> dict[str, Any]:
     context = _context.get()
     target_type, target_id, target_label = describe(target) if target is not None else (None,) * 3
@@ -118,9 +130,9 @@ def event_row(
     actor: Actor,
     action: str,
     now: datetime,
-    structure: Structure | None = None,
+    structure: StructureRef | None = None,
     portal: PortalRef | None = None,
-    target: object | None = None,
+    target: AuditSubject | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -135,9 +147,9 @@ def record(
     actor: Actor,
     action: str,
     now: datetime,
-    structure: Structure | None = None,
+    structure: StructureRef | None = None,
     portal: PortalRef | None = None,
-    target: object | None = None,
+    target: AuditSubject | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
@@ -173,9 +185,9 @@ def refusal(
     actor: Actor,
     action: str,
     *,
-    structure: Structure | None = None,
+    structure: StructureRef | None = None,
     portal: PortalRef | None = None,
-    target: object | None = None,
+    target: AuditSubject | None = None,
     message: str | None = None,
 ) -> NotAllowed:
     """A `NotAllowed` carrying what the audit log must keep of the refused attempt."""

@@ -9,7 +9,7 @@ credential. Only the session cookie and the relying parties hold the raw values.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -46,6 +46,12 @@ class OidcClient(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     portal: Mapped[Portal] = relationship(lazy="joined")
+
+    audit_type: ClassVar[str] = "client"
+
+    @property
+    def audit_label(self) -> str:
+        return self.client_id
 
     def __repr__(self) -> str:
         return f"<OidcClient {self.client_id}>"

@@ -22,10 +22,9 @@ from sqlalchemy.orm import Session
 
 from hub import throttle
 from hub.actors import ANONYMOUS
-from hub.audit.services import audited_login, record
+from hub.audit.services import PortalRef, audited_login, record
 from hub.config import PasswordHashing, Throttling
 from hub.passwords import PASSWORD_MAX, hash_password, needs_rehash, verify_password
-from hub.portals.models import PortalRef
 from hub.users.models import User
 from hub.users.services import find_user
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Protocol
+from typing import ClassVar
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -19,6 +19,12 @@ class Portal(Base):
     name: Mapped[str] = mapped_column(String(100))
     validity_months: Mapped[int] = mapped_column(default=18)
     base_url: Mapped[str] = mapped_column(String(255))
+
+    audit_type: ClassVar[str] = "portal"
+
+    @property
+    def audit_label(self) -> str:
+        return self.code
 
     def __repr__(self) -> str:
         return f"<Portal {self.code}>"
@@ -42,10 +48,3 @@ class DelegationRule(Base):
 
     source_portal: Mapped[Portal] = relationship(foreign_keys=[source_portal_id], lazy="joined")
     target_portal: Mapped[Portal] = relationship(foreign_keys=[target_portal_id], lazy="joined")
-
-
-class PortalRef(Protocol):
-    """What the audit log needs of a portal: a `Portal`, or a cached copy of one."""
-
-    @property
-    def code(self) -> str: ...

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import ClassVar
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -44,6 +45,12 @@ class Structure(Base):
     contracts: Mapped[list[Contract]] = relationship(
         back_populates="structure", cascade="all, delete-orphan", passive_deletes=True
     )
+
+    audit_type: ClassVar[str] = "structure"
+
+    @property
+    def audit_label(self) -> str:
+        return f"{self.matricule} {self.name}"
 
     def contract_for(self, portal: Portal) -> Contract | None:
         return next((c for c in self.contracts if c.portal_id == portal.id), None)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy import Index, String, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -58,6 +58,12 @@ class User(Base):
     accounts: Mapped[list[Account]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
     )
+
+    audit_type: ClassVar[str] = "user"
+
+    @property
+    def audit_label(self) -> str:
+        return self.username
 
     @property
     def full_name(self) -> str:
