@@ -12,17 +12,11 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from hub.audit.models import AuditEvent
-from hub.structures.models import Structure
 
 # How far back, in ids, a follower looks again for events committed late (see `AuditFollower`).
 LATE_COMMIT_WINDOW = 1000
 # How many new events one poll reads at most beyond that window; the next poll reads the rest.
 POLL_BATCH = 1000
-
-
-def structure_id_for(session: Session, matricule: str) -> int | None:
-    """The id the audit log knows a structure by, from the matricule operators know it by."""
-    return session.scalar(select(Structure.id).where(Structure.matricule == matricule))
 
 
 def _matching(structure_id: int | None, action_prefix: str | None) -> Select[tuple[AuditEvent]]:

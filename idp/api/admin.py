@@ -18,6 +18,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from hub.accounts import invitations, listing, policies, reach
+from hub.accounts.history import structure_history
 from hub.accounts.models import DEFAULT_RIGHTS, Right, Role
 from hub.accounts.services import (
     IDEMPOTENCY_KEY_MAX,
@@ -26,7 +27,6 @@ from hub.accounts.services import (
     renew_many,
     set_right,
 )
-from hub.audit.history import structure_history
 from hub.audit.services import refusal
 from hub.clock import utcnow
 from hub.errors import InvalidField, NotFound

@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from hub.accounts.history import HistoryEntry
 from hub.accounts.listing import status_of
 from hub.accounts.models import Account, Invitation, Right
 from hub.accounts.policies import EffectiveAdmin, Grant
-from hub.audit.history import HistoryEntry
 from hub.portals.models import Portal
 from hub.structures.models import Structure
 from hub.users.models import User

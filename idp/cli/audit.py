@@ -12,8 +12,9 @@ import click
 from flask.cli import AppGroup
 
 from hub.audit.models import AuditEvent
-from hub.audit.queries import AuditFollower, structure_id_for
+from hub.audit.queries import AuditFollower
 from hub.clock import paris_date, to_paris
+from hub.structures.queries import structure_id_for
 from idp.cli.output import column_widths, fail_usage, format_row, header_lines
 from idp.extensions import db
 
