@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeAlias
 
-from hub.users.models import User
+if TYPE_CHECKING:
+    # For the type alone: shared infrastructure imports no area (see the import contracts).
+    from hub.users.models import User
 
 
 @dataclass(frozen=True)
@@ -17,13 +20,13 @@ class System:
     label: str
 
 
-Actor = User | System
+Actor: TypeAlias = "User | System"
 ANONYMOUS = System("anonyme")  # the actor of attempts that signed nobody in
 
 
 def actor_id(actor: Actor) -> int | None:
-    return actor.id if isinstance(actor, User) else None
+    return None if isinstance(actor, System) else actor.id
 
 
 def actor_label(actor: Actor) -> str:
-    return actor.username if isinstance(actor, User) else actor.label
+    return actor.label if isinstance(actor, System) else actor.username

@@ -17,4 +17,4 @@ def test_import_contracts_hold():
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Contracts: 3 kept, 0 broken." in result.stdout
+    assert "Contracts: 9 kept, 0 broken." in result.stdout
