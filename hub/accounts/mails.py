@@ -103,12 +103,11 @@ def renewal_request(
     """Asks one administrator of the expired account's structure to renew it, with a link to
     where they manage it (R9: their own portal, for a delegated admin)."""
     holder, portal, structure = account.user, account.portal, account.structure
-    outbox.queue(
+    outbox.queue_to(
         session,
-        recipient=admin.user.email,
+        admin.user,
         template="renewal_request",
         context={
-            **outbox.greeting(admin.user),
             "holder": holder.full_name,
             "holder_username": holder.username,
             "holder_email": holder.email,

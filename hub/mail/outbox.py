@@ -63,6 +63,13 @@ class Addressee(Protocol):
     def last_name(self) -> str | None: ...
 
 
+class Person(Addressee, Protocol):
+    """Someone the hub knows, at the address it knows them by (a `User`)."""
+
+    @property
+    def email(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class RenderedMail:
     subject: str
@@ -131,6 +138,24 @@ def greeting(person: Addressee) -> dict[str, str | None]:
         "first_name": person.first_name,
         "last_name": person.last_name,
     }
+
+
+def queue_to(
+    session: Session,
+    person: Person,
+    *,
+    template: str,
+    context: Mapping[str, Any],
+    now: datetime,
+) -> OutboxMessage:
+    """`queue` to a person the hub knows: at their address, greeted by their name."""
+    return queue(
+        session,
+        recipient=person.email,
+        template=template,
+        context={**greeting(person), **context},
+        now=now,
+    )
 
 
 STATUS_LABELS = {

@@ -75,12 +75,11 @@ def mandate_declared(
 ) -> None:
     """Tells one of the certifier's administrators on `portal` that `depositor` now deposits
     on its behalf, so that a mandate they never gave does not go unnoticed."""
-    outbox.queue(
+    outbox.queue_to(
         session,
-        recipient=admin.email,
+        admin,
         template="mandate_declared",
         context={
-            **outbox.greeting(admin),
             "portal": portal.name,
             "certifier": certifier.name,
             "certifier_matricule": certifier.matricule,

@@ -70,8 +70,7 @@ def send_digest(
     session: Session, user: User, sections: Sequence[DigestSection], *, now: datetime
 ) -> None:
     context = {
-        **outbox.greeting(user),
         "sections": sections,
         "total": sum(len(section.reminders) for section in sections),
     }
-    outbox.queue(session, recipient=user.email, template=DIGEST_TEMPLATE, context=context, now=now)
+    outbox.queue_to(session, user, template=DIGEST_TEMPLATE, context=context, now=now)

@@ -26,12 +26,11 @@ def password_temporary(
     sign_in_url: str,
     now: datetime,
 ) -> None:
-    outbox.queue(
+    outbox.queue_to(
         session,
-        recipient=user.email,
+        user,
         template="password_temporary",
         context={
-            **outbox.greeting(user),
             "username": user.username,
             "temporary_password": temporary_password,
             "expires_on": paris_date(expires_at),
@@ -43,12 +42,11 @@ def password_temporary(
 
 
 def password_changed(session: Session, user: User, *, forgot_url: str, now: datetime) -> None:
-    outbox.queue(
+    outbox.queue_to(
         session,
-        recipient=user.email,
+        user,
         template="password_changed",
         context={
-            **outbox.greeting(user),
             "username": user.username,
             "changed_on": paris_date(now),
             "changed_hour": to_paris(now).strftime("%H:%M"),
