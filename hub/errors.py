@@ -1,10 +1,14 @@
-"""Domain errors. Each carries the French sentence a person should read and a stable code.
+"""The hub's domain errors, all of them: a service returns its result or raises one of these.
 
-The web layer maps them: a French message on a page, `application/problem+json` on the API,
-an OAuth error on protocol endpoints. `status` is the HTTP status that fits.
+Each carries the French sentence a person should read (`message`), a stable `code` (what the
+API answers and the audit log keeps) and the HTTP `status` that fits. The web layer maps them in
+one place (`idp.errors`): a French message on a page, `{"error", "message", "field"}` on the API,
+an OAuth error on the protocol endpoints.
 """
 
 from __future__ import annotations
+
+from collections.abc import Collection
 
 
 class HubError(Exception):
@@ -81,6 +85,168 @@ class LastAdministrator(Conflict):
         "Désignez d'abord un autre administrateur, ou contactez le support pour un changement "
         "d'administrateur."
     )
+
+
+# --- Registration (R10, R12) -------------------------------------------------------------------
+
+# R10, as the seed words it: the applicant learns whom to ask for an account.
+ADMIN_EXISTS = (
+    "Votre structure dispose déjà d'un administrateur : {name}. Rapprochez-vous de cette "
+    "personne pour qu'elle vous crée un compte."
+)
+# One answer for every pair that is not a structure free to register on this portal — unknown
+# matricule, a contract of another portal or of nobody — so that step 1 tells nobody which
+# matricules exist or which contracts they hold (issue 12 §2).
+UNKNOWN_PAIR = (
+    "Le matricule et le numéro de contrat indiqués ne correspondent à aucune structure pouvant "
+    "s'inscrire sur {portal}. Vérifiez les deux numéros sur le courrier de la Caisse des Dépôts "
+    "qui vous les a communiqués."
+)
+UNKNOWN_CERTIFIER = (
+    "Le matricule « {matricule} » ne correspond à aucun certificateur présent sur {portal}. "
+    "Vérifiez-le auprès du certificateur pour lequel vous déposez."
+)
+EMAIL_TAKEN = (
+    "Cette adresse e-mail est déjà utilisée par un compte des portails de la formation. "
+    "Connectez-vous avec votre identifiant, ou utilisez « Mot de passe oublié ? » sur la page de "
+    "connexion si vous ne le connaissez plus."
+)
+STEP_USED = (
+    "Cette demande d'inscription a déjà été envoyée : consultez votre messagerie, ou "
+    "recommencez en indiquant le matricule et le numéro de contrat de votre structure."
+)
+TERMS_NOT_ACCEPTED = (
+    "Vous devez accepter les conditions générales d'utilisation (CGU) pour créer votre compte."
+)
+EXPIRED = (
+    "Ce lien de validation a expiré : il n'était valable que 24 heures. Recommencez votre "
+    "inscription ; rien n'a été créé."
+)
+CLOSED = (
+    "Cette inscription est déjà validée : le compte existe. Connectez-vous avec l'identifiant "
+    "qui vous a été envoyé par courriel."
+)
+
+
+class AdminAlreadyExists(NotAllowed):
+    """R10: the structure already has an administrator on the portal, named in the message."""
+
+    code = "admin_already_exists"
+    status = 409
+
+    def __init__(self, admin_name: str, *, attempt: dict | None = None) -> None:
+        self.admin_name = admin_name
+        super().__init__(ADMIN_EXISTS.format(name=admin_name), attempt=attempt)
+
+
+class UnknownPair(InvalidField):
+    """Step 1's one refusal for a matricule and contract that name no structure free to
+    register on the portal; `code` (what the audit log keeps) says which case it was."""
+
+    def __init__(self, portal_name: str) -> None:
+        super().__init__("contract", UNKNOWN_PAIR.format(portal=portal_name))
+
+
+class UnknownStructure(UnknownPair):
+    code = "unknown_structure"
+
+
+class ContractMismatch(UnknownPair):
+    code = "contract_mismatch"
+
+
+class UnknownCertifier(InvalidField):
+    code = "unknown_certifier"
+
+
+class StepAlreadySent(Conflict):
+    """Step 2 sent a second time with the same step token: each token mails once."""
+
+    code = "registration_step_used"
+    status = 400
+    message = STEP_USED
+
+
+class EmailTaken(InvalidField):
+    code = "email_taken"
+    status = 409
+
+    def __init__(self) -> None:
+        super().__init__("email", EMAIL_TAKEN)
+
+
+class TermsNotAccepted(InvalidField):
+    code = "terms_not_accepted"
+
+    def __init__(self) -> None:
+        super().__init__("terms", TERMS_NOT_ACCEPTED)
+
+
+class RegistrationClosed(Conflict):
+    """The registration was completed already: its link, or its form sent again, does nothing."""
+
+    code = "registration_closed"
+    message = CLOSED
+
+
+class RegistrationExpired(Conflict):
+    """The validation link's 24 hours are over: the registration must start again."""
+
+    code = "registration_expired"
+    status = 410
+    message = EXPIRED
+
+
+# --- Mail outbox ----------------------------------------------------------------------------------
+
+
+class UnknownMessage(HubError):
+    code = "unknown_message"
+    status = 404
+
+    def __init__(self, message_id: int) -> None:
+        super().__init__(f"Courriel inconnu : {message_id}.")
+
+
+class NotFailed(HubError):
+    """Only a failed message may be given fresh attempts; `status_label` is its status as
+    operators read it (« envoyé », « en attente »)."""
+
+    code = "message_not_failed"
+    status = 409
+
+    def __init__(self, message_id: int, status_label: str) -> None:
+        super().__init__(f"Le courriel {message_id} n'est pas en échec (statut : {status_label}).")
+
+
+# --- Reports and the structures referential -------------------------------------------------------
+
+
+class UnknownPortal(NotFound):
+    """A portal code that names no portal; the message lists the codes that do exist."""
+
+    code = "unknown_portal"
+
+    def __init__(self, unknown: Collection[str], known: Collection[str]) -> None:
+        self.unknown = sorted(unknown)
+        self.known = sorted(known)
+        noun = "Portail inconnu" if len(self.unknown) == 1 else "Portails inconnus"
+        existing = ", ".join(self.known) or "aucun"
+        super().__init__(f"{noun} : {', '.join(self.unknown)}. Portails existants : {existing}.")
+
+
+class ImportFileInvalid(HubError):
+    """The referential's file as a whole cannot be read (encoding, header): nothing of it is
+    imported. `line` is where the problem is, when there is one."""
+
+    code = "import_file_invalid"
+
+    def __init__(self, message: str, *, line: int | None = None) -> None:
+        self.line = line
+        super().__init__(message)
+
+
+# --- Shared by several areas ----------------------------------------------------------------------
 
 
 class NoContract(Conflict):

@@ -15,23 +15,10 @@ from sqlalchemy.orm import Session
 
 from hub.accounts.models import Account, Role
 from hub.clock import to_paris
-from hub.errors import NotFound
+from hub.errors import UnknownPortal
 from hub.portals.models import Portal
 from hub.structures.models import Structure
 from hub.users.models import User
-
-
-class UnknownPortal(NotFound):
-    """A portal code that names no portal; the message lists the codes that do exist."""
-
-    code = "unknown_portal"
-
-    def __init__(self, unknown: Collection[str], known: Collection[str]) -> None:
-        self.unknown = sorted(unknown)
-        self.known = sorted(known)
-        noun = "Portail inconnu" if len(self.unknown) == 1 else "Portails inconnus"
-        existing = ", ".join(self.known) or "aucun"
-        super().__init__(f"{noun} : {', '.join(self.unknown)}. Portails existants : {existing}.")
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from hub.actors import Actor
 from hub.audit.services import record
 from hub.clock import paris_date
-from hub.errors import HubError
+from hub.errors import NotFailed, UnknownMessage
 from hub.mail.models import MailStatus, OutboxMessage
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -165,23 +165,6 @@ STATUS_LABELS = {
 }
 
 
-class UnknownMessage(HubError):
-    code = "unknown_message"
-    status = 404
-
-    def __init__(self, message_id: int) -> None:
-        super().__init__(f"Courriel inconnu : {message_id}.")
-
-
-class NotFailed(HubError):
-    code = "message_not_failed"
-    status = 409
-
-    def __init__(self, message: OutboxMessage) -> None:
-        label = STATUS_LABELS[message.status]
-        super().__init__(f"Le courriel {message.id} n'est pas en échec (statut : {label}).")
-
-
 def retry(session: Session, message_id: int, *, by: Actor, now: datetime) -> OutboxMessage:
     """Gives a failed message a fresh set of attempts, once an operator has fixed the cause
     (a mistyped address, a relay that refused us for days)."""
@@ -189,7 +172,7 @@ def retry(session: Session, message_id: int, *, by: Actor, now: datetime) -> Out
     if message is None:
         raise UnknownMessage(message_id)
     if message.status is not MailStatus.FAILED:
-        raise NotFailed(message)
+        raise NotFailed(message.id, STATUS_LABELS[message.status])
     before = {"status": message.status.value, "attempts": message.attempts}
     message.status = MailStatus.PENDING
     message.attempts = 0

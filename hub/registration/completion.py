@@ -19,16 +19,19 @@ from hub.accounts.services import open_account
 from hub.actors import System
 from hub.audit.services import record, refusal
 from hub.database import lock_row
-from hub.errors import AlreadyExists, ConcurrentChange, NoContract, NotFound
-from hub.portals.models import Portal
-from hub.registration import mails
-from hub.registration.errors import (
+from hub.errors import (
     AdminAlreadyExists,
+    AlreadyExists,
+    ConcurrentChange,
     EmailTaken,
+    NoContract,
+    NotFound,
     RegistrationClosed,
     RegistrationExpired,
     UnknownCertifier,
 )
+from hub.portals.models import Portal
+from hub.registration import mails
 from hub.registration.models import Registration, RegistrationStatus, TermsAcceptance
 from hub.registration.services import audit_attempt
 from hub.structures.models import Contract, Mandate, Structure

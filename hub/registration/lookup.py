@@ -21,15 +21,16 @@ from hub.accounts import policies
 from hub.actors import ANONYMOUS
 from hub.audit.services import audited_login, record
 from hub.config import Throttling
-from hub.errors import HubError, InvalidField
-from hub.portals.models import Portal
-from hub.registration.errors import (
+from hub.errors import (
     UNKNOWN_CERTIFIER,
     AdminAlreadyExists,
     ContractMismatch,
+    HubError,
+    InvalidField,
     UnknownCertifier,
     UnknownStructure,
 )
+from hub.portals.models import Portal
 from hub.structures.models import Structure
 
 LOOKUP_PREFIX = "register-"  # `register-ip:<address>`, next to `ip:…` and `reset-ip:…`

@@ -26,16 +26,17 @@ from sqlalchemy.orm import Session
 from hub import validation
 from hub.actors import ANONYMOUS
 from hub.audit.services import record
-from hub.errors import HubError, InvalidField
-from hub.portals.models import Portal
-from hub.registration import lookup as lookups
-from hub.registration import mails
-from hub.registration.errors import (
+from hub.errors import (
+    HubError,
+    InvalidField,
     RegistrationClosed,
     RegistrationExpired,
     StepAlreadySent,
     TermsNotAccepted,
 )
+from hub.portals.models import Portal
+from hub.registration import lookup as lookups
+from hub.registration import mails
 from hub.registration.models import Registration, RegistrationStatus
 from hub.single_use_links import LinkProblem, SingleUseLinks, new_nonce
 from hub.structures.models import Structure

@@ -28,7 +28,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hub.errors import HubError, InvalidField
+from hub.errors import ImportFileInvalid, InvalidField
 from hub.structures.models import KIND_LABELS, StructureKind
 from hub.validation import (
     clean_contract_number,
@@ -46,16 +46,6 @@ KIND_CODES = {
     StructureKind.DEPOSITOR: "tiers_de_confiance",
 }
 UTF8_BOM = b"\xef\xbb\xbf"
-
-
-class ImportFileInvalid(HubError):
-    """The file as a whole cannot be read (encoding, header): nothing of it is imported."""
-
-    code = "import_file_invalid"
-
-    def __init__(self, message: str, *, line: int | None = None) -> None:
-        self.line = line
-        super().__init__(message)
 
 
 @dataclass(frozen=True)

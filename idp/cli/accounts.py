@@ -12,8 +12,9 @@ import click
 from flask.cli import AppGroup
 
 from hub.accounts.models import Role
-from hub.accounts.reports import ExpiringAccount, UnknownPortal, expiring_accounts
+from hub.accounts.reports import ExpiringAccount, expiring_accounts
 from hub.clock import paris_date, utcnow
+from hub.errors import UnknownPortal
 from idp.cli.output import fail_usage, render_table
 from idp.extensions import db
 

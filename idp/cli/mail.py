@@ -7,8 +7,9 @@ from flask.cli import AppGroup
 
 from hub.clock import to_paris, utcnow
 from hub.database import make_session_factory
+from hub.errors import NotFailed, UnknownMessage
 from hub.mail.models import MailStatus, OutboxMessage
-from hub.mail.outbox import STATUS_LABELS, NotFailed, UnknownMessage, latest, retry
+from hub.mail.outbox import STATUS_LABELS, latest, retry
 from hub.mail.sender import SmtpSender, deliver_pending
 from idp.cli.output import fail_usage, render_table
 from idp.cli.session import settings, transaction

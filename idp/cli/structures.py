@@ -18,8 +18,9 @@ import click
 from flask.cli import AppGroup
 
 from hub.clock import utcnow
+from hub.errors import ImportFileInvalid
 from hub.structures.importer import ImportReport, import_structures, known_portal_codes
-from hub.structures.referential_file import ImportFileInvalid, RejectedLine, parse
+from hub.structures.referential_file import RejectedLine, parse
 from idp.cli.output import fail_usage
 from idp.cli.session import transaction
 

@@ -15,10 +15,9 @@ from __future__ import annotations
 from flask import current_app, redirect, render_template, request, url_for
 
 from hub.clock import utcnow
-from hub.errors import ConcurrentChange, HubError
+from hub.errors import AdminAlreadyExists, ConcurrentChange, HubError, RegistrationClosed
 from hub.passwords import hash_password
 from hub.registration import completion, services
-from hub.registration.errors import AdminAlreadyExists, RegistrationClosed
 from hub.registration.models import Registration
 from hub.single_use_links import LinkProblem
 from hub.transactions import unit_of_work

@@ -21,10 +21,9 @@ from flask import Response, current_app, render_template, request, url_for
 from sqlalchemy import select
 
 from hub.clock import utcnow
-from hub.errors import HubError, InvalidField
+from hub.errors import AdminAlreadyExists, HubError, InvalidField, StepAlreadySent
 from hub.portals.models import Portal
 from hub.registration import lookup, services
-from hub.registration.errors import AdminAlreadyExists, StepAlreadySent
 from hub.registration.terms import TERMS_IN_FORCE_SINCE, TERMS_VERSION
 from hub.single_use_links import SingleUseLinks
 from hub.transactions import unit_of_work

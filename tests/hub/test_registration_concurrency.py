@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 from hub.accounts.models import Account
 from hub.audit.models import AuditEvent
 from hub.demo import load_demo
+from hub.errors import AdminAlreadyExists
 from hub.portals.models import Portal
 from hub.registration import completion, lookup, services
-from hub.registration.errors import AdminAlreadyExists
 from hub.registration.models import Registration, RegistrationStatus
 from hub.structures.models import Structure
 from hub.transactions import retrying, unit_of_work

@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import event
 
 from hub.accounts.models import Role
-from hub.accounts.reports import UnknownPortal, days_left, expiring_accounts
+from hub.accounts.reports import days_left, expiring_accounts
 from hub.audit.models import AuditEvent
 from hub.audit.queries import AuditFollower, latest_events
+from hub.errors import UnknownPortal
 from hub.structures.queries import structure_id_for
 from tests.factories import make_account, make_structure, make_user
 

@@ -9,9 +9,10 @@ from sqlalchemy import func, select
 
 from hub.actors import System
 from hub.audit.models import AuditEvent
+from hub.errors import ImportFileInvalid
 from hub.structures.importer import BATCH_SIZE, ImportReport, import_structures, known_portal_codes
 from hub.structures.models import Contract, Structure, StructureKind
-from hub.structures.referential_file import ImportFileInvalid, parse
+from hub.structures.referential_file import parse
 from tests.factories import make_portal, make_structure
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "structures.csv"

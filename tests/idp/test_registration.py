@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from hub.accounts.models import Account, Role
 from hub.clock import add_months, utcnow
+from hub.errors import UNKNOWN_PAIR
 from hub.mail.models import OutboxMessage
-from hub.registration.errors import UNKNOWN_PAIR
 from hub.registration.models import Registration, RegistrationStatus, TermsAcceptance
 from hub.registration.terms import TERMS_VERSION
 from hub.structures.models import Mandate, Structure
