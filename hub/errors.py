@@ -8,17 +8,31 @@ an OAuth error on the protocol endpoints.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hub.registration.lookup import Lookup
 
 
 class HubError(Exception):
     code = "hub_error"
     status = 400
     message = "La demande n'a pas pu être traitée."
+    # True when the service that raised the error recorded it in the caller's transaction as the
+    # outcome of an attempt that counts whatever its outcome (registration's look-up: a throttle
+    # count, an audit event): `hub.transactions.unit_of_work` then commits that record instead
+    # of rolling it back. Such a service writes nothing but the record before it refuses.
+    recorded = False
 
     def __init__(self, message: str | None = None) -> None:
         self.message = message or self.message
         super().__init__(self.message)
+
+    def as_recorded(self) -> HubError:
+        """This error, marked `recorded` (see above)."""
+        self.recorded = True
+        return self
 
 
 class InvalidField(HubError):
@@ -118,6 +132,10 @@ STEP_USED = (
 TERMS_NOT_ACCEPTED = (
     "Vous devez accepter les conditions générales d'utilisation (CGU) pour créer votre compte."
 )
+APPLICANT_INVALID = "Corrigez les champs signalés pour continuer votre inscription."
+TOO_MANY_LOOKUPS = (
+    "Trop de tentatives d'inscription depuis votre connexion. Réessayez dans une heure."
+)
 EXPIRED = (
     "Ce lien de validation a expiré : il n'était valable que 24 heures. Recommencez votre "
     "inscription ; rien n'a été créé."
@@ -159,12 +177,34 @@ class UnknownCertifier(InvalidField):
     code = "unknown_certifier"
 
 
+class TooManyLookups(HubError):
+    """R10's look-up is throttled per address, and this address made too many lately."""
+
+    code = "too_many_lookups"
+    status = 429
+    message = TOO_MANY_LOOKUPS
+
+
 class StepAlreadySent(Conflict):
     """Step 2 sent a second time with the same step token: each token mails once."""
 
     code = "registration_step_used"
     status = 400
     message = STEP_USED
+
+
+class ApplicantInvalid(HubError):
+    """Step 2's details, several of them wrong at once: `errors` holds the message of each
+    field, so that the form shows them all; `lookup` is the structure step 1 found (checked
+    again), which the form shows again."""
+
+    code = "applicant_invalid"
+    message = APPLICANT_INVALID
+
+    def __init__(self, errors: Mapping[str, str], *, lookup: Lookup) -> None:
+        self.errors = dict(errors)
+        self.lookup = lookup
+        super().__init__()
 
 
 class EmailTaken(InvalidField):

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from hub.audit.services import record_refusal
 from hub.clock import utcnow
-from hub.errors import ConcurrentChange, NotAllowed
+from hub.errors import ConcurrentChange, HubError, NotAllowed
 
 T = TypeVar("T")
 
@@ -22,14 +22,23 @@ def unit_of_work(session: Session, *, clock: Callable[[], datetime] = utcnow) ->
     """Commits on success and rolls back on any error.
 
     A refusal still reaches the audit log: it is written in a transaction of its own after the
-    rollback, so refusing never leaves part of a change behind and is never silent. A database
-    that could not serialise the change (SQLite busy, PostgreSQL deadlock) becomes
-    `ConcurrentChange`, which callers may retry.
+    rollback, so refusing never leaves part of a change behind and is never silent. A refusal
+    that its service recorded as the outcome of an attempt (`HubError.recorded`: a throttle count
+    and an audit event, nothing else) is committed, then raised. A database that could not
+    serialise the change (SQLite busy, PostgreSQL deadlock) becomes `ConcurrentChange`, which
+    callers may retry.
     """
     try:
         yield session
         session.commit()
-    except NotAllowed as error:
+    except HubError as error:
+        if error.recorded:
+            session.commit()
+            raise
+        session.rollback()
+        if isinstance(error, NotAllowed) and record_refusal(session, error, now=clock()) is not None:
+            session.commit()
+        raise
         session.rollback()
         if record_refusal(session, error, now=clock()) is not None:
             session.commit()

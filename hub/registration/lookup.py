@@ -139,15 +139,36 @@ def attempt_look_up(
     ip_address: str | None,
     now: datetime,
     step: str = "structure",
-) -> Lookup | HubError:
-    """`look_up`, counted against the address and audited whatever its outcome (the caller
-    commits). Returns the refusal rather than raising it, so that counting is never undone."""
+) -> Lookup:
+    """`look_up`, counted against the address and audited whatever its outcome, in the
+    caller's transaction. A refusal is raised once recorded (`HubError.recorded`), so that the
+    caller's unit of work commits the count and the audit event rather than undo them."""
     count_attempt(session, ip_address, now=now)
     try:
-        outcome: Lookup | HubError = look_up(session, portal, request, now=now)
-    except HubError as error:
-        outcome = error
-    structure = outcome.structure if isinstance(outcome, Lookup) else None
+        found = look_up(session, portal, request, now=now)
+    except HubError as refused:
+        _audit(
+            session, portal, request, None, refused.code, ip_address=ip_address, step=step, now=now
+        )
+        refused.recorded = True
+        raise
+    _audit(
+        session, portal, request, found.structure, "ok", ip_address=ip_address, step=step, now=now
+    )
+    return found
+
+
+def _audit(
+    session: Session,
+    portal: Portal,
+    request: LookupRequest,
+    structure: Structure | None,
+    outcome: str,
+    *,
+    ip_address: str | None,
+    step: str,
+    now: datetime,
+) -> None:
     record(
         session,
         actor=ANONYMOUS,
@@ -162,10 +183,9 @@ def attempt_look_up(
             "contract": audited_login(request.contract),
             "certifiers": audited_login(request.certifiers) if request.depositor else None,
             "ip": ip_address,
-            "outcome": "ok" if structure is not None else outcome.code,
+            "outcome": outcome,
         },
     )
-    return outcome
 
 
 def record_throttled(

@@ -15,7 +15,7 @@ refused, so that it cannot be replayed to try address after address.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ from hub import validation
 from hub.actors import ANONYMOUS
 from hub.audit.services import record
 from hub.errors import (
+    ApplicantInvalid,
     HubError,
     InvalidField,
     RegistrationClosed,
@@ -85,14 +86,12 @@ def clean_applicant(
 
 
 @dataclass(frozen=True)
-class RequestOutcome:
-    """Step 2's answer: the registration whose link was mailed; or why not — the structure
-    (step 1's checks, made again), or the fields to correct."""
+class RequestSent:
+    """Step 2's answer: the registration whose validation link was mailed, and the structure
+    it is for (step 1's checks, made again)."""
 
-    registration: Registration | None = None
-    lookup: lookups.Lookup | None = None
-    lookup_error: HubError | None = None
-    field_errors: dict[str, str] = field(default_factory=dict)
+    registration: Registration
+    lookup: lookups.Lookup
 
 
 def attempt_request(
@@ -108,17 +107,19 @@ def attempt_request(
     ip_address: str | None,
     now: datetime,
     links: SingleUseLinks,
-) -> RequestOutcome:
+) -> RequestSent:
     """Steps 2 and 3: checks the structure again (counted and audited like step 1) and the
-    details, then keeps the registration and mails its link. `step_nonce` is the step token's:
-    a token that already mailed raises `StepAlreadySent`. The caller commits."""
+    details, then keeps the registration and mails its link, in the caller's transaction.
+
+    Refusals are raised once recorded (`HubError.recorded`: the caller's unit of work commits
+    their audit event with the look-up's count): the structure's, as at step 1;
+    `ApplicantInvalid`, every field to correct; `StepAlreadySent` when the step token
+    (`step_nonce`) already mailed."""
     if _step_used(session, step_nonce):
-        raise StepAlreadySent()
+        raise _step_refused(session, portal, ip_address=ip_address, now=now)
     found = lookups.attempt_look_up(
         session, portal, request, ip_address=ip_address, now=now, step="person"
     )
-    if not isinstance(found, lookups.Lookup):
-        return RequestOutcome(lookup_error=found)
     values, errors = clean_applicant(details, terms_accepted=terms_accepted)
     if errors:
         audit_attempt(
@@ -130,7 +131,7 @@ def attempt_request(
             ip=ip_address,
             fields=sorted(errors),
         )
-        return RequestOutcome(lookup=found, field_errors=errors)
+        raise ApplicantInvalid(errors, lookup=found).as_recorded()
     registration = Registration(
         nonce=new_nonce(),
         step_nonce=step_nonce,
@@ -149,7 +150,7 @@ def attempt_request(
         with session.begin_nested():  # the same token sent twice at once: one of them mails
             session.add(registration)
     except IntegrityError as error:
-        raise StepAlreadySent() from error
+        raise _step_refused(session, portal, ip_address=ip_address, now=now) from error
     url = links.url(registration.id, registration.nonce, expires_at=registration.expires_at)
     mails.validation_link(
         session, registration, url=url, holder=holder_of(session, registration.email)
@@ -166,7 +167,24 @@ def attempt_request(
         certifiers=registration.certifier_matricules,
         terms_version=terms_version,
     )
-    return RequestOutcome(registration=registration, lookup=found)
+    return RequestSent(registration=registration, lookup=found)
+
+
+def _step_refused(
+    session: Session, portal: Portal, *, ip_address: str | None, now: datetime
+) -> HubError:
+    """`StepAlreadySent`, audited and recorded."""
+    refused = StepAlreadySent()
+    audit_attempt(
+        session,
+        "registration.request_refused",
+        None,
+        portal,
+        now=now,
+        ip=ip_address,
+        reason=refused.code,
+    )
+    return refused.as_recorded()
 
 
 def _step_used(session: Session, step_nonce: str) -> bool:

@@ -156,19 +156,16 @@ def _closed_page(registration: Registration, error: HubError) -> Page:
 
 
 def _link_refused(opened: services.Opened, *, step: str) -> Page:
-    assert opened.problem is not None
     with unit_of_work(db.session):
         services.record_refused_link(
             db.session, opened, ip_address=client_address(), now=utcnow(), step=step
         )
-    registration = opened.registration
-    if opened.problem is LinkProblem.USED and registration is not None:
+    registration, problem = opened.registration, opened.problem or LinkProblem.INVALID
+    if problem is LinkProblem.USED and registration is not None:
         return _closed_page(registration, RegistrationClosed())
     link = _restart(registration) if registration is not None else None
-    message = services.LINK_MESSAGES[opened.problem]
-    return render_message(
-        "Lien de validation", message, link=link, status=LINK_STATUS[opened.problem]
-    )
+    message = services.LINK_MESSAGES[problem]
+    return render_message("Lien de validation", message, link=link, status=LINK_STATUS[problem])
 
 
 def _audit_refused_completion(registration: Registration, reason: str) -> None:

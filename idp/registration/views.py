@@ -21,7 +21,14 @@ from flask import Response, current_app, render_template, request, url_for
 from sqlalchemy import select
 
 from hub.clock import utcnow
-from hub.errors import AdminAlreadyExists, HubError, InvalidField, StepAlreadySent
+from hub.errors import (
+    AdminAlreadyExists,
+    ApplicantInvalid,
+    HubError,
+    InvalidField,
+    StepAlreadySent,
+    TooManyLookups,
+)
 from hub.portals.models import Portal
 from hub.registration import lookup, services
 from hub.registration.terms import TERMS_IN_FORCE_SINCE, TERMS_VERSION
@@ -38,7 +45,6 @@ from idp.web.throttle import client_address, retry_after
 
 TITLE = "Créer un compte"
 SENT_TITLE = "Vérifiez votre messagerie"
-TOO_MANY = "Trop de tentatives d'inscription depuis votre connexion. Réessayez dans une heure."
 UNKNOWN_PORTAL = (
     "Choisissez le portail sur lequel vous souhaitez créer le compte de votre structure."
 )
@@ -70,12 +76,13 @@ def structure() -> Page:
     refused = _throttled(portal, asked, next_path)
     if refused is not None:
         return refused
-    with unit_of_work(db.session):
-        found = lookup.attempt_look_up(
-            db.session, portal, asked, ip_address=client_address(), now=utcnow()
-        )
-    if isinstance(found, HubError):
-        return _structure_page(portal, next_path, asked, error=found)
+    try:
+        with unit_of_work(db.session):
+            found = lookup.attempt_look_up(
+                db.session, portal, asked, ip_address=client_address(), now=utcnow()
+            )
+    except HubError as refused:
+        return _structure_page(portal, next_path, asked, error=refused)
     step = forms.Step(portal=portal.code, lookup=asked, next=next_path)
     return _person_page(found, step, forms.empty_applicant(), errors={})
 
@@ -96,7 +103,7 @@ def person() -> Page:
         return refused
     try:
         with unit_of_work(db.session):
-            outcome = services.attempt_request(
+            sent = services.attempt_request(
                 db.session,
                 portal,
                 step.lookup,
@@ -110,28 +117,16 @@ def person() -> Page:
                 links=links(),
             )
     except StepAlreadySent as used:
-        with unit_of_work(db.session):
-            services.audit_attempt(
-                db.session,
-                "registration.request_refused",
-                None,
-                portal,
-                now=now,
-                ip=client_address(),
-                reason=used.code,
-            )
         restart = url_for("registration.structure", portal=portal.code)
         return render_message(TITLE, used.message, link=("Recommencer", restart), status=400)
-    if outcome.lookup_error is not None:
-        return _structure_page(portal, step.next, step.lookup, error=outcome.lookup_error)
-    if outcome.registration is None:
-        assert outcome.lookup is not None
-        return _person_page(outcome.lookup, step, applicant, errors=outcome.field_errors)
-    registration = outcome.registration
+    except ApplicantInvalid as invalid:
+        return _person_page(invalid.lookup, step, applicant, errors=invalid.errors)
+    except HubError as refused:  # the structure, checked again
+        return _structure_page(portal, step.next, step.lookup, error=refused)
     return render_template(
         "register_sent.html",
         title=SENT_TITLE,
-        email=registration.email,
+        email=sent.registration.email,
         portal=portal,
         hours=int(services.LINK_LIFETIME.total_seconds() // 3600),
     )
@@ -163,7 +158,7 @@ def _throttled(portal: Portal, asked: lookup.LookupRequest, next_path: str | Non
         return None
     with unit_of_work(db.session):
         lookup.record_throttled(db.session, portal, ip_address=address, now=now)
-    page = _structure_page(portal, next_path, asked, error=HubError(TOO_MANY))
+    page = _structure_page(portal, next_path, asked, error=TooManyLookups())
     return page[0], 429, retry_after(until, now=now)
 
 
