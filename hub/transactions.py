@@ -36,7 +36,10 @@ def unit_of_work(session: Session, *, clock: Callable[[], datetime] = utcnow) ->
             session.commit()
             raise
         session.rollback()
-        if isinstance(error, NotAllowed) and record_refusal(session, error, now=clock()) is not None:
+        if (
+            isinstance(error, NotAllowed)
+            and record_refusal(session, error, now=clock()) is not None
+        ):
             session.commit()
         raise
         session.rollback()

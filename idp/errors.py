@@ -1,17 +1,36 @@
-"""Error pages: French HTML for people, JSON for programs (`/api/…`, or `Accept:
-application/json`). An error never shows a stack trace or an internal detail; unexpected
-exceptions are logged by Flask (`app.log_exception`) before reaching `render_error` as a 500.
+"""Errors as answers, in one place: French HTML for people, JSON for programs (`/api/…`, or
+`Accept: application/json`), OAuth's error object at the endpoints the portals' back ends call.
+An error never shows a stack trace or an internal detail; unexpected exceptions are logged by
+Flask (`app.log_exception`) before reaching `render_error` as a 500.
 
-The OAuth endpoints answer their own errors (`invalid_request`, `invalid_client`…) as normal
-responses, and `idp.input_guard` their oversized bodies; only what escapes them comes here.
+Two kinds of error arrive here, each through one handler registered once:
+- HTTP errors (`abort(404)`, a 405, a 413…): `render_error`;
+- the hub's domain errors (`hub.errors.HubError`) that a view lets through: `answer_refusal`,
+  which answers as the caller reads answers — on the API `{"error", "message", "field"?}` with
+  the error's status (`idp.api.responses.problem`); at the OAuth endpoints an OAuth error; on a
+  page, the French message, under the title the view declared (`refusals_titled`) or else the
+  status's.
+
+A view maps a refusal itself only when the answer needs what the view knows: a form shown again
+with its fields, a link back to where the person came from. The authorization endpoint answers
+its own protocol errors (`invalid_request`…, at the portal's redirect URI), and `idp.input_guard`
+refuses hostile input before any view, with the surfaces below.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, json, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
+
+from hub.errors import ConcurrentChange, HubError
+from idp.api.responses import problem
+from idp.web.pages import render_message
+
+View = TypeVar("View", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
@@ -45,9 +64,16 @@ TEXTS = {
 }
 FALLBACK = ErrorText("Erreur", "La requête n'a pas pu être traitée.", "error")
 
+# The endpoints whose callers are the portals' back ends, reading OAuth's error object (RFC 6749
+# §5.2, RFC 6750 §3.1, RFC 7009, RFC 7662): its `error_description` is ASCII, never French.
+OAUTH_RULES = frozenset({"/token", "/oauth/revoke", "/oauth/introspect", "/userinfo"})
+OAUTH_REFUSED = "The request was refused ({code})."
+OAUTH_TRY_AGAIN = "The request met a concurrent change; try again."
+
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, render_error)
+    app.register_error_handler(HubError, answer_refusal)
 
 
 def render_error(error: HTTPException) -> Response:
@@ -63,17 +89,69 @@ def render_error(error: HTTPException) -> Response:
     own_description = error.description != type(error).description
     if status < 500 and own_description and error.description:
         message = error.description
-    if wants_json():
-        response = jsonify(error=text.code, error_description=message, message=message)
-    else:
-        response = Response(
-            render_template("error.html", title=text.title, message=message, status=status),
-            mimetype="text/html",
-        )
-    response.status_code = status
+    response = _error_answer(status, text.title, message, code=text.code)
     for name, value in error.get_headers():
         if name.lower() != "content-type":
             response.headers[name] = value
+    return response
+
+
+def answer_refusal(error: HubError) -> Response:
+    """A domain error a view let through, as its caller reads answers (see the module's
+    docstring). Its French message and status are the error's own."""
+    if request.path.startswith("/api/"):
+        return problem(error)
+    if is_oauth_endpoint():
+        if isinstance(error, ConcurrentChange):
+            return oauth_error(OAUTH_TRY_AGAIN, error="temporarily_unavailable", status=503)
+        return oauth_error(OAUTH_REFUSED.format(code=error.code))
+    title = _declared_title()
+    if title is not None:
+        page, status = render_message(title, error.message, status=error.status)
+        return Response(page, status=status, mimetype="text/html")
+    title = TEXTS.get(error.status, FALLBACK).title
+    return _error_answer(error.status, title, error.message, code=error.code)
+
+
+def refusals_titled(title: str) -> Callable[[View], View]:
+    """Declares that the refusals a page view lets through are shown as its own message page,
+    under `title` (`answer_refusal`), rather than as an error page."""
+
+    def declare(view: View) -> View:
+        view.refusal_title = title  # type: ignore[attr-defined]
+        return view
+
+    return declare
+
+
+def _declared_title() -> str | None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, "refusal_title", None)
+
+
+def is_oauth_endpoint() -> bool:
+    return request.url_rule is not None and request.url_rule.rule in OAUTH_RULES
+
+
+def oauth_error(description: str, *, error: str = "invalid_request", status: int = 400) -> Response:
+    """OAuth's error object, never cached (RFC 6749 §5.2)."""
+    return Response(
+        json.dumps({"error": error, "error_description": description}),
+        status=status,
+        mimetype="application/json",
+        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+    )
+
+
+def _error_answer(status: int, title: str, message: str, *, code: str) -> Response:
+    if wants_json():
+        response = jsonify(error=code, error_description=message, message=message)
+    else:
+        response = Response(
+            render_template("error.html", title=title, message=message, status=status),
+            mimetype="text/html",
+        )
+    response.status_code = status
     return response
 
 

@@ -23,7 +23,7 @@ refused with 413, like a form field above `MAX_FORM_MEMORY_SIZE`.
 
 A refusal is answered as its caller reads answers: a French page for people, `{"error",
 "message", "field"}` for `/api`, and OAuth's `invalid_request` (an ASCII description, RFC 6749
-§5.2) at the endpoints the portals' back ends call (`OAUTH_RULES`).
+§5.2) at the endpoints the portals' back ends call (`idp.errors.OAUTH_RULES`).
 """
 
 from __future__ import annotations
@@ -32,14 +32,14 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Flask, Request, Response, json, request
+from flask import Flask, Request, Response, request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from hub.errors import HubError, InvalidField, InvalidJson
 from idp.api.responses import problem
 from idp.auth import forms as signin_forms
 from idp.auth import passwords
-from idp.errors import render_error
+from idp.errors import is_oauth_endpoint, oauth_error, render_error
 from idp.registration import forms as registration_forms
 from idp.web.characters import CONTROL_OR_SURROGATE, holds_control_characters
 
@@ -54,7 +54,6 @@ FREE_TEXT_FIELDS = frozenset(
         passwords.CONFIRM_FIELD,
     }
 )
-OAUTH_RULES = frozenset({"/token", "/oauth/revoke", "/oauth/introspect", "/userinfo"})
 # The authorization endpoint answers a registered portal `invalid_request` at its redirect URI
 # (RFC 6749 §4.1.2.1), and anyone else its own page, rather than the guard's page.
 OWN_PARAMETER_CHECKS = frozenset({"/authorize"})
@@ -106,20 +105,18 @@ def refuse_hostile_input() -> Response | None:
     except InvalidJson as error:
         return refusal(error)
     except RequestEntityTooLarge:
-        if _is_oauth():
-            return _oauth_error(OAUTH_TOO_LARGE, status=413)
+        if is_oauth_endpoint():
+            return oauth_error(OAUTH_TOO_LARGE, status=413)
         raise
     return None if fault is None else refusal(fault)
 
 
 def refusal(error: HubError) -> Response:
     """The 400 that refuses the request, in the form its caller reads."""
-    if _is_oauth():
-        return _oauth_error(OAUTH_DESCRIPTIONS[error.code])
+    if is_oauth_endpoint():
+        return oauth_error(OAUTH_DESCRIPTIONS[error.code])
     if request.path.startswith("/api/"):
-        response, status = problem(error)
-        response.status_code = status
-        return response
+        return problem(error)
     message = error.message if isinstance(error, InvalidJson) else PAGE_MESSAGE
     return render_error(BadRequest(description=message))
 
@@ -184,16 +181,3 @@ def _invalid(name: str, where: str) -> InvalidField:
 
 def _checks_its_own_parameters() -> bool:
     return request.url_rule is not None and request.url_rule.rule in OWN_PARAMETER_CHECKS
-
-
-def _is_oauth() -> bool:
-    return request.url_rule is not None and request.url_rule.rule in OAUTH_RULES
-
-
-def _oauth_error(description: str, *, status: int = 400) -> Response:
-    return Response(
-        json.dumps({"error": "invalid_request", "error_description": description}),
-        status=status,
-        mimetype="application/json",
-        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
-    )

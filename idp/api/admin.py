@@ -35,7 +35,6 @@ from hub.transactions import unit_of_work
 from hub.users.services import CONTACT_FIELDS
 from idp.api import admin_json, parameters
 from idp.api.bearer import current_caller, requires_scope
-from idp.api.responses import answers_problems
 from idp.extensions import db
 from idp.web.settings import settings_of
 
@@ -70,7 +69,6 @@ def administrators_only(view: Callable[..., Any]) -> Callable[..., Any]:
 
 @bp.get("/scope")
 @requires_scope("admin")
-@answers_problems
 @administrators_only
 def scope() -> Response:
     caller = current_caller()
@@ -80,7 +78,6 @@ def scope() -> Response:
 
 @bp.get("/structures/<matricule>/portals/<portal_code>/accounts")
 @requires_scope("admin")
-@answers_problems
 @administrators_only
 def accounts(matricule: str, portal_code: str) -> Response:
     caller, now = current_caller(), utcnow()
@@ -118,7 +115,6 @@ def accounts(matricule: str, portal_code: str) -> Response:
 
 @bp.post("/structures/<matricule>/portals/<portal_code>/accounts")
 @requires_scope("admin")
-@answers_problems
 @administrators_only
 def create(matricule: str, portal_code: str) -> tuple[Response, int]:
     """R2: « Créer un compte », as an invitation the person accepts; the answer carries only
@@ -152,7 +148,6 @@ def create(matricule: str, portal_code: str) -> tuple[Response, int]:
 
 @bp.get("/structures/<matricule>/portals/<portal_code>/invitations")
 @requires_scope("admin")
-@answers_problems
 @administrators_only
 def pending_invitations(matricule: str, portal_code: str) -> Response:
     """« Invitation envoyée »: the pair's invitations still waiting for their person."""
@@ -166,7 +161,6 @@ def pending_invitations(matricule: str, portal_code: str) -> Response:
 
 @bp.post(f"/invitations/{INVITATION_ID}/send")
 @requires_scope("admin")
-@answers_problems
 @administrators_only
 def send_invitation_again(invitation_id: int) -> Response:
     """« Renvoyer l'invitation »: a new link; earlier ones stop working."""
@@ -181,7 +175,6 @@ def send_invitation_again(invitation_id: int) -> Response:
 
 @bp.delete(f"/invitations/{INVITATION_ID}")
 @requires_scope("admin")
-@answers_problems
 @administrators_only
 def cancel_invitation(invitation_id: int) -> Response:
     """« Annuler l'invitation »."""
@@ -196,7 +189,6 @@ def cancel_invitation(invitation_id: int) -> Response:
 
 @bp.post("/accounts/renew")
 @requires_scope("admin")
-@answers_problems
 @administrators_only
 def renew() -> Response:
     """R4 for one account or a selection; the same idempotency key renews once."""
@@ -214,7 +206,6 @@ def renew() -> Response:
 
 @bp.patch(f"/accounts/{ACCOUNT_ID}")
 @requires_scope("admin")
-@answers_problems
 @administrators_only
 def change(account_id: int) -> Response:
     """R2: promote or demote (the last administrator stays); R7: withdraw or give back
@@ -240,7 +231,6 @@ def change(account_id: int) -> Response:
 
 @bp.delete(f"/accounts/{ACCOUNT_ID}")
 @requires_scope("admin")
-@answers_problems
 @administrators_only
 def delete(account_id: int) -> Response:
     """R2: an admin deletes an account of their structure (never the last administrator)."""
@@ -255,7 +245,6 @@ def delete(account_id: int) -> Response:
 
 @bp.get("/structures/<matricule>/history")
 @requires_scope("admin")
-@answers_problems
 @administrators_only
 def history(matricule: str) -> Response:
     """« Historique »: the structure's administrative actions on the portals the caller

@@ -19,7 +19,7 @@ from hub.accounts.models import Account
 from hub.accounts.services import delete_account
 from hub.clock import utcnow
 from hub.email_changes import services as email_changes
-from hub.errors import HubError, InvalidField, NotFound
+from hub.errors import InvalidField, NotFound
 from hub.oidc import sessions
 from hub.portals.models import Portal
 from hub.single_use_links import SingleUseLinks
@@ -29,11 +29,12 @@ from hub.users.models import User
 from hub.users.services import CONTACT_FIELDS, update_contact_details
 from idp.api import admin_json, parameters
 from idp.api.bearer import current_caller, requires_scope
-from idp.api.responses import problem
 from idp.extensions import db
 from idp.web.settings import settings_of
 
 bp = Blueprint("api_me", __name__, url_prefix="/api/v1/me")
+
+ACCOUNT_NOT_FOUND = "Compte introuvable."
 
 
 def identity(user: User) -> dict[str, Any]:
@@ -50,26 +51,23 @@ def show() -> Response:
 
 @bp.patch("")
 @requires_scope("profile")
-def update() -> tuple[Response, int] | Response:
+def update() -> Response:
     caller = current_caller()
     user = caller.user
-    try:
-        changes = parameters.json_object(allowed=None)
-        new_email = parameters.optional_text(changes, "email")
-        changes.pop("email", None)
-        for name in changes:
-            if name not in CONTACT_FIELDS:
-                raise InvalidField(name, "Ce champ ne peut pas être modifié.")
-            parameters.optional_text(changes, name)  # text or null: never a number, a list…
-        with unit_of_work(db.session):
-            now = utcnow()
-            update_contact_details(db.session, user, by=user, now=now, **changes)
-            if new_email is not None:
-                email_changes.request_change(
-                    db.session, user, new_email, portal=caller.portal, now=now, links=_email_links()
-                )
-    except HubError as error:
-        return problem(error)
+    changes = parameters.json_object(allowed=None)
+    new_email = parameters.optional_text(changes, "email")
+    changes.pop("email", None)
+    for name in changes:
+        if name not in CONTACT_FIELDS:
+            raise InvalidField(name, "Ce champ ne peut pas être modifié.")
+        parameters.optional_text(changes, name)  # text or null: never a number, a list…
+    with unit_of_work(db.session):
+        now = utcnow()
+        update_contact_details(db.session, user, by=user, now=now, **changes)
+        if new_email is not None:
+            email_changes.request_change(
+                db.session, user, new_email, portal=caller.portal, now=now, links=_email_links()
+            )
     return jsonify(identity(user))
 
 
@@ -97,11 +95,11 @@ def accounts() -> Response:
 
 @bp.delete("/accounts/<portal_code>/<matricule>")
 @requires_scope("accounts")
-def delete(portal_code: str, matricule: str) -> tuple[Response, int] | Response:
+def delete(portal_code: str, matricule: str) -> Response:
     """R6: a person deletes their own account on one portal (not the last administrator)."""
     user = current_caller().user
     if not (parameters.names_something(portal_code) and parameters.names_something(matricule)):
-        return problem(NotFound("Compte introuvable."))
+        raise NotFound(ACCOUNT_NOT_FOUND)
     account = db.session.scalar(
         select(Account)
         .join(Account.portal)
@@ -110,12 +108,9 @@ def delete(portal_code: str, matricule: str) -> tuple[Response, int] | Response:
         .where(Structure.matricule == matricule)
     )
     if account is None:
-        return problem(NotFound("Compte introuvable."))
-    try:
-        with unit_of_work(db.session):
-            delete_account(db.session, account, by=user, now=utcnow())
-    except HubError as error:
-        return problem(error)
+        raise NotFound(ACCOUNT_NOT_FOUND)
+    with unit_of_work(db.session):
+        delete_account(db.session, account, by=user, now=utcnow())
     return Response(status=204)
 
 

@@ -8,9 +8,9 @@ from flask import current_app, render_template, request
 
 from hub.clock import utcnow
 from hub.email_changes import services
-from hub.errors import HubError
 from hub.single_use_links import LinkProblem, SingleUseLinks
 from hub.transactions import unit_of_work
+from idp.errors import refusals_titled
 from idp.extensions import db
 from idp.registration.blueprint import bp
 from idp.web.csrf import verify_csrf
@@ -32,6 +32,7 @@ STATUS = {
 
 
 @bp.route("/email/confirm/<token>", methods=["GET", "POST"])
+@refusals_titled(TITLE)
 def confirm_email(token: str) -> str | tuple[str, int]:
     links, now = _links(), utcnow()
     if request.method == "GET":
@@ -40,11 +41,8 @@ def confirm_email(token: str) -> str | tuple[str, int]:
             return _refused(opened)
         return render_template("email_change_confirm.html", title=TITLE, change=opened.change)
     verify_csrf()
-    try:
-        with unit_of_work(db.session):
-            opened = services.confirm(db.session, links, token, now=now)
-    except HubError as error:
-        return render_message(TITLE, error.message, status=error.status)
+    with unit_of_work(db.session):
+        opened = services.confirm(db.session, links, token, now=now)
     change = opened.change
     if change is None or opened.problem is not None:
         return _refused(opened)
