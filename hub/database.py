@@ -30,11 +30,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, registry, sessionmaker
 from sqlalchemy.types import TypeDecorator
-
-from hub.errors import ConcurrentChange
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -133,20 +130,18 @@ def lock_rows(session: Session, table: Table, row_ids: Collection[int]) -> None:
     PostgreSQL takes row locks (`FOR UPDATE`, in id order so that two lockers never deadlock)
     that later writers wait for. SQLite has a single writer lock: a no-op UPDATE takes it for the
     rest of the transaction. When the database cannot give the lock (SQLite's snapshot went
-    stale, a PostgreSQL deadlock), the caller gets `ConcurrentChange`, which is safe to retry.
+    stale, a PostgreSQL deadlock), its error is transient (`hub.transactions.is_transient`): the
+    unit of work turns it into `ConcurrentChange`, which is safe to retry.
     """
     ids = sorted(set(row_ids))
     if not ids:
         return
-    try:
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(
-                select(table.c.id).where(table.c.id.in_(ids)).order_by(table.c.id).with_for_update()
-            )
-        else:
-            session.execute(update(table).where(table.c.id.in_(ids)).values(id=table.c.id))
-    except OperationalError as error:
-        raise ConcurrentChange() from error
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            select(table.c.id).where(table.c.id.in_(ids)).order_by(table.c.id).with_for_update()
+        )
+    else:
+        session.execute(update(table).where(table.c.id.in_(ids)).values(id=table.c.id))
 
 
 def lock_row(session: Session, table: Table, row_id: int) -> None:
@@ -163,7 +158,4 @@ def queue_behind_writers(session: Session, table: Table) -> None:
     """
     if session.get_bind().dialect.name != "sqlite":
         return
-    try:
-        session.execute(update(table).where(false()).values(id=table.c.id))
-    except OperationalError as error:
-        raise ConcurrentChange() from error
+    session.execute(update(table).where(false()).values(id=table.c.id))

@@ -23,7 +23,7 @@ from idp.oidc.introspection import Introspection
 from idp.oidc.revocation import Revocation
 from idp.oidc.server import repeated_parameter, server
 from idp.oidc.signing import key_ring
-from idp.oidc.transactions import committed, retrying
+from idp.oidc.transactions import answered, retrying
 from idp.web.settings import settings_of
 
 bp = Blueprint("oidc", __name__)
@@ -84,7 +84,7 @@ def authorize() -> Any:
 
 @bp.post("/token")
 def token() -> Response:
-    return retrying(lambda: committed(server.create_token_response()))
+    return answered(server.create_token_response)
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])
@@ -108,7 +108,7 @@ def _endpoint(name: str) -> Response:
     if repeated:
         error = InvalidRequestError(repeated_parameter(repeated[0]))
         return server.handle_error_response(oauth_request, error)
-    return retrying(lambda: committed(server.create_endpoint_response(name, oauth_request)))
+    return answered(lambda: server.create_endpoint_response(name, oauth_request))
 
 
 for _rule, _name in (

@@ -1,4 +1,5 @@
-"""Transactions on the protocol's hot path, shaped for SQLite as well as PostgreSQL.
+"""Transactions on the protocol's hot path, shaped for SQLite as well as PostgreSQL; the policy
+itself (the unit of work, the transient errors, the retries) is `hub.transactions`'.
 
 A request reads (client, session, code or token, accounts), then writes (code, tokens). Under
 SQLite's WAL, a transaction that has read cannot start writing once another worker has
@@ -6,45 +7,40 @@ committed since its first read: SQLite fails it at once (SQLITE_BUSY_SNAPSHOT) r
 waiting. So the reading transaction ends before the first write (`start_writing`), and the
 writing one begins with a write, which waits for the lock and then sees the latest data. The
 writes themselves are guarded (conditional updates), so nothing read earlier is trusted
-blindly. A request either completes its change or changes nothing.
+blindly. A request either completes its change or changes nothing, and one that lost a race
+runs again (`answered`, `retrying`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
-from flask import Response
-from sqlalchemy.exc import OperationalError
-
+from hub.transactions import end_reading, retried, unit_of_work
 from idp.extensions import db
 
-ATTEMPTS = 5
-TRANSIENT_DATABASE_ERRORS = ("database is locked", "deadlock detected", "could not serialize")
+R = TypeVar("R")
 
 
 def start_writing() -> None:
-    """Ends the reading transaction (nothing is pending), so the next statement, a write,
-    opens the writing one."""
-    db.session.commit()
+    """Ends the reading transaction (nothing is pending), so that the next statement, a write,
+    opens the writing one (`hub.transactions.end_reading`)."""
+    end_reading(db.session)
 
 
-def committed(response: Response) -> Response:
-    """Protocol errors are responses too, and some must persist what they did (a replayed
-    code or refresh token revokes its grant): every answer commits."""
-    db.session.commit()
-    return response
+def answered(work: Callable[[], R]) -> R:
+    """A protocol request as one unit of work, run again while it loses a race. Protocol errors
+    are responses too, and some must persist what they did (a replayed code or refresh token
+    revokes its grant): every answer commits; an exception changes nothing."""
 
-
-def retrying(work: Callable[[], Response]) -> Response:
-    """Runs the request's work again when the database could not serialise it (SQLite: a rare
-    write after a read, on the error paths; PostgreSQL: a deadlock). Nothing was written, so
-    starting over on fresh data is correct."""
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
+    def once() -> R:
+        with unit_of_work(db.session):
             return work()
-        except OperationalError as error:
-            db.session.rollback()
-            transient = any(text in str(error.orig) for text in TRANSIENT_DATABASE_ERRORS)
-            if not transient or attempt == ATTEMPTS:
-                raise
-    raise AssertionError("unreachable")
+
+    return retried(once, session=db.session)
+
+
+def retrying(work: Callable[[], R]) -> R:
+    """`work` run again while it loses a race, for a request that commits its own writes (the
+    authorization endpoint, after `start_writing`)."""
+    return retried(work, session=db.session)

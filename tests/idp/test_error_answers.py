@@ -6,7 +6,15 @@ from __future__ import annotations
 
 import pytest
 
-from hub.errors import EmailTaken, HubError, LastAdministrator, NotAllowed, RegistrationExpired
+from hub.errors import (
+    ConcurrentChange,
+    EmailTaken,
+    HubError,
+    LastAdministrator,
+    NotAllowed,
+    RegistrationExpired,
+)
+from hub.transactions import ATTEMPTS
 from idp.errors import refusals_titled
 from idp.oidc.server import server
 from idp.web.pages import render_message
@@ -118,4 +126,25 @@ def test_an_oauth_endpoint_raising_answers_oauths_error_object(client, monkeypat
         "error": "invalid_request",
         "error_description": "The request was refused (forbidden).",
     }
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_token_request_losing_every_race_is_tried_again_then_told_to_try_later(
+    client, monkeypatch
+):
+    """Issue 13 §5: the one retry policy runs the request again; once it gives up, the portal's
+    back end reads `temporarily_unavailable`, not a 500."""
+    attempts = []
+
+    def losing():
+        attempts.append(True)
+        raise ConcurrentChange()
+
+    monkeypatch.setattr(server, "create_token_response", losing)
+
+    response = client.post("/token", data={"grant_type": "authorization_code"})
+
+    assert len(attempts) == ATTEMPTS
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "temporarily_unavailable"
     assert response.headers["Cache-Control"] == "no-store"
