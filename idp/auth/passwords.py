@@ -18,7 +18,7 @@ from hub.errors import InvalidField
 from hub.oidc import signin
 from hub.passwords import PASSWORD_MAX, hash_password, verify_password
 from hub.portals.models import Portal
-from hub.transactions import unit_of_work
+from hub.transactions import end_reading, unit_of_work
 from hub.users import password_changes, password_policy
 from hub.users.models import User
 from idp.auth import forms
@@ -66,7 +66,7 @@ def forgot() -> Page:
     now, address = utcnow(), client_address()
     until = password_changes.refused_until(db.session, login, ip_address=address, now=now)
     candidate = signin.find_candidate(db.session, login) if until is None else None
-    db.session.commit()
+    end_reading(db.session)
     if until is not None:
         page = _forgot_page(next_path, login=login, error=TOO_MANY_REQUESTS)
         return page, 429, retry_after(until, now=now)
@@ -145,7 +145,7 @@ def _store(
     settings = settings_of(current_app)
     password = request.form.get(NEW_FIELD, "")
     errors = form_errors(user, password, current)
-    db.session.commit()  # the slow hashes run outside any transaction
+    end_reading(db.session)  # the slow hashes run outside any transaction
     if current is not None and not errors and not _is_current_password(user, current):
         errors = {CURRENT_FIELD: CURRENT_WRONG}
     if errors:

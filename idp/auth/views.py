@@ -15,7 +15,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 
 from hub.clock import utcnow
 from hub.oidc import signin
-from hub.transactions import unit_of_work
+from hub.transactions import end_reading, unit_of_work
 from idp.auth import forms
 from idp.extensions import db
 from idp.web.csrf import verify_csrf
@@ -50,7 +50,7 @@ def _attempt(form: forms.LoginForm, destination: forms.Destination) -> Page:
     now, address, portal = utcnow(), client_address(), destination.portal
     until = signin.refused_until(db.session, form.login, ip_address=address, now=now)
     candidate = signin.find_candidate(db.session, form.login) if until is None else None
-    db.session.commit()
+    end_reading(db.session)
     if until is not None:
         with unit_of_work(db.session):
             signin.refuse(

@@ -15,12 +15,12 @@ from __future__ import annotations
 from flask import current_app, redirect, render_template, request, url_for
 
 from hub.clock import utcnow
-from hub.errors import AdminAlreadyExists, ConcurrentChange, HubError, RegistrationClosed
+from hub.errors import AdminAlreadyExists, HubError, RegistrationClosed
 from hub.passwords import hash_password
 from hub.registration import completion, services
 from hub.registration.models import Registration
 from hub.single_use_links import LinkProblem
-from hub.transactions import unit_of_work
+from hub.transactions import end_reading, retried, unit_of_work
 from hub.users import password_policy
 from hub.users.models import User
 from hub.users.services import available_username
@@ -48,7 +48,6 @@ JOINED = (
     "formation."
 )
 LINK_STATUS = {LinkProblem.INVALID: 404, LinkProblem.EXPIRED: 410, LinkProblem.USED: 409}
-ATTEMPTS = 3
 
 
 @bp.route("/register/confirm/<token>", methods=["GET", "POST"])
@@ -98,7 +97,7 @@ def _complete(
     registration: Registration, *, password: str | None = None, holder: User | None = None
 ) -> Page:
     registration_id, structure_id = registration.id, registration.structure_id
-    db.session.commit()  # the slow hash runs outside any transaction
+    end_reading(db.session)  # the slow hash runs outside any transaction
     password_hash = (
         hash_password(password, settings_of(current_app).passwords) if password else None
     )
@@ -126,24 +125,22 @@ def _completed(
     """`completion.complete` and the sign-in of a new person in one transaction, tried again
     should the database fail to serialise it with a concurrent one (it then starts over on
     fresh data). A known holder is signed in already."""
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            with unit_of_work(db.session):
-                done = completion.complete(
-                    db.session,
-                    registration_id,
-                    structure_id=structure_id,
-                    password_hash=password_hash,
-                    holder=holder,
-                    now=utcnow(),
-                )
-                if holder is None:
-                    sign_in(done.user)
-            return done
-        except ConcurrentChange:
-            if attempt == ATTEMPTS:
-                raise
-    raise AssertionError("unreachable")
+
+    def once() -> completion.Completion:
+        with unit_of_work(db.session):
+            done = completion.complete(
+                db.session,
+                registration_id,
+                structure_id=structure_id,
+                password_hash=password_hash,
+                holder=holder,
+                now=utcnow(),
+            )
+            if holder is None:
+                sign_in(done.user)
+        return done
+
+    return retried(once, session=db.session)
 
 
 def _closed_page(registration: Registration, error: HubError) -> Page:

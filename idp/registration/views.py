@@ -33,7 +33,7 @@ from hub.portals.models import Portal
 from hub.registration import lookup, services
 from hub.registration.terms import TERMS_IN_FORCE_SINCE, TERMS_VERSION
 from hub.single_use_links import SingleUseLinks
-from hub.transactions import unit_of_work
+from hub.transactions import end_reading, unit_of_work
 from idp.auth import forms as signin_forms
 from idp.extensions import db
 from idp.registration import forms
@@ -153,7 +153,7 @@ def _throttled(portal: Portal, asked: lookup.LookupRequest, next_path: str | Non
     """The 429 page when this address looked up too many structures lately (audited)."""
     now, address = utcnow(), client_address()
     until = lookup.refused_until(db.session, address, now=now)
-    db.session.commit()
+    end_reading(db.session)
     if until is None:
         return None
     with unit_of_work(db.session):
