@@ -1,9 +1,9 @@
 """The hub's domain errors, all of them: a service returns its result or raises one of these.
 
 Each carries the French sentence a person should read (`message`), a stable `code` (what the
-API answers and the audit log keeps) and the HTTP `status` that fits. The web layer maps them in
-one place (`idp.errors`): a French message on a page, `{"error", "message", "field"}` on the API,
-an OAuth error on the protocol endpoints.
+API answers and the audit log keeps) and the HTTP `status` that fits. The web layer maps them
+in one place (`idp.web.errors`): a French message on a page, `{"error", "message", "field"}`
+on the API, an OAuth error on the protocol endpoints.
 """
 
 from __future__ import annotations

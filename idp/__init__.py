@@ -25,11 +25,11 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     app.config.update(flask_config)
     db.init_app(app)
 
-    from idp import errors, health, input_guard, registration, request_ids, security
+    from idp import health, input_guard, registration, request_ids, security
     from idp.api import admin, me, openapi
     from idp.auth import invitations, passwords, renewal_requests, views
     from idp.oidc import endpoints, logout
-    from idp.web import csrf, sessions
+    from idp.web import csrf, errors, sessions
 
     app.register_blueprint(health.bp)
     app.register_blueprint(views.bp)

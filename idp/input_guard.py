@@ -23,7 +23,7 @@ refused with 413, like a form field above `MAX_FORM_MEMORY_SIZE`.
 
 A refusal is answered as its caller reads answers: a French page for people, `{"error",
 "message", "field"}` for `/api`, and OAuth's `invalid_request` (an ASCII description, RFC 6749
-§5.2) at the endpoints the portals' back ends call (`idp.errors.OAUTH_RULES`).
+§5.2) at the endpoints the portals' back ends call (`idp.web.errors.OAUTH_RULES`).
 """
 
 from __future__ import annotations
@@ -36,12 +36,11 @@ from flask import Flask, Request, Response, request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from hub.errors import HubError, InvalidField, InvalidJson
-from idp.api.responses import problem
 from idp.auth import forms as signin_forms
 from idp.auth import passwords
-from idp.errors import is_oauth_endpoint, oauth_error, render_error
 from idp.registration import forms as registration_forms
 from idp.web.characters import CONTROL_OR_SURROGATE, holds_control_characters
+from idp.web.errors import is_oauth_endpoint, oauth_error, problem, render_error
 
 MAX_JSON_DEPTH = 32  # the API's bodies are two levels deep
 CHECKED_HEADERS = ("Authorization", "User-Agent")  # looked up (tokens), stored (sessions)

@@ -10,10 +10,10 @@ from hub.clock import utcnow
 from hub.email_changes import services
 from hub.single_use_links import LinkProblem, SingleUseLinks
 from hub.transactions import unit_of_work
-from idp.errors import refusals_titled
 from idp.extensions import db
 from idp.registration.blueprint import bp
 from idp.web.csrf import verify_csrf
+from idp.web.errors import refusals_titled
 from idp.web.pages import render_message
 from idp.web.settings import settings_of
 

@@ -1,4 +1,4 @@
-"""A domain error a view lets through is answered in one place (`idp.errors.answer_refusal`), as
+"""A domain error a view lets through is answered in one place (`idp.web.errors.answer_refusal`), as
 its caller reads answers: the API's JSON, OAuth's error object, or a page in French — the same
 answer, status and words as the view would have given itself (issue 13 §4)."""
 
@@ -15,8 +15,8 @@ from hub.errors import (
     RegistrationExpired,
 )
 from hub.transactions import ATTEMPTS
-from idp.errors import refusals_titled
 from idp.oidc.server import server
+from idp.web.errors import refusals_titled
 from idp.web.pages import render_message
 from tests.idp.oidc.conftest import Portal as RelyingParty
 

@@ -7,7 +7,7 @@ Two kinds of error arrive here, each through one handler registered once:
 - HTTP errors (`abort(404)`, a 405, a 413…): `render_error`;
 - the hub's domain errors (`hub.errors.HubError`) that a view lets through: `answer_refusal`,
   which answers as the caller reads answers — on the API `{"error", "message", "field"?}` with
-  the error's status (`idp.api.responses.problem`); at the OAuth endpoints an OAuth error; on a
+  the error's status (`problem`); at the OAuth endpoints an OAuth error; on a
   page, the French message, under the title the view declared (`refusals_titled`) or else the
   status's.
 
@@ -26,11 +26,21 @@ from typing import Any, TypeVar
 from flask import Flask, Response, current_app, json, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from hub.errors import ConcurrentChange, HubError
-from idp.api.responses import problem
+from hub.errors import ConcurrentChange, HubError, InvalidField
 from idp.web.pages import render_message
 
 View = TypeVar("View", bound=Callable[..., Any])
+
+
+def problem(error: HubError) -> Response:
+    """The API's answer to a domain error: `{"error", "message", "field"?}` with the error's
+    HTTP status, so that portals can show the French message next to the right field."""
+    body = {"error": error.code, "message": error.message}
+    if isinstance(error, InvalidField):
+        body["field"] = error.field
+    response = jsonify(body)
+    response.status_code = error.status
+    return response
 
 
 @dataclass(frozen=True)
