@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased, contains_eager, lazyload
 from hub import validation
 from hub.accounts import policies
 from hub.accounts.models import Account
-from hub.accounts.policies import EffectiveAdmin
+from hub.accounts.policies import Administrator
 from hub.portals.models import Portal
 from hub.structures.models import Structure
 from hub.users.models import User
@@ -122,7 +122,7 @@ def account_page(
     per_page: int = PER_PAGE,
 ) -> AccountPage:
     """One page of the accounts of (structure, portal). The caller has checked the right to
-    see them (`policies.manages_from`).
+    see them (`policies.administers`).
 
     Without a search, the count reads the pair's index only and the page stops after its rows.
     A search must read every account of the pair anyway: the page and the count then come from
@@ -158,8 +158,8 @@ def account_page(
 
 def delegated_admins(
     session: Session, structure: Structure, portal: Portal, *, now: datetime
-) -> list[EffectiveAdmin]:
+) -> list[Administrator]:
     """R9: who administers (structure, portal) through another portal at `now` — shown as
     « Administrateur (via SOLTÉA) » — with the source admin account their right lapses with."""
-    admins = policies.effective_admins(session, structure, portal, now=now)
+    admins = policies.administrators(session, structure, portal, now=now)
     return [admin for admin in admins if admin.via is not None]

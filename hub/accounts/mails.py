@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from hub.accounts.models import Account, Invitation, Right
-from hub.accounts.policies import EffectiveAdmin
+from hub.accounts.policies import Administrator
 from hub.actors import Actor
 from hub.clock import paris_date
 from hub.mail import outbox
@@ -98,7 +98,7 @@ def account_invitation(
 
 
 def renewal_request(
-    session: Session, admin: EffectiveAdmin, account: Account, *, now: datetime
+    session: Session, admin: Administrator, account: Account, *, now: datetime
 ) -> None:
     """Asks one administrator of the expired account's structure to renew it, with a link to
     where they manage it (R9: their own portal, for a delegated admin)."""

@@ -48,7 +48,7 @@ def managed_pair(
     if pair is None:
         raise NotFound(PAIR_NOT_FOUND)
     structure, portal = pair
-    if not policies.manages_from(session, by, structure, portal, calling, now=now):
+    if not policies.administers(session, by, structure, portal, now=now, from_portal=calling):
         raise NotFound(PAIR_NOT_FOUND)
     return structure, portal
 
@@ -61,7 +61,7 @@ def managed_structure(
     structure = _structure(session, matricule)
     if structure is None:
         raise NotFound(STRUCTURE_NOT_FOUND)
-    grants = policies.administered_from(session, by, calling, now=now)
+    grants = policies.administered(session, by, now=now, from_portal=calling)
     portals = {g.portal.id: g.portal for g in grants if g.structure.id == structure.id}
     if not portals:
         raise NotFound(STRUCTURE_NOT_FOUND)
@@ -99,8 +99,8 @@ def managed_accounts(
         raise NotFound(ACCOUNT_NOT_FOUND)
     pairs = {(a.structure_id, a.portal_id): a for a in found.values()}
     for account in pairs.values():
-        if not policies.manages_from(
-            session, by, account.structure, account.portal, calling, now=now
+        if not policies.administers(
+            session, by, account.structure, account.portal, now=now, from_portal=calling
         ):
             raise NotFound(ACCOUNT_NOT_FOUND)
     return [found[account_id] for account_id in wanted]
@@ -111,8 +111,8 @@ def managed_invitation(
 ) -> Invitation:
     """An invitation of a pair `by` manages from portal `calling`; otherwise `NotFound`."""
     invitation = session.get(Invitation, invitation_id) if 0 < invitation_id <= ROW_ID_MAX else None
-    if invitation is None or not policies.manages_from(
-        session, by, invitation.structure, invitation.portal, calling, now=now
+    if invitation is None or not policies.administers(
+        session, by, invitation.structure, invitation.portal, now=now, from_portal=calling
     ):
         raise NotFound(INVITATION_NOT_FOUND)
     return invitation

@@ -47,7 +47,7 @@ def request_renewal(session: Session, user: User, portal: Portal, *, now: dateti
     ).all()
     recipients = 0
     for account in expired:
-        for admin in policies.effective_admins(session, account.structure, portal, now=now):
+        for admin in policies.administrators(session, account.structure, portal, now=now):
             mails.renewal_request(session, admin, account, now=now)
             recipients += 1
     record(

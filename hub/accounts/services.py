@@ -284,7 +284,7 @@ def _keeping_an_administrator(
             portal
             for portal in affected
             if _is_active(session, structure, portal)
-            and not policies.effective_admins(session, structure, portal, now=now)
+            and not policies.administrators(session, structure, portal, now=now)
         ]
     except BaseException:
         savepoint.rollback()

@@ -66,9 +66,7 @@ def administrator_named(
     session: Session, registration: Registration, *, now: datetime
 ) -> str | None:
     """R10 at the door of step 4: the administrator the structure has gained since step 1."""
-    admins = policies.effective_admins(
-        session, registration.structure, registration.portal, now=now
-    )
+    admins = policies.administrators(session, registration.structure, registration.portal, now=now)
     return admins[0].user.full_name if admins else None
 
 
@@ -240,5 +238,5 @@ def _mandate(
             target=other,
             after=after,
         )
-    for admin in policies.effective_admins(session, certifier, portal, now=now):
+    for admin in policies.administrators(session, certifier, portal, now=now):
         mails.mandate_declared(session, admin.user, depositor, certifier, portal, now=now)

@@ -125,7 +125,7 @@ def look_up(session: Session, portal: Portal, request: LookupRequest, *, now: da
     if contract is None or contract.number != number:
         raise ContractMismatch(portal.name)
     certifiers = [_certifier(session, m, structure, portal) for m in certifier_matricules]
-    admins = policies.effective_admins(session, structure, portal, now=now)
+    admins = policies.administrators(session, structure, portal, now=now)
     if admins:
         raise AdminAlreadyExists(admins[0].user.full_name)
     return Lookup(portal=portal, structure=structure, certifiers=certifiers)

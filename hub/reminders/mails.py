@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from hub.accounts import policies
 from hub.accounts.mails import account_context
 from hub.accounts.models import Account
-from hub.accounts.policies import EffectiveAdmin
+from hub.accounts.policies import Administrator
 from hub.mail import outbox
 from hub.portals.links import manage_accounts_url
 from hub.portals.models import Portal
@@ -28,7 +28,7 @@ HOLDER_TEMPLATE = "expiry_reminder"
 DIGEST_TEMPLATE = "expiry_digest"
 
 
-def manage_url(admin: EffectiveAdmin, structure: Structure, portal: Portal) -> str:
+def manage_url(admin: Administrator, structure: Structure, portal: Portal) -> str:
     """On the portal the right comes from: a delegated admin manages from there (R9)."""
     return manage_accounts_url(admin.via or portal, portal=portal, structure=structure)
 
@@ -48,7 +48,7 @@ def _rights_lapsing_with(session: Session, account: Account, *, now: datetime) -
 
 
 def remind_holder(
-    session: Session, item: DueReminder, admins: Sequence[EffectiveAdmin], *, now: datetime
+    session: Session, item: DueReminder, admins: Sequence[Administrator], *, now: datetime
 ) -> None:
     """Where, until when, and whom to ask: the holder's structure's administrators on the
     portal, or, for an administrator, where to renew it themselves."""

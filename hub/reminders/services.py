@@ -22,7 +22,7 @@ from itertools import groupby
 from sqlalchemy.orm import Session
 
 from hub.accounts import policies
-from hub.accounts.policies import EffectiveAdmin
+from hub.accounts.policies import Administrator
 from hub.actors import Actor, System
 from hub.audit.services import record
 from hub.config import Reminders
@@ -58,7 +58,7 @@ def send_due(
     reminders: list[Reminder] = []
     digests: dict[int, tuple[User, list[DigestSection]]] = {}
     for (structure, portal), group in _by_structure_and_portal(due):
-        admins = policies.effective_admins(session, structure, portal, now=now)
+        admins = policies.administrators(session, structure, portal, now=now)
         told = [_reminder(item, admins) for item in group]
         reminders += told
         _add_sections(digests, admins, structure, portal, told)
@@ -125,7 +125,7 @@ def _pair(item: DueReminder) -> tuple[tuple[int, int], tuple[Structure, Portal]]
     return (account.structure_id, account.portal_id), (account.structure, account.portal)
 
 
-def _reminder(item: DueReminder, admins: Sequence[EffectiveAdmin]) -> Reminder:
+def _reminder(item: DueReminder, admins: Sequence[Administrator]) -> Reminder:
     account, user = item.account, item.account.user
     return Reminder(
         account_id=account.id,
@@ -146,7 +146,7 @@ def _reminder(item: DueReminder, admins: Sequence[EffectiveAdmin]) -> Reminder:
 
 def _add_sections(
     digests: dict[int, tuple[User, list[DigestSection]]],
-    admins: Sequence[EffectiveAdmin],
+    admins: Sequence[Administrator],
     structure: Structure,
     portal: Portal,
     told: Sequence[Reminder],
@@ -161,7 +161,7 @@ def _add_sections(
 
 
 def _section(
-    admin: EffectiveAdmin, structure: Structure, portal: Portal, told: Sequence[Reminder]
+    admin: Administrator, structure: Structure, portal: Portal, told: Sequence[Reminder]
 ) -> DigestSection:
     return DigestSection(
         portal=portal.name,

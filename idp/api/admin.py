@@ -72,7 +72,7 @@ def administrators_only(view: Callable[..., Any]) -> Callable[..., Any]:
 @administrators_only
 def scope() -> Response:
     caller = current_caller()
-    grants = policies.administered_from(db.session, caller.user, caller.portal, now=utcnow())
+    grants = policies.administered(db.session, caller.user, now=utcnow(), from_portal=caller.portal)
     return jsonify(admin_json.scope(grants, caller.portal))
 
 

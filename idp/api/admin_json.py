@@ -10,7 +10,7 @@ from typing import Any
 from hub.accounts.history import HistoryEntry
 from hub.accounts.listing import status_of
 from hub.accounts.models import Account, Invitation, Right
-from hub.accounts.policies import EffectiveAdmin, Grant
+from hub.accounts.policies import Administrator, Grant
 from hub.portals.models import Portal
 from hub.structures.models import Structure
 from hub.users.models import User
@@ -86,7 +86,7 @@ def invitation(invitation: Invitation, *, now: datetime) -> dict[str, Any]:
     }
 
 
-def delegated_admin(admin: EffectiveAdmin) -> dict[str, Any]:
+def delegated_admin(admin: Administrator) -> dict[str, Any]:
     """R9: « Administrateur (via SOLTÉA) », a right that lapses with the source account."""
     assert admin.via is not None
     return {

@@ -82,8 +82,8 @@ def admin_account(session, user, structure, portal):
 def test_r9_a_soltea_admin_administers_the_structure_on_certificateurs(
     session, now, alice, alpha, soltea, certificateurs
 ):
-    assert policies.can_administer(session, alice, alpha, soltea, now=now)
-    assert policies.can_administer(session, alice, alpha, certificateurs, now=now)
+    assert policies.administers(session, alice, alpha, soltea, now=now)
+    assert policies.administers(session, alice, alpha, certificateurs, now=now)
 
     grants = policies.administered(session, alice, now=now)
     assert [(g.portal.code, g.structure.name, g.via and g.via.code) for g in grants] == [
@@ -98,8 +98,8 @@ def test_r9_delegation_is_one_way(session, now, alpha, soltea, certificateurs):
         session, now=now, user=dora, structure=alpha, portal=certificateurs, role=Role.ADMIN
     )
 
-    assert policies.can_administer(session, dora, alpha, certificateurs, now=now)
-    assert not policies.can_administer(session, dora, alpha, soltea, now=now)
+    assert policies.administers(session, dora, alpha, certificateurs, now=now)
+    assert not policies.administers(session, dora, alpha, soltea, now=now)
 
 
 def test_r9_needs_the_structures_contract_on_the_target_portal(
@@ -111,26 +111,26 @@ def test_r9_needs_the_structures_contract_on_the_target_portal(
         session, now=now, user=admin, structure=soltea_only, portal=soltea, role=Role.ADMIN
     )
 
-    assert not policies.can_administer(session, admin, soltea_only, certificateurs, now=now)
+    assert not policies.administers(session, admin, soltea_only, certificateurs, now=now)
     assert [g.portal.code for g in policies.administered(session, admin, now=now)] == ["soltea"]
 
 
 def test_r9_rights_stay_within_the_structure(session, now, alice, soltea, certificateurs):
     other = make_structure(session, portals=(soltea, certificateurs))
 
-    assert not policies.can_administer(session, alice, other, soltea, now=now)
-    assert not policies.can_administer(session, alice, other, certificateurs, now=now)
+    assert not policies.administers(session, alice, other, soltea, now=now)
+    assert not policies.administers(session, alice, other, certificateurs, now=now)
 
 
 def test_r9_ordinary_users_administer_nothing(session, now, alpha, soltea, certificateurs):
     user = make_user(session)
     make_account(session, now=now, user=user, structure=alpha, portal=soltea)
 
-    assert not policies.can_administer(session, user, alpha, soltea, now=now)
+    assert not policies.administers(session, user, alpha, soltea, now=now)
     assert policies.administered(session, user, now=now) == []
 
 
-def test_r9_effective_admins_name_the_first_admin_then_delegated_ones(
+def test_r9_administrators_name_the_first_admin_then_delegated_ones(
     session, now, alice, alpha, soltea, certificateurs
 ):
     direct = make_user(session, first_name="Denis")
@@ -138,7 +138,7 @@ def test_r9_effective_admins_name_the_first_admin_then_delegated_ones(
         session, now=now, user=direct, structure=alpha, portal=certificateurs, role=Role.ADMIN
     )
 
-    admins = policies.effective_admins(session, alpha, certificateurs, now=now)
+    admins = policies.administrators(session, alpha, certificateurs, now=now)
 
     assert [(a.user.first_name, a.via and a.via.code) for a in admins] == [
         ("Denis", None),
@@ -156,10 +156,10 @@ def test_r9_an_expired_soltea_admin_loses_certificateurs_at_once(
         session, alice, alpha, session.scalar(select(type(certificateurs)).filter_by(code="soltea"))
     ).expires_at
 
-    assert policies.can_administer(
+    assert policies.administers(
         session, alice, alpha, certificateurs, now=lapse - timedelta(seconds=1)
     )
-    assert not policies.can_administer(session, alice, alpha, certificateurs, now=lapse)
+    assert not policies.administers(session, alice, alpha, certificateurs, now=lapse)
     assert policies.administered(session, alice, now=lapse) == []
 
 
@@ -173,8 +173,8 @@ def test_r9_a_demoted_soltea_admin_loses_certificateurs_at_once(
         session, admin_account(session, alice, alpha, soltea), Role.USER, by=successor, now=now
     )
 
-    assert not policies.can_administer(session, alice, alpha, certificateurs, now=now)
-    assert policies.can_administer(session, successor, alpha, certificateurs, now=now)
+    assert not policies.administers(session, alice, alpha, certificateurs, now=now)
+    assert policies.administers(session, successor, alpha, certificateurs, now=now)
 
 
 def test_r9_a_deleted_soltea_admin_loses_certificateurs_at_once(
@@ -185,7 +185,54 @@ def test_r9_a_deleted_soltea_admin_loses_certificateurs_at_once(
 
     delete_account(session, admin_account(session, alice, alpha, soltea), by=successor, now=now)
 
-    assert not policies.can_administer(session, alice, alpha, certificateurs, now=now)
+    assert not policies.administers(session, alice, alpha, certificateurs, now=now)
+
+
+# R9, R15: from a portal's « Administration » -------------------------------------------------
+
+
+def test_r9_soltea_administration_reaches_certificateurs_but_not_the_other_way(
+    session, now, alice, alpha, soltea, certificateurs
+):
+    from_soltea = policies.administered(session, alice, now=now, from_portal=soltea)
+    from_certificateurs = policies.administered(session, alice, now=now, from_portal=certificateurs)
+
+    assert [g.portal.code for g in from_soltea] == ["soltea", "certificateurs"]
+    assert [g.portal.code for g in from_certificateurs] == ["certificateurs"]
+    assert policies.administers(session, alice, alpha, certificateurs, now=now, from_portal=soltea)
+    assert policies.administers(
+        session, alice, alpha, certificateurs, now=now, from_portal=certificateurs
+    )
+    assert not policies.administers(
+        session, alice, alpha, soltea, now=now, from_portal=certificateurs
+    )
+
+
+def test_r15_an_administration_only_for_whom_administers_something_it_reaches(
+    session, now, alice, alpha, soltea, certificateurs
+):
+    dora = make_user(session, first_name="Dora")
+    make_account(
+        session, now=now, user=dora, structure=alpha, portal=certificateurs, role=Role.ADMIN
+    )
+    soltea_only = make_user(session, first_name="Sacha")
+    make_account(
+        session,
+        now=now,
+        user=soltea_only,
+        structure=make_structure(session, portals=(soltea,)),
+        portal=soltea,
+        role=Role.ADMIN,
+    )
+    user = make_user(session)
+    make_account(session, now=now, user=user, structure=alpha, portal=soltea)
+
+    assert policies.administers_from(session, alice, soltea, now=now)
+    assert policies.administers_from(session, alice, certificateurs, now=now)  # by delegation
+    assert policies.administers_from(session, dora, certificateurs, now=now)
+    assert policies.administers_from(session, dora, soltea, now=now)  # reaches Certificateurs
+    assert not policies.administers_from(session, soltea_only, certificateurs, now=now)
+    assert not policies.administers_from(session, user, soltea, now=now)
 
 
 # R2, R7: what an administrator changes -------------------------------------------------------
@@ -226,7 +273,7 @@ def test_r2_an_admin_promotes_a_user(session, now, alice, alpha, certificateurs)
 
     change_role(session, account, Role.ADMIN, by=alice, now=now)
 
-    assert policies.can_administer(session, account.user, alpha, certificateurs, now=now)
+    assert policies.administers(session, account.user, alpha, certificateurs, now=now)
 
 
 @pytest.mark.parametrize("action", ["renew", "demote", "withdraw", "delete"])
@@ -329,8 +376,7 @@ def test_r11_losing_the_only_certificateurs_admin_through_delegation_is_refused(
     )
 
     assert [
-        a.user.first_name
-        for a in policies.effective_admins(session, alpha, certificateurs, now=now)
+        a.user.first_name for a in policies.administrators(session, alpha, certificateurs, now=now)
     ] == ["Sacha"]
 
 
