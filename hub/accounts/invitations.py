@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub import validation
-from hub.accounts import mails, policies
+from hub.accounts import mails, reach
 from hub.accounts.models import (
     DEFAULT_RIGHTS,
     Account,
@@ -75,11 +75,14 @@ def invite(
     person: Mapping[str, Any] | None = None,
     role: Role = Role.USER,
     rights: Iterable[Right] = DEFAULT_RIGHTS,
+    from_portal: Portal | None = None,
 ) -> Invitation:
     """R2: invites `existing` (an identifiant or an address) or `person` (an address, names and
     contact details, all checked as a new person's would be, even when the address is known)
     to an account of `structure` on `portal`, and mails whom it reaches."""
-    policies.require_admin_of(session, by, structure, portal, now=now, action="account.invite")
+    reach.authorise(
+        session, by, structure, portal, now=now, action="account.invite", from_portal=from_portal
+    )
     if structure.contract_for(portal) is None:
         raise NoContract()
     if existing is not None:
@@ -106,28 +109,67 @@ def invite(
 
 
 def send_again(
-    session: Session, invitation: Invitation, *, by: Actor, links: SingleUseLinks, now: datetime
+    session: Session,
+    invitation: Invitation,
+    *,
+    by: Actor,
+    links: SingleUseLinks,
+    now: datetime,
+    from_portal: Portal | None = None,
 ) -> Invitation:
     """« Renvoyer l'invitation »: a new link, valid `INVITATION_DAYS` from now; earlier links
     stop working."""
-    _require_pending(session, invitation, by=by, now=now, action="account.invite")
+    _require_pending(
+        session, invitation, by=by, now=now, action="account.invite", from_portal=from_portal
+    )
     invitation.nonce = new_nonce()
     _send(session, invitation, by=by, links=links, now=now)
     _audit(session, by, "account.invitation_resent", invitation, now=now)
     return invitation
 
 
-def cancel(session: Session, invitation: Invitation, *, by: Actor, now: datetime) -> None:
+def cancel(
+    session: Session,
+    invitation: Invitation,
+    *,
+    by: Actor,
+    now: datetime,
+    from_portal: Portal | None = None,
+) -> None:
     """« Annuler l'invitation »: its link stops working; nothing was ever opened."""
-    _require_pending(session, invitation, by=by, now=now, action="account.invitation_cancel")
+    _require_pending(
+        session,
+        invitation,
+        by=by,
+        now=now,
+        action="account.invitation_cancel",
+        from_portal=from_portal,
+    )
     invitation.status = InvitationStatus.CANCELLED
     invitation.closed_at = now
     _audit(session, by, "account.invitation_cancelled", invitation, now=now)
 
 
-def pending(session: Session, structure: Structure, portal: Portal) -> list[Invitation]:
-    """The invitations of a pair still waiting for their person, expired ones included (they
-    can be sent again), newest first."""
+def pending(
+    session: Session,
+    structure: Structure,
+    portal: Portal,
+    *,
+    by: Actor,
+    now: datetime,
+    from_portal: Portal | None = None,
+) -> list[Invitation]:
+    """« Invitation envoyée »: the invitations of a pair still waiting for their person,
+    expired ones included (they can be sent again), newest first; for its administrators."""
+    reach.authorise(
+        session,
+        by,
+        structure,
+        portal,
+        now=now,
+        action="account.invitation_list",
+        from_portal=from_portal,
+    )
     query = (
         select(Invitation)
         .where(
@@ -210,9 +252,15 @@ def _send(
 
 
 def _require_pending(
-    session: Session, invitation: Invitation, *, by: Actor, now: datetime, action: str
+    session: Session,
+    invitation: Invitation,
+    *,
+    by: Actor,
+    now: datetime,
+    action: str,
+    from_portal: Portal | None,
 ) -> None:
-    policies.require_admin_of(
+    reach.authorise(
         session,
         by,
         invitation.structure,
@@ -220,6 +268,7 @@ def _require_pending(
         now=now,
         action=action,
         target=invitation,
+        from_portal=from_portal,
     )
     if invitation.status is not InvitationStatus.PENDING:
         raise InvitationClosed()

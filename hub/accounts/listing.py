@@ -2,8 +2,9 @@
 R15 « Gérer les comptes existants »): search, status filter, sort, pagination, and the people
 who administer the pair by delegation without it being their own account.
 
-A page costs at most two statements whatever its size (see `account_page`). Search runs on the
-person's stored `search_text` (lower-case, accent-free), so « chloe » finds « Chloé ».
+A page costs its one check and at most two statements whatever its size (see `account_page`).
+Search runs on the person's stored `search_text` (lower-case, accent-free), so « chloe » finds
+« Chloé ».
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session, aliased, contains_eager, lazyload
 
 from hub import validation
-from hub.accounts import policies
+from hub.accounts import policies, reach
 from hub.accounts.models import Account
 from hub.accounts.policies import Administrator
+from hub.actors import Actor
 from hub.portals.models import Portal
 from hub.structures.models import Structure
 from hub.users.models import User
@@ -114,19 +116,24 @@ def account_page(
     structure: Structure,
     portal: Portal,
     *,
+    by: Actor,
     now: datetime,
+    from_portal: Portal | None = None,
     search: str = "",
     status: Status | None = None,
     sort: Sort = Sort.EXPIRY,
     page: int = 1,
     per_page: int = PER_PAGE,
 ) -> AccountPage:
-    """One page of the accounts of (structure, portal). The caller has checked the right to
-    see them (`policies.administers`).
+    """One page of the accounts of (structure, portal), for its administrators (R2, R9: checked
+    first, `reach.authorise`).
 
     Without a search, the count reads the pair's index only and the page stops after its rows.
     A search must read every account of the pair anyway: the page and the count then come from
     that one reading (a window count), and a separate count only for a page past the end."""
+    reach.authorise(
+        session, by, structure, portal, now=now, action="account.list", from_portal=from_portal
+    )
     per_page = clamp_per_page(per_page)
     terms = search_terms(search)
     offset = (page - 1) * per_page

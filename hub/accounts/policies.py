@@ -40,8 +40,6 @@ from sqlalchemy.orm import Session, aliased, selectinload
 
 import hub.models  # noqa: F401 - statements are built at import: every mapper must exist
 from hub.accounts.models import Account, Role
-from hub.actors import Actor, System
-from hub.audit.services import refusal
 from hub.portals.models import DelegationRule, Portal
 from hub.structures.models import Contract, Structure
 from hub.users.models import User
@@ -224,20 +222,3 @@ def administrators(
         admins.values(),
         key=lambda a: (a.via is not None, not a.account.is_first_admin, a.account.created_at),
     )
-
-
-def require_admin_of(
-    session: Session,
-    actor: Actor,
-    structure: Structure,
-    portal: Portal,
-    *,
-    now: datetime,
-    action: str,
-    target: object | None = None,
-) -> None:
-    """Raises a refusal (audited by `unit_of_work`) unless `actor` administers the pair."""
-    if isinstance(actor, System):
-        return
-    if not administers(session, actor, structure, portal, now=now):
-        raise refusal(actor, action, structure=structure, portal=portal, target=target)

@@ -1,10 +1,11 @@
 """The state-changing actions on portal accounts (R2, R3, R4, R6, R7) and the invariant that a
-structure active on a portal keeps at least one effective administrator (R11 covers the rest).
+structure active on a portal keeps at least one administrator (R11 covers the rest).
 
-Each action checks the actor's right first, changes the account, and writes its audit event in
-the same transaction; none commits. Actions that may remove an administrator run inside a
-SAVEPOINT and under a lock on the structure, so that two concurrent demotions of the last two
-admins cannot both succeed and a refused change leaves nothing behind.
+Each action checks the actor's right first, once (`reach.authorise`: from a portal's
+« Administration », `from_portal`, what is out of reach is « not found »), changes the account,
+and writes its audit event in the same transaction; none commits. Actions that may remove an
+administrator run inside a SAVEPOINT and under a lock on the structure, so that two concurrent
+demotions of the last two admins cannot both succeed and a refused change leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy import exists, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hub.accounts import policies
+from hub.accounts import policies, reach
 from hub.accounts.mails import account_created, account_renewed_row
 from hub.accounts.models import DEFAULT_RIGHTS, Account, RenewalReceipt, Right, Role
 from hub.actors import Actor
@@ -49,7 +50,7 @@ def open_account(
 ) -> Account:
     """R2, R3: a new account valid for the portal's validity period from `now`. The holder is
     told by mail (`notify`), queued in the same transaction."""
-    policies.require_admin_of(session, by, structure, portal, now=now, action="account.create")
+    reach.authorise(session, by, structure, portal, now=now, action="account.create")
     if structure.contract_for(portal) is None:
         raise NoContract()
     try:
@@ -84,9 +85,10 @@ def renew(
     now: datetime,
     key: str | None = None,
     notify: bool = True,
+    from_portal: Portal | None = None,
 ) -> Account:
     """R4 for one account; see `renew_many`."""
-    renew_many(session, [account], by=by, now=now, key=key, notify=notify)
+    renew_many(session, [account], by=by, now=now, key=key, notify=notify, from_portal=from_portal)
     return account
 
 
@@ -98,6 +100,7 @@ def renew_many(
     now: datetime,
     key: str | None = None,
     notify: bool = True,
+    from_portal: Portal | None = None,
 ) -> list[Account]:
     """R4: `expires_at = max(now, expires_at) + validity`, even after expiry; renewals stack.
 
@@ -108,7 +111,7 @@ def renew_many(
     """
     if key is not None and not 0 < len(key) <= IDEMPOTENCY_KEY_MAX:
         raise InvalidField("idempotency_key", "Clé d'idempotence invalide.")
-    _authorise_all(session, by, accounts, now=now, action="account.renew")
+    _authorise(session, by, accounts, now=now, action="account.renew", from_portal=from_portal)
     ids = [account.id for account in accounts]
     lock_rows(session, Account.__table__, ids)
     current = _reread(session, ids)
@@ -162,11 +165,17 @@ def _already_renewed(session: Session, ids: Sequence[int], key: str) -> set[int]
 
 
 def change_role(
-    session: Session, account: Account, role: Role, *, by: Actor, now: datetime
+    session: Session,
+    account: Account,
+    role: Role,
+    *,
+    by: Actor,
+    now: datetime,
+    from_portal: Portal | None = None,
 ) -> Account:
     """R2: promote to admin or demote to user; a demotion must leave an administrator."""
     action = "account.promote" if role is Role.ADMIN else "account.demote"
-    _authorise(session, by, account, now=now, action=action)
+    _authorise(session, by, [account], now=now, action=action, from_portal=from_portal)
     if account.role is role:
         return account
     before = account.snapshot()
@@ -177,11 +186,18 @@ def change_role(
 
 
 def set_right(
-    session: Session, account: Account, right: Right, granted: bool, *, by: Actor, now: datetime
+    session: Session,
+    account: Account,
+    right: Right,
+    granted: bool,
+    *,
+    by: Actor,
+    now: datetime,
+    from_portal: Portal | None = None,
 ) -> Account:
     """R7: withdraw or give back a right (`data_exchange`)."""
     action = "account.right_restore" if granted else "account.right_withdraw"
-    _authorise(session, by, account, now=now, action=action)
+    _authorise(session, by, [account], now=now, action=action, from_portal=from_portal)
     if account.has_right(right) == granted:
         return account
     before = account.snapshot()
@@ -190,11 +206,22 @@ def set_right(
     return account
 
 
-def delete_account(session: Session, account: Account, *, by: Actor, now: datetime) -> None:
-    """R2, R6: an admin deletes an account of their structure; anyone deletes their own.
+def delete_account(
+    session: Session,
+    account: Account,
+    *,
+    by: Actor,
+    now: datetime,
+    from_portal: Portal | None = None,
+) -> None:
+    """R2, R6: an admin deletes an account of their structure; anyone deletes their own (from
+    their own pages: in an « Administration », their own account is one of the pair's).
     The last administrator of a structure still active on the portal cannot be deleted."""
-    if not (isinstance(by, User) and by.id == account.user_id):
-        _authorise(session, by, account, now=now, action="account.delete")
+    own = isinstance(by, User) and by.id == account.user_id
+    if from_portal is not None or not own:
+        _authorise(
+            session, by, [account], now=now, action="account.delete", from_portal=from_portal
+        )
     before = account.snapshot()
     with _keeping_an_administrator(session, account, now=now):
         session.delete(account)
@@ -202,22 +229,29 @@ def delete_account(session: Session, account: Account, *, by: Actor, now: dateti
 
 
 def _authorise(
-    session: Session, by: Actor, account: Account, *, now: datetime, action: str
+    session: Session,
+    by: Actor,
+    accounts: Iterable[Account],
+    *,
+    now: datetime,
+    action: str,
+    from_portal: Portal | None,
 ) -> None:
-    policies.require_admin_of(
-        session, by, account.structure, account.portal, now=now, action=action, target=account
-    )
-
-
-def _authorise_all(
-    session: Session, by: Actor, accounts: Iterable[Account], *, now: datetime, action: str
-) -> None:
-    """One check per (structure, portal) of the selection, not one per account."""
+    """The action's one check: once per (structure, portal) of the accounts, not per account."""
     checked: set[tuple[int, int]] = set()
     for account in accounts:
         pair = (account.structure_id, account.portal_id)
         if pair not in checked:
-            _authorise(session, by, account, now=now, action=action)
+            reach.authorise(
+                session,
+                by,
+                account.structure,
+                account.portal,
+                now=now,
+                action=action,
+                target=account,
+                from_portal=from_portal,
+            )
             checked.add(pair)
 
 

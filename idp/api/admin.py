@@ -89,14 +89,14 @@ def accounts(matricule: str, portal_code: str) -> Response:
     )
     page = parameters.page_number(args)
     per_page = parameters.page_size(args, default=listing.PER_PAGE)
-    structure, portal = reach.managed_pair(
-        db.session, matricule, portal_code, by=caller.user, calling=caller.portal, now=now
-    )
+    structure, portal = reach.pair(db.session, matricule, portal_code)
     found = listing.account_page(
         db.session,
         structure,
         portal,
+        by=caller.user,
         now=now,
+        from_portal=caller.portal,
         search=search,
         status=status,
         sort=sort or listing.Sort.EXPIRY,
@@ -128,12 +128,11 @@ def create(matricule: str, portal_code: str) -> tuple[Response, int]:
     if existing is not None and person:
         raise InvalidField("existing", BOTH_WAYS)
     with unit_of_work(db.session):
-        structure, portal = reach.managed_pair(
-            db.session, matricule, portal_code, by=caller.user, calling=caller.portal, now=now
-        )
+        structure, portal = reach.pair(db.session, matricule, portal_code)
         invitation = invitations.invite(
             db.session,
             by=caller.user,
+            from_portal=caller.portal,
             structure=structure,
             portal=portal,
             now=now,
@@ -152,10 +151,10 @@ def create(matricule: str, portal_code: str) -> tuple[Response, int]:
 def pending_invitations(matricule: str, portal_code: str) -> Response:
     """« Invitation envoyée »: the pair's invitations still waiting for their person."""
     caller, now = current_caller(), utcnow()
-    structure, portal = reach.managed_pair(
-        db.session, matricule, portal_code, by=caller.user, calling=caller.portal, now=now
+    structure, portal = reach.pair(db.session, matricule, portal_code)
+    waiting = invitations.pending(
+        db.session, structure, portal, by=caller.user, now=now, from_portal=caller.portal
     )
-    waiting = invitations.pending(db.session, structure, portal)
     return jsonify(items=[admin_json.invitation(i, now=now) for i in waiting])
 
 
@@ -166,10 +165,15 @@ def send_invitation_again(invitation_id: int) -> Response:
     """« Renvoyer l'invitation »: a new link; earlier ones stop working."""
     caller, now = current_caller(), utcnow()
     with unit_of_work(db.session):
-        invitation = reach.managed_invitation(
-            db.session, invitation_id, by=caller.user, calling=caller.portal, now=now
+        invitation = reach.invitation(db.session, invitation_id)
+        invitations.send_again(
+            db.session,
+            invitation,
+            by=caller.user,
+            links=_links(),
+            now=now,
+            from_portal=caller.portal,
         )
-        invitations.send_again(db.session, invitation, by=caller.user, links=_links(), now=now)
     return jsonify(admin_json.invitation(invitation, now=now))
 
 
@@ -180,10 +184,10 @@ def cancel_invitation(invitation_id: int) -> Response:
     """« Annuler l'invitation »."""
     caller, now = current_caller(), utcnow()
     with unit_of_work(db.session):
-        invitation = reach.managed_invitation(
-            db.session, invitation_id, by=caller.user, calling=caller.portal, now=now
+        invitation = reach.invitation(db.session, invitation_id)
+        invitations.cancel(
+            db.session, invitation, by=caller.user, now=now, from_portal=caller.portal
         )
-        invitations.cancel(db.session, invitation, by=caller.user, now=now)
     return Response(status=204)
 
 
@@ -197,10 +201,14 @@ def renew() -> Response:
     ids = parameters.id_list(body, "ids", maximum=reach.SELECTION_MAX)
     key = parameters.text(body, "idempotency_key", max_length=IDEMPOTENCY_KEY_MAX, required=True)
     with unit_of_work(db.session):
-        selected = reach.managed_accounts(
-            db.session, ids, by=caller.user, calling=caller.portal, now=now
+        renewed = renew_many(
+            db.session,
+            reach.accounts(db.session, ids),
+            by=caller.user,
+            now=now,
+            key=key,
+            from_portal=caller.portal,
         )
-        renewed = renew_many(db.session, selected, by=caller.user, now=now, key=key)
     return jsonify(accounts=[{"id": a.id, "expires_at": a.expires_at.isoformat()} for a in renewed])
 
 
@@ -217,14 +225,20 @@ def change(account_id: int) -> Response:
     role = parameters.choice(body, "role", Role, default=None)
     data_exchange = parameters.boolean(body, "data_exchange", default=None)
     with unit_of_work(db.session):
-        [account] = reach.managed_accounts(
-            db.session, [account_id], by=caller.user, calling=caller.portal, now=now
-        )
+        [account] = reach.accounts(db.session, [account_id])
         if role is not None:
-            change_role(db.session, account, role, by=caller.user, now=now)
+            change_role(
+                db.session, account, role, by=caller.user, now=now, from_portal=caller.portal
+            )
         if data_exchange is not None:
             set_right(
-                db.session, account, Right.DATA_EXCHANGE, data_exchange, by=caller.user, now=now
+                db.session,
+                account,
+                Right.DATA_EXCHANGE,
+                data_exchange,
+                by=caller.user,
+                now=now,
+                from_portal=caller.portal,
             )
     return jsonify(admin_json.account(account, now=now))
 
@@ -236,10 +250,8 @@ def delete(account_id: int) -> Response:
     """R2: an admin deletes an account of their structure (never the last administrator)."""
     caller, now = current_caller(), utcnow()
     with unit_of_work(db.session):
-        [account] = reach.managed_accounts(
-            db.session, [account_id], by=caller.user, calling=caller.portal, now=now
-        )
-        delete_account(db.session, account, by=caller.user, now=now)
+        [account] = reach.accounts(db.session, [account_id])
+        delete_account(db.session, account, by=caller.user, now=now, from_portal=caller.portal)
     return Response(status=204)
 
 
@@ -253,8 +265,8 @@ def history(matricule: str) -> Response:
     args = request.args
     page = parameters.page_number(args)
     per_page = listing.clamp_per_page(parameters.page_size(args, default=listing.PER_PAGE))
-    structure, portals = reach.managed_structure(
-        db.session, matricule, by=caller.user, calling=caller.portal, now=now
+    structure, portals = reach.administered_structure(
+        db.session, matricule, by=caller.user, from_portal=caller.portal, now=now
     )
     codes = [portal.code for portal in portals]
     wanted = args.get("portal")
