@@ -3,17 +3,18 @@ signed-in admin's access token (scope `admin`).
 
 The caller is the token's person and the calling portal the token's client's: from SOLTÉA an
 admin manages SOLTÉA and, by delegation (R9), Certificateurs; from Certificateurs only
-Certificateurs. Every decision is the hub's (`hub.accounts.policies`), taken again at each call.
-Whatever lies outside the caller's reach — a structure, a portal, an account id — is answered
-404, exactly like what does not exist. Views parse, call the hub, and answer JSON; each write is
-one transaction whose every change the services audit, with the calling portal as `via_portal`.
+Certificateurs. Every decision is the hub's, taken again at each call, each once:
+1. the blueprint, before any view reads the request: a live token with scope `admin`
+   (`bearer.protect`), then R15, an « Administration » on the calling portal
+   (`administrators_only`: 403 and the refusal audited otherwise);
+2. the hub function that acts, as its first step (`hub.accounts.reach.authorise`, given the
+   calling portal as `from_portal`): whatever lies outside the caller's reach — a structure, a
+   portal, an account id, an invitation — is answered 404, exactly like what does not exist.
+Views parse, call the hub, and answer JSON (a domain error as its `problem`); each write is one
+transaction whose every change the services audit, with the calling portal as `via_portal`.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
@@ -34,11 +35,12 @@ from hub.single_use_links import SingleUseLinks
 from hub.transactions import unit_of_work
 from hub.users.services import CONTACT_FIELDS
 from idp.api import admin_json, parameters
-from idp.api.bearer import current_caller, requires_scope
+from idp.api.bearer import current_caller, protect
 from idp.extensions import db
 from idp.web.settings import settings_of
 
 bp = Blueprint("api_admin", __name__, url_prefix="/api/v1/admin")
+protect(bp, scope="admin")
 
 ACCOUNT_ID = "<int:account_id>"  # any size: the hub answers 404 for what names nothing
 INVITATION_ID = "<int:invitation_id>"
@@ -52,24 +54,17 @@ def _links() -> SingleUseLinks:
     return invitations.links(current_app.config["SECRET_KEY"], settings_of(current_app).public_url)
 
 
-def administrators_only(view: Callable[..., Any]) -> Callable[..., Any]:
-    """R15: the API refuses a person who administers nothing from the calling portal (403, and
-    the refusal audited); an admin then gets 404 for whatever lies outside their reach."""
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        caller = current_caller()
-        if not policies.administers_from(db.session, caller.user, caller.portal, now=utcnow()):
-            with unit_of_work(db.session):  # which audits the refusal
-                raise refusal(caller.user, "admin.access", portal=caller.portal, message=NO_SCOPE)
-        return view(*args, **kwargs)
-
-    return wrapper
+@bp.before_request
+def administrators_only() -> None:
+    """R15, once per call and before the request is read: a person who administers nothing from
+    the calling portal is refused whatever they ask (403, and the refusal audited)."""
+    caller = current_caller()
+    if not policies.administers_from(db.session, caller.user, caller.portal, now=utcnow()):
+        with unit_of_work(db.session):  # which audits the refusal
+            raise refusal(caller.user, "admin.access", portal=caller.portal, message=NO_SCOPE)
 
 
 @bp.get("/scope")
-@requires_scope("admin")
-@administrators_only
 def scope() -> Response:
     caller = current_caller()
     grants = policies.administered(db.session, caller.user, now=utcnow(), from_portal=caller.portal)
@@ -77,8 +72,6 @@ def scope() -> Response:
 
 
 @bp.get("/structures/<matricule>/portals/<portal_code>/accounts")
-@requires_scope("admin")
-@administrators_only
 def accounts(matricule: str, portal_code: str) -> Response:
     caller, now = current_caller(), utcnow()
     args = request.args
@@ -114,8 +107,6 @@ def accounts(matricule: str, portal_code: str) -> Response:
 
 
 @bp.post("/structures/<matricule>/portals/<portal_code>/accounts")
-@requires_scope("admin")
-@administrators_only
 def create(matricule: str, portal_code: str) -> tuple[Response, int]:
     """R2: « Créer un compte », as an invitation the person accepts; the answer carries only
     what the administrator typed, whether the hub knows the person or not."""
@@ -146,8 +137,6 @@ def create(matricule: str, portal_code: str) -> tuple[Response, int]:
 
 
 @bp.get("/structures/<matricule>/portals/<portal_code>/invitations")
-@requires_scope("admin")
-@administrators_only
 def pending_invitations(matricule: str, portal_code: str) -> Response:
     """« Invitation envoyée »: the pair's invitations still waiting for their person."""
     caller, now = current_caller(), utcnow()
@@ -159,8 +148,6 @@ def pending_invitations(matricule: str, portal_code: str) -> Response:
 
 
 @bp.post(f"/invitations/{INVITATION_ID}/send")
-@requires_scope("admin")
-@administrators_only
 def send_invitation_again(invitation_id: int) -> Response:
     """« Renvoyer l'invitation »: a new link; earlier ones stop working."""
     caller, now = current_caller(), utcnow()
@@ -178,8 +165,6 @@ def send_invitation_again(invitation_id: int) -> Response:
 
 
 @bp.delete(f"/invitations/{INVITATION_ID}")
-@requires_scope("admin")
-@administrators_only
 def cancel_invitation(invitation_id: int) -> Response:
     """« Annuler l'invitation »."""
     caller, now = current_caller(), utcnow()
@@ -192,8 +177,6 @@ def cancel_invitation(invitation_id: int) -> Response:
 
 
 @bp.post("/accounts/renew")
-@requires_scope("admin")
-@administrators_only
 def renew() -> Response:
     """R4 for one account or a selection; the same idempotency key renews once."""
     caller, now = current_caller(), utcnow()
@@ -213,8 +196,6 @@ def renew() -> Response:
 
 
 @bp.patch(f"/accounts/{ACCOUNT_ID}")
-@requires_scope("admin")
-@administrators_only
 def change(account_id: int) -> Response:
     """R2: promote or demote (the last administrator stays); R7: withdraw or give back
     « Transmettre et consulter les données »."""
@@ -244,8 +225,6 @@ def change(account_id: int) -> Response:
 
 
 @bp.delete(f"/accounts/{ACCOUNT_ID}")
-@requires_scope("admin")
-@administrators_only
 def delete(account_id: int) -> Response:
     """R2: an admin deletes an account of their structure (never the last administrator)."""
     caller, now = current_caller(), utcnow()
@@ -256,8 +235,6 @@ def delete(account_id: int) -> Response:
 
 
 @bp.get("/structures/<matricule>/history")
-@requires_scope("admin")
-@administrators_only
 def history(matricule: str) -> Response:
     """« Historique »: the structure's administrative actions on the portals the caller
     manages for it from here, newest first."""
