@@ -7,8 +7,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
-from hub.accounts.models import Role
+from hub.accounts.models import Right, Role
+from hub.audit.models import AuditEvent
 from tests.factories import make_account, make_structure
 from tests.idp.api.demo_accounts import (
     ADMIN,
@@ -17,6 +19,7 @@ from tests.idp.api.demo_accounts import (
     account_of,
     accounts_url,
     audit_events,
+    current,
 )
 
 ALPHA_SCOPE_STRUCTURE = {
@@ -183,3 +186,92 @@ def test_r9_lapse_while_alice_still_manages_another_structure_answers_404(
     assert client.get(accounts_url(), headers=headers).status_code == 404
     scope = client.get(f"{ADMIN}/scope", headers=headers).get_json()
     assert [s["matricule"] for s in scope["structures"]] == [other.matricule]
+
+
+UNKNOWN = 999_999
+EVERY_OPERATION = [
+    ("get", f"{ADMIN}/scope", None),
+    ("get", accounts_url(), None),
+    ("post", accounts_url(), {"existing": "bruno.petit"}),
+    ("get", f"{ADMIN}/structures/{ALPHA}/portals/certificateurs/invitations", None),
+    ("post", f"{ADMIN}/invitations/{UNKNOWN}/send", None),
+    ("delete", f"{ADMIN}/invitations/{UNKNOWN}", None),
+    ("post", f"{ADMIN}/accounts/renew", {"ids": [UNKNOWN], "idempotency_key": "k-1"}),
+    ("patch", f"{ADMIN}/accounts/{UNKNOWN}", {"role": "admin"}),
+    ("delete", f"{ADMIN}/accounts/{UNKNOWN}", None),
+    ("get", f"{ADMIN}/structures/999999/history", None),
+]
+
+
+def audit_log(session) -> list[tuple[str, str | None]]:
+    events = current(session).scalars(select(AuditEvent).order_by(AuditEvent.id))
+    return [(event.action, event.actor) for event in events]
+
+
+@pytest.mark.parametrize(("method", "url", "body"), EVERY_OPERATION)
+def test_r15_every_operation_refuses_a_user_once_whatever_it_names(
+    client, bearer, session, method, url, body
+):
+    """R15, checked once per call before the request is read: one refusal in the audit log,
+    the same answer whether what the call names exists or not (a user learns nothing)."""
+    headers = bearer("chloe.roux", "certificateurs")
+    before = len(audit_log(session))
+
+    response = client.open(url, method=method.upper(), json=body, headers=headers)
+
+    assert response.status_code == 403
+    assert (
+        response.get_json()["message"] == "Vous n'administrez aucune structure depuis ce portail."
+    )
+    assert audit_log(session)[before:] == [("admin.access.refused", "chloe.roux")]
+
+
+def test_r2_r9_every_operation_out_of_reach_is_404_once_and_changes_nothing(
+    client, bearer, session
+):
+    """R9: from Certificateurs, Alice's « Administration » does not reach SOLTÉA. Each operation
+    on a SOLTÉA thing is checked once, by the hub function that acts, and answered 404 like what
+    does not exist: nothing changes, nothing is written to the audit log."""
+    from_soltea = bearer("alice.martin", "soltea")
+    invited = client.post(
+        accounts_url(ALPHA, "soltea"), json={"existing": "emma.leroy"}, headers=from_soltea
+    )
+    invitation = invited.get_json()["invitation"]["id"]
+    bruno = account_of(session, "bruno.petit", "soltea")
+    bruno_expires = bruno.expires_at
+    headers = bearer("alice.martin", "certificateurs")
+    soltea_invitations = f"{ADMIN}/structures/{ALPHA}/portals/soltea/invitations"
+    pair, account, found = (
+        "Vous n'administrez pas cette structure sur ce portail.",
+        "Compte introuvable.",
+        "Invitation introuvable.",
+    )
+    calls = [
+        ("get", accounts_url(ALPHA, "soltea"), None, pair),
+        ("post", accounts_url(ALPHA, "soltea"), {"existing": "chloe.roux"}, pair),
+        ("get", soltea_invitations, None, pair),
+        ("post", f"{ADMIN}/invitations/{invitation}/send", None, found),
+        ("delete", f"{ADMIN}/invitations/{invitation}", None, found),
+        ("post", f"{ADMIN}/accounts/renew", {"ids": [bruno.id], "idempotency_key": "k"}, account),
+        ("patch", f"{ADMIN}/accounts/{bruno.id}", {"data_exchange": False}, account),
+        ("delete", f"{ADMIN}/accounts/{bruno.id}", None, account),
+        ("get", f"{ADMIN}/structures/{ALPHA}/history?portal=soltea", None, pair),
+    ]
+    before = len(audit_log(session))
+
+    for method, url, body, message in calls:
+        response = client.open(url, method=method.upper(), json=body, headers=headers)
+        assert (response.status_code, response.get_json()) == (
+            404,
+            {"error": "not_found", "message": message},
+        ), url
+
+    assert audit_log(session)[before:] == []
+    bruno = account_of(session, "bruno.petit", "soltea")
+    assert (bruno.expires_at, bruno.role, bruno.has_right(Right.DATA_EXCHANGE)) == (
+        bruno_expires,
+        Role.USER,
+        True,
+    )
+    pending = client.get(soltea_invitations, headers=from_soltea).get_json()["items"]
+    assert [(i["id"], i["status"]) for i in pending] == [(invitation, "sent")]
