@@ -214,8 +214,8 @@ def delete_account(
     now: datetime,
     from_portal: Portal | None = None,
 ) -> None:
-    """R2, R6: an admin deletes an account of their structure; anyone deletes their own (from
-    their own pages: in an « Administration », their own account is one of the pair's).
+    """R2, R6: an admin deletes an account of their structure; anyone deletes their own from
+    their own pages (in an « Administration », `from_portal`, it is checked like any other).
     The last administrator of a structure still active on the portal cannot be deleted."""
     own = isinstance(by, User) and by.id == account.user_id
     if from_portal is not None or not own:

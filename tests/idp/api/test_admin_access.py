@@ -275,3 +275,19 @@ def test_r2_r9_every_operation_out_of_reach_is_404_once_and_changes_nothing(
     )
     pending = client.get(soltea_invitations, headers=from_soltea).get_json()["items"]
     assert [(i["id"], i["status"]) for i in pending] == [(invitation, "sent")]
+
+
+def test_r6_in_an_administration_ones_own_account_out_of_reach_is_404_and_kept(
+    client, bearer, session, now
+):
+    """R6 lets a person delete their own account from their own pages; an « Administration »
+    deletes only what it reaches, the caller's own accounts included."""
+    alice = account_of(session, "alice.martin", "soltea")
+    elsewhere = make_structure(session, portals=(alice.portal,), name="Zeta Formation")
+    own = make_account(session, now=now, structure=elsewhere, portal=alice.portal, user=alice.user)
+    session.commit()
+
+    response = client.delete(f"{ADMIN}/accounts/{own.id}", headers=bearer("alice.martin"))
+
+    assert (response.status_code, response.get_json()["message"]) == (404, "Compte introuvable.")
+    assert account_of(session, "alice.martin", "soltea", elsewhere.matricule) is not None
