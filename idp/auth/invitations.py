@@ -20,7 +20,7 @@ from hub.clock import paris_date, utcnow
 from hub.errors import HubError
 from hub.passwords import hash_password
 from hub.single_use_links import LinkProblem, SingleUseLinks
-from hub.transactions import unit_of_work
+from hub.transactions import end_reading, unit_of_work
 from hub.users.models import User
 from hub.users.services import available_username
 from idp.auth.passwords import CONFIRM_FIELD, NEW_FIELD, choose_page, new_password_errors
@@ -116,7 +116,7 @@ def _password_acceptance(invitation: Invitation, invitee: User | None) -> Page:
     if errors:
         return choose_page(TITLE, username, next_path=None, errors=errors), 200
     invitation_id = invitation.id
-    db.session.commit()  # the slow hash runs outside any transaction
+    end_reading(db.session)  # the slow hash runs outside any transaction
     return _accepted(
         invitation_id, password_hash=hash_password(password, settings_of(current_app).passwords)
     )

@@ -15,9 +15,9 @@ account there); never a code. Once admitted, the person gets the code, and the s
 the portal for single logout (`hub.oidc.sessions`). Portals are first-party clients: there is
 no consent screen, and `prompt=consent` is satisfied as it stands.
 
-Transactions (`idp.oidc.transactions`): the checks only read. A refusal commits its audit
-event; an admission ends the reading transaction, and the writing one begins with the code and
-commits once.
+Transactions: the endpoint is one unit of work (`idp.oidc.transactions.answered`), committed
+once with whatever it answers. The checks only read; a refusal adds its audit event; an
+admission ends the reading transaction, and the writing one begins with the code.
 """
 
 from __future__ import annotations
@@ -124,8 +124,7 @@ def authorize() -> Response | Page:
     now = utcnow()
     try:
         admit(db.session, browser_session.user, target.portal, now=now, client=target.client_id)
-    except NotAdmitted as refused:
-        db.session.commit()  # the refusal's audit event
+    except NotAdmitted as refused:  # audited by `admit`, committed with the answer
         if "none" in prompts:
             error = AccessDeniedError(refused.code)
             return server.authorization_error(request, error, target.redirect_uri)
@@ -159,7 +158,6 @@ def _issue_code(
     sessions.note_sign_in(
         db.session, browser_session, client, signed_in_before=signed_in_before, now=now
     )
-    db.session.commit()
     return server.authorization_response(*response)
 
 

@@ -23,7 +23,7 @@ from idp.oidc.introspection import Introspection
 from idp.oidc.revocation import Revocation
 from idp.oidc.server import repeated_parameter, server
 from idp.oidc.signing import key_ring
-from idp.oidc.transactions import answered, retrying
+from idp.oidc.transactions import answered
 from idp.web.settings import settings_of
 
 bp = Blueprint("oidc", __name__)
@@ -79,7 +79,7 @@ def jwks() -> Response:
 
 @bp.route("/authorize", methods=["GET", "POST"])
 def authorize() -> Any:
-    return retrying(authorize_request)
+    return answered(authorize_request)
 
 
 @bp.post("/token")

@@ -8,7 +8,7 @@ waiting. So the reading transaction ends before the first write (`start_writing`
 writing one begins with a write, which waits for the lock and then sees the latest data. The
 writes themselves are guarded (conditional updates), so nothing read earlier is trusted
 blindly. A request either completes its change or changes nothing, and one that lost a race
-runs again (`answered`, `retrying`).
+runs again (`answered`).
 """
 
 from __future__ import annotations
@@ -38,9 +38,3 @@ def answered(work: Callable[[], R]) -> R:
             return work()
 
     return retried(once, session=db.session)
-
-
-def retrying(work: Callable[[], R]) -> R:
-    """`work` run again while it loses a race, for a request that commits its own writes (the
-    authorization endpoint, after `start_writing`)."""
-    return retried(work, session=db.session)
