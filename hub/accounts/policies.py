@@ -67,27 +67,39 @@ class Administrator:
     account: Account
 
 
+def admin_by_delegation(
+    portal_id: int | BindParameter[int], now: datetime | BindParameter[datetime]
+) -> ColumnElement[bool]:
+    """R9 as a clause on `Account`: the valid admin accounts on a source portal of a delegation
+    rule towards `portal_id`, of a structure holding a contract for it. Their holders administer
+    their structure on that portal by delegation (and enter it: `hub.oidc.access`)."""
+    delegation_sources = select(DelegationRule.source_portal_id).where(
+        DelegationRule.target_portal_id == portal_id
+    )
+    has_target_contract = exists().where(
+        Contract.structure_id == Account.structure_id, Contract.portal_id == portal_id
+    )
+    return and_(
+        Account.role == Role.ADMIN,
+        Account.expires_at > now,
+        Account.portal_id.in_(delegation_sources),
+        has_target_contract,
+    )
+
+
 def _administering(
     structure_id: int | BindParameter[int],
     portal_id: int | BindParameter[int],
     now: datetime | BindParameter[datetime],
 ) -> ColumnElement[bool]:
     """The valid admin accounts that make their holder administer (structure, portal): direct
-    ones, and those on a delegation source when the structure holds a contract for the target."""
-    delegation_sources = select(DelegationRule.source_portal_id).where(
-        DelegationRule.target_portal_id == portal_id
-    )
-    has_target_contract = exists().where(
-        Contract.structure_id == structure_id, Contract.portal_id == portal_id
+    ones (R2), and those that do by delegation (R9)."""
+    direct = and_(
+        Account.portal_id == portal_id, Account.role == Role.ADMIN, Account.expires_at > now
     )
     return and_(
         Account.structure_id == structure_id,
-        Account.role == Role.ADMIN,
-        Account.expires_at > now,
-        or_(
-            Account.portal_id == portal_id,
-            and_(Account.portal_id.in_(delegation_sources), has_target_contract),
-        ),
+        or_(direct, admin_by_delegation(portal_id, now)),
     )
 
 

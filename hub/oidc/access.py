@@ -3,8 +3,8 @@ claim and R5's decision at the portal's door (and again at every refresh).
 
 One query reads the person's own accounts on the portal together with the admin accounts that
 make them a delegated admin there (R9: an admin of S on a delegation source, S holding a
-contract for the portal, the source account still valid). Delegated rights are derived here,
-as in `hub.accounts.policies`, never stored.
+contract for the portal, the source account still valid). Delegated rights are derived with
+R9's one clause (`hub.accounts.policies.admin_by_delegation`), never stored.
 
 Per structure, the person gets one entry:
 - a valid own account: its rights and expiry; its role, raised to admin (`via` the source
@@ -31,10 +31,11 @@ from sqlalchemy.orm import Session, raiseload
 
 import hub.models  # noqa: F401 - statements are built at import: every mapper must exist
 from hub.accounts.models import Account, Right, Role
+from hub.accounts.policies import admin_by_delegation
 from hub.audit.services import record
 from hub.errors import AccountExpired, NoAccount, NotAdmitted
-from hub.portals.models import DelegationRule, Portal
-from hub.structures.models import Contract, Structure
+from hub.portals.models import Portal
+from hub.structures.models import Structure
 from hub.users.models import User
 
 # R5, exactly as DESIGN.md words it (held by the error): imported wherever it is shown.
@@ -85,23 +86,9 @@ def _held(
 ) -> ColumnElement[bool]:
     """Accounts that place their holder on the portal: any own account there (valid or not),
     and the valid admin accounts that make them a delegated admin there (R9)."""
-    delegation_sources = select(DelegationRule.source_portal_id).where(
-        DelegationRule.target_portal_id == portal_id
-    )
-    has_contract = exists().where(
-        Contract.structure_id == Account.structure_id, Contract.portal_id == portal_id
-    )
     return and_(
         Account.user_id == user_id,
-        or_(
-            Account.portal_id == portal_id,
-            and_(
-                Account.role == Role.ADMIN,
-                Account.expires_at > now,
-                Account.portal_id.in_(delegation_sources),
-                has_contract,
-            ),
-        ),
+        or_(Account.portal_id == portal_id, admin_by_delegation(portal_id, now)),
     )
 
 
