@@ -1,0 +1,80 @@
+"""axe-core finds no violation on the hub's sign-in page (wide and on a phone), on R5's refusal
+at the hub's door and on the portals' administration pages; these tests keep it that way
+(issue 13 §7).
+
+axe-core is a script, injected by Playwright (the copy axe-playwright-python ships), so the pages
+it reads are opened with JavaScript on. The hub and the portals send no script of their own
+(their Content Security Policy allows none): a person without JavaScript gets the same pages.
+Screenshots go to `test-artifacts/browser/`, as in `test_browser`.
+"""
+
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from tests.e2e.test_browser import page as page  # the fixture, used by name
+from tests.e2e.test_browser import screenshot, sign_in_at_hub, sync_api
+
+WIDE = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+def violations(page) -> list[str]:
+    """What axe-core finds on the page as it stands: one line per rule broken, with where."""
+    found = Axe().run(page).response["violations"]
+    return [
+        f"{rule['id']} ({rule['impact']}): {[n['target'] for n in rule['nodes']]}" for rule in found
+    ]
+
+
+@pytest.fixture
+def scripted(page):
+    """A page of a second browser context with JavaScript on (for axe-core), the same size as a
+    laptop's window until a test resizes it."""
+    context = page.context.browser.new_context(locale="fr-FR", viewport=WIDE)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def test_the_sign_in_page_has_no_violation_wide_and_on_a_phone(apps, scripted, request):
+    scripted.goto(f"{apps.certificateurs}/auth/login")
+    for name, viewport in (("large", WIDE), ("telephone", PHONE)):
+        scripted.set_viewport_size(viewport)
+        screenshot(scripted, request, f"connexion-{name}")
+        assert violations(scripted) == [], name
+
+    scripted.get_by_label("Identifiant").fill("bruno.petit")
+    scripted.get_by_label("Mot de passe").fill("pas le bon")
+    scripted.get_by_label("Mot de passe").press("Enter")
+    sync_api.expect(scripted.get_by_role("alert")).to_be_visible()
+    assert violations(scripted) == []
+
+
+def test_r5_at_the_hubs_door_has_no_violation(apps, scripted, request):
+    scripted.goto(f"{apps.certificateurs}/auth/login")
+    sign_in_at_hub(scripted, "bruno.petit")
+    sync_api.expect(scripted.get_by_text("Votre compte est expiré.")).to_be_visible()
+    screenshot(scripted, request, "r5")
+    assert violations(scripted) == []
+
+    scripted.get_by_role("button", name="Prévenir mon administrateur").click()
+    sync_api.expect(scripted.get_by_text("Votre demande de renouvellement")).to_be_visible()
+    assert violations(scripted) == []
+
+
+def test_the_administration_pages_have_no_violation(apps, scripted, request):
+    scripted.goto(f"{apps.soltea}/auth/login")
+    sign_in_at_hub(scripted, "alice.martin")
+    scripted.get_by_role("link", name="Administration", exact=True).click()
+    assert violations(scripted) == []
+    scripted.get_by_role("link", name="Gérer les comptes existants").first.click()
+    scripted.get_by_label("Portail").select_option(label="Certificateurs")
+    scripted.get_by_role("button", name="Filtrer").click()
+    sync_api.expect(scripted.get_by_role("row").filter(has_text="bruno.petit")).to_be_visible()
+    screenshot(scripted, request, "gerer-les-comptes")
+    assert violations(scripted) == []
+    scripted.get_by_role("link", name="Créer un compte").first.click()
+    assert violations(scripted) == []
