@@ -39,6 +39,38 @@ def scripted(page):
         context.close()
 
 
+def test_the_sign_in_page_shows_connexion_beside_creation_de_compte_and_above_it_on_a_phone(
+    apps, page, request
+):
+    """The guide's page: the two panels side by side on a wide screen, stacked on a phone; the
+    keyboard goes through « Connexion » first, its forgotten-password link included."""
+    page.goto(f"{apps.certificateurs}/auth/login")
+    connexion = page.get_by_role("region", name="Connexion à Certificateurs")
+    creation = page.get_by_role("region", name="Création de compte")
+
+    page.set_viewport_size(WIDE)
+    left, right = connexion.bounding_box(), creation.bounding_box()
+    assert left["x"] + left["width"] <= right["x"]
+    assert left["y"] == right["y"]
+    page.set_viewport_size(PHONE)
+    screenshot(page, request, "telephone")
+    above, below = connexion.bounding_box(), creation.bounding_box()
+    assert above["y"] + above["height"] <= below["y"]
+    assert above["x"] == below["x"]
+
+    in_order = [
+        page.get_by_label("Identifiant"),
+        page.get_by_label("Mot de passe", exact=True),
+        page.get_by_role("link", name="Mot de passe oublié ?"),
+        page.get_by_role("button", name="Me connecter"),
+        page.get_by_role("link", name="Créer un compte"),
+    ]
+    sync_api.expect(in_order[0]).to_be_focused()
+    for following in in_order[1:]:
+        page.keyboard.press("Tab")
+        sync_api.expect(following).to_be_focused()
+
+
 def test_the_sign_in_page_has_no_violation_wide_and_on_a_phone(apps, scripted, request):
     scripted.goto(f"{apps.certificateurs}/auth/login")
     for name, viewport in (("large", WIDE), ("telephone", PHONE)):

@@ -56,7 +56,7 @@ def screenshot(page, request, step: str) -> None:
 def sign_in_at_hub(page, username: str) -> None:
     page.get_by_label("Identifiant").fill(username)
     page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
+    page.get_by_role("button", name="Me connecter").click()
 
 
 def test_browser_alice_signs_in_on_soltea_then_opens_certificateurs(apps, page, request):

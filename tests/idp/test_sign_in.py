@@ -248,8 +248,9 @@ def test_the_plain_page_has_the_fields_and_links(client, demo):
     assert 'autocomplete="username"' in page.text
     assert '<label for="password">Mot de passe</label>' in page.text
     assert 'autocomplete="current-password"' in page.text
-    assert '<button type="submit">Se connecter</button>' in page.text
+    assert '<button type="submit">Me connecter</button>' in page.text
     assert '<a href="/password/forgot">Mot de passe oublié ?</a>' in page.text
+    assert '<h2 id="titre-creation">Création de compte</h2>' in page.text
     assert '<a href="/register">Créer un compte</a>' in page.text
 
 
