@@ -1,12 +1,13 @@
-"""« Prévenir mon administrateur » on the expired-account page (R5): the person signed in at
-the hub asks their administrators on that portal to renew the account (R4).
-`hub.accounts.renewal_requests` decides who is mailed and how often."""
+"""R5's box at the door, over the sign-in page of the portal (`expired_page`), and its
+« Prévenir mon administrateur »: the person signed in at the hub asks their administrators on
+that portal to renew the account (R4). `hub.accounts.renewal_requests` decides who is mailed
+and how often."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from urllib.parse import urlencode
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template, request, url_for
 from sqlalchemy import select
 
 from hub.accounts.renewal_requests import request_renewal
@@ -14,6 +15,8 @@ from hub.clock import utcnow
 from hub.oidc.access import ACCOUNT_EXPIRED, is_expired_on
 from hub.portals.models import Portal
 from hub.transactions import unit_of_work
+from idp.auth import forms
+from idp.auth.views import PortalLike, sign_in_page
 from idp.extensions import db
 from idp.web import messages
 from idp.web.csrf import verify_csrf
@@ -21,17 +24,6 @@ from idp.web.pages import render_message
 from idp.web.sessions import current_browser_session
 
 bp = Blueprint("renewal_requests", __name__)
-
-
-class PortalLike(Protocol):
-    """A `Portal` or the registry's `PortalRecord`: what the page shows of the portal."""
-
-    @property
-    def code(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def base_url(self) -> str: ...
 
 
 SENT = "Votre demande de renouvellement a été transmise aux administrateurs de votre structure."
@@ -54,17 +46,42 @@ PORTAL_CODE_MAX = 32
 def expired_page(
     portal: PortalLike, *, notice: str | None = None, can_notify: bool = True
 ) -> tuple[str, int]:
-    """The page R5 shows at the door, status 403 (the portal is not entered)."""
+    """R5 at the door, status 403 (the portal is not entered), as the guide shows it: the
+    sign-in page of that portal under a box holding R5's sentence, « Prévenir mon
+    administrateur » and « Fermer » (issue 13 §7).
+
+    « Fermer » shows the page beneath, the same sign-in page without the box. The person stays
+    signed in at the hub: closing a message signs nobody out. The form beneath comes back to
+    the authorization request that met R5, so that signing in there as someone else (which
+    ends this session, as any sign-in does) enters the portal as them; the same person meets
+    R5 again."""
+    destination = _beneath(portal)
     page = render_template(
         "expired.html",
-        title=messages.EXPIRED_TITLE,
+        **sign_in_page(destination, portal=portal, login=destination.login_hint),
+        box_title=messages.EXPIRED_TITLE,
         message=ACCOUNT_EXPIRED,
-        portal=portal,
         back=messages.BACK_TO_PORTAL.format(portal=portal.name),
         notice=notice,
         can_notify=can_notify,
+        close_url=url_for("auth.login", next=destination.next),
     )
     return page, 403
+
+
+def _beneath(portal: PortalLike) -> forms.Destination:
+    """Where the sign-in form under the box sends whoever signs in: the authorization request
+    that met R5, which is the current request at `/authorize` and comes back in the form of
+    « Prévenir mon administrateur » (`next`). Nowhere unless it is for this very portal."""
+    if request.blueprint == bp.name:
+        next_path = request.form.get(forms.NEXT_FIELD)
+    else:
+        query = urlencode(list(request.values.items(multi=True)))
+        next_path = f"{request.script_root}{request.path}?{query}"
+    destination = forms.destination(db.session, next_path)
+    if destination.portal is None or destination.portal.code != portal.code:
+        return forms.Destination()
+    return destination
 
 
 @bp.post("/account-expired/notify")

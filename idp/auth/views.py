@@ -9,6 +9,7 @@ attempt refused by throttling answers 429 with `Retry-After`; success redirects 
 
 from __future__ import annotations
 
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
@@ -27,6 +28,17 @@ bp = Blueprint("auth", __name__)
 
 THROTTLED_STATUS = 429
 Page = str | Response | tuple[str, int, dict[str, str]]
+
+
+class PortalLike(Protocol):
+    """A `Portal` or the registry's `PortalRecord`: what the pages show of the portal."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def base_url(self) -> str: ...
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -97,21 +109,39 @@ def render_login(
     failed: bool = False,
     throttled: bool = False,
 ) -> str:
-    portal = destination.portal
-    return render_template(
-        "login.html",
-        title=f"Connexion à {portal.name}" if portal is not None else "Connexion",
-        portal=portal,
-        next=destination.next,
-        login=forms.shown_login(login),
-        field_errors=field_errors or {},
-        error=forms.WRONG_CREDENTIALS if failed or throttled else None,
-        throttled=forms.TOO_MANY_ATTEMPTS if throttled else None,
-        register_url=_path_with_query(
+    page = sign_in_page(
+        destination, login=login, field_errors=field_errors, failed=failed, throttled=throttled
+    )
+    return render_template("login.html", **page)
+
+
+def sign_in_page(
+    destination: forms.Destination,
+    *,
+    portal: PortalLike | None = None,
+    login: str = "",
+    field_errors: dict[str, str] | None = None,
+    failed: bool = False,
+    throttled: bool = False,
+) -> dict[str, Any]:
+    """What `login.html` shows: the form (posted to `/login`, back to `destination` once signed
+    in) and « Création de compte ». Also the page beneath R5's box
+    (`idp.auth.renewal_requests.expired_page`), which names its `portal` even when it has no
+    authorization request to come back to."""
+    portal = portal or destination.portal
+    return {
+        "title": f"Connexion à {portal.name}" if portal is not None else "Connexion",
+        "portal": portal,
+        "next": destination.next,
+        "login": forms.shown_login(login),
+        "field_errors": field_errors or {},
+        "error": forms.WRONG_CREDENTIALS if failed or throttled else None,
+        "throttled": forms.TOO_MANY_ATTEMPTS if throttled else None,
+        "register_url": _path_with_query(
             "/register", portal=portal.code if portal else None, next=destination.next
         ),
-        fields=forms,
-    )
+        "fields": forms,
+    }
 
 
 def _path_with_query(path: str, **query: str | None) -> str:

@@ -1,6 +1,7 @@
-"""axe-core finds no violation on the hub's sign-in page (wide and on a phone), on R5's refusal
-at the hub's door and on the portals' administration pages; these tests keep it that way
-(issue 13 §7).
+"""The hub's sign-in page as the guide shows it, and R5's box over it (issue 13 §7): the two
+panels side by side or stacked, the order of the keyboard, the box's focus and « Fermer ». And
+axe-core finds no violation on the sign-in page and the box (wide and on a phone) nor on the
+portals' administration pages; these tests keep it that way.
 
 axe-core is a script, injected by Playwright (the copy axe-playwright-python ships), so the pages
 it reads are opened with JavaScript on. The hub and the portals send no script of their own
@@ -16,6 +17,7 @@ from axe_playwright_python.sync_playwright import Axe
 from tests.e2e.test_browser import page as page  # the fixture, used by name
 from tests.e2e.test_browser import screenshot, sign_in_at_hub, sync_api
 
+R5 = "Votre compte est expiré. Veuillez contacter votre administrateur."
 WIDE = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 
@@ -85,15 +87,52 @@ def test_the_sign_in_page_has_no_violation_wide_and_on_a_phone(apps, scripted, r
     assert violations(scripted) == []
 
 
-def test_r5_at_the_hubs_door_has_no_violation(apps, scripted, request):
+def test_r5_the_box_over_the_sign_in_page_takes_the_focus_and_fermer_closes_it(apps, page, request):
+    """R5 at the hub's door, as the guide shows it: a box over the sign-in page, the focus in
+    it and nowhere else, « Prévenir mon administrateur » kept, « Fermer » showing the page
+    beneath, whose form still signs in — someone else, here (no JavaScript)."""
+    page.goto(f"{apps.certificateurs}/auth/login")
+    sign_in_at_hub(page, "bruno.petit")
+
+    box = page.get_by_role("dialog", name="Compte expiré")
+    sync_api.expect(box).to_contain_text(R5)
+    sync_api.expect(box).to_be_focused()
+    screenshot(page, request, "1-boite")
+    page.keyboard.press("Shift+Tab")
+    sync_api.expect(page.locator(".skip:focus, .bandeau :focus, .connexion :focus")).to_have_count(
+        0
+    )
+    box.focus()
+    page.keyboard.press("Tab")
+    sync_api.expect(box.get_by_role("button", name="Prévenir mon administrateur")).to_be_focused()
+
+    page.keyboard.press("Enter")
+    sync_api.expect(box).to_contain_text("Votre demande de renouvellement a été transmise")
+    sync_api.expect(box).to_be_focused()
+    screenshot(page, request, "2-administrateur-prevenu")
+    box.get_by_role("link", name="Fermer").click()
+
+    sync_api.expect(page.get_by_role("dialog")).to_have_count(0)
+    sync_api.expect(page.get_by_role("heading", level=1)).to_have_text("Connexion à Certificateurs")
+    sync_api.expect(page.get_by_label("Identifiant")).to_be_focused()
+    sign_in_at_hub(page, "chloe.roux")
+    sync_api.expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Bienvenue sur Certificateurs, Chloé Roux"
+    )
+
+
+def test_r5_the_box_has_no_violation_wide_and_on_a_phone(apps, scripted, request):
     scripted.goto(f"{apps.certificateurs}/auth/login")
     sign_in_at_hub(scripted, "bruno.petit")
-    sync_api.expect(scripted.get_by_text("Votre compte est expiré.")).to_be_visible()
-    screenshot(scripted, request, "r5")
-    assert violations(scripted) == []
+    box = scripted.get_by_role("dialog", name="Compte expiré")
+    sync_api.expect(box).to_contain_text(R5)
+    for name, viewport in (("large", WIDE), ("telephone", PHONE)):
+        scripted.set_viewport_size(viewport)
+        screenshot(scripted, request, f"r5-{name}")
+        assert violations(scripted) == [], name
 
-    scripted.get_by_role("button", name="Prévenir mon administrateur").click()
-    sync_api.expect(scripted.get_by_text("Votre demande de renouvellement")).to_be_visible()
+    box.get_by_role("button", name="Prévenir mon administrateur").click()
+    sync_api.expect(box).to_contain_text("Votre demande de renouvellement a été transmise")
     assert violations(scripted) == []
 
 
