@@ -9,7 +9,9 @@ on the API, an OAuth error on the protocol endpoints.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic
+
+from hub.single_use_links import LinkProblem, R
 
 if TYPE_CHECKING:
     from hub.registration.lookup import Lookup
@@ -99,6 +101,23 @@ class LastAdministrator(Conflict):
         "Désignez d'abord un autre administrateur, ou contactez le support pour un changement "
         "d'administrateur."
     )
+
+
+LINK_STATUS = {LinkProblem.INVALID: 404, LinkProblem.EXPIRED: 410, LinkProblem.USED: 409}
+
+
+class LinkRefused(HubError, Generic[R]):
+    """A link mailed to prove a mailbox (`hub.single_use_links`: a registration, an e-mail
+    change, an invitation) that opens nothing. `problem` says why, and gives the stable `code`
+    and the `status`; `request` is the stored request the link names, when one was found. Each
+    flow tells the person in its own words, so the service that refuses gives the `message`."""
+
+    def __init__(self, problem: LinkProblem, message: str, *, request: R | None = None) -> None:
+        self.problem = problem
+        self.request = request
+        self.code = f"link_{problem.value}"
+        self.status = LINK_STATUS[problem]
+        super().__init__(message)
 
 
 # --- Registration (R10, R12) -------------------------------------------------------------------

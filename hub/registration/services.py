@@ -30,6 +30,7 @@ from hub.errors import (
     ApplicantInvalid,
     HubError,
     InvalidField,
+    LinkRefused,
     RegistrationClosed,
     RegistrationExpired,
     StepAlreadySent,
@@ -198,31 +199,38 @@ def holder_of(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email == email))
 
 
-@dataclass(frozen=True)
-class Opened:
-    """What a validation link opens: a pending registration, or the problem with it."""
-
-    registration: Registration | None
-    problem: LinkProblem | None = None
-
-
-def open_link(session: Session, links: SingleUseLinks, token: str, *, now: datetime) -> Opened:
+def open_link(
+    session: Session, links: SingleUseLinks, token: str, *, now: datetime
+) -> Registration:
+    """The pending registration a validation link names; `LinkRefused` when it opens nothing,
+    carrying the registration when one was found."""
     found = links.find(session, Registration, token)
     if found is None:
-        return Opened(None, LinkProblem.INVALID)
+        raise _refused(LinkProblem.INVALID)
     reference, registration = found
     if registration.status is RegistrationStatus.COMPLETED:
-        return Opened(registration, LinkProblem.USED)
+        raise _refused(LinkProblem.USED, registration)
     if reference.is_expired(now) or registration.is_expired(now):
-        return Opened(registration, LinkProblem.EXPIRED)
-    return Opened(registration)
+        raise _refused(LinkProblem.EXPIRED, registration)
+    return registration
+
+
+def _refused(
+    problem: LinkProblem, registration: Registration | None = None
+) -> LinkRefused[Registration]:
+    return LinkRefused(problem, LINK_MESSAGES[problem], request=registration)
 
 
 def record_refused_link(
-    session: Session, opened: Opened, *, ip_address: str | None, now: datetime, step: str
+    session: Session,
+    refused: LinkRefused[Registration],
+    *,
+    ip_address: str | None,
+    now: datetime,
+    step: str,
 ) -> None:
     """Audits a link that opened nothing, or a step-4 form refused (the caller commits)."""
-    registration = opened.registration
+    registration = refused.request
     audit_attempt(
         session,
         "registration.link_refused",
@@ -231,7 +239,7 @@ def record_refused_link(
         now=now,
         ip=ip_address,
         registration=registration.id if registration else None,
-        reason=opened.problem.value if opened.problem else None,
+        reason=refused.problem.value,
         step=step,
     )
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from flask import current_app, redirect, render_template, request, url_for
 
 from hub.clock import utcnow
-from hub.errors import AdminAlreadyExists, HubError, RegistrationClosed
+from hub.errors import AdminAlreadyExists, HubError, LinkRefused, RegistrationClosed
 from hub.passwords import hash_password
 from hub.registration import completion, services
 from hub.registration.models import Registration
@@ -47,7 +47,6 @@ JOINED = (
     "Ce compte est ajouté à votre identifiant {username}, qui sert pour tous les portails de la "
     "formation."
 )
-LINK_STATUS = {LinkProblem.INVALID: 404, LinkProblem.EXPIRED: 410, LinkProblem.USED: 409}
 
 
 @bp.route("/register/confirm/<token>", methods=["GET", "POST"])
@@ -58,10 +57,10 @@ def confirm(token: str) -> Page:
     if request.method == "POST":
         verify_form("password")
     now = utcnow()
-    opened = services.open_link(db.session, links(), token, now=now)
-    if opened.problem is not None or opened.registration is None:
-        return _link_refused(opened, step="password" if request.method == "POST" else "link")
-    registration = opened.registration
+    try:
+        registration = services.open_link(db.session, links(), token, now=now)
+    except LinkRefused as refused:
+        return _link_refused(refused, step="password" if request.method == "POST" else "link")
     admin_name = completion.administrator_named(db.session, registration, now=now)
     if admin_name is not None:
         _audit_refused_completion(registration, AdminAlreadyExists.code)
@@ -152,17 +151,16 @@ def _closed_page(registration: Registration, error: HubError) -> Page:
     return render_message(TITLE, error.message, link=_restart(registration), status=error.status)
 
 
-def _link_refused(opened: services.Opened, *, step: str) -> Page:
+def _link_refused(refused: LinkRefused[Registration], *, step: str) -> Page:
     with unit_of_work(db.session):
         services.record_refused_link(
-            db.session, opened, ip_address=client_address(), now=utcnow(), step=step
+            db.session, refused, ip_address=client_address(), now=utcnow(), step=step
         )
-    registration, problem = opened.registration, opened.problem or LinkProblem.INVALID
-    if problem is LinkProblem.USED and registration is not None:
+    registration = refused.request
+    if refused.problem is LinkProblem.USED and registration is not None:
         return _closed_page(registration, RegistrationClosed())
     link = _restart(registration) if registration is not None else None
-    message = services.LINK_MESSAGES[problem]
-    return render_message("Lien de validation", message, link=link, status=LINK_STATUS[problem])
+    return render_message("Lien de validation", refused.message, link=link, status=refused.status)
 
 
 def _audit_refused_completion(registration: Registration, reason: str) -> None:
