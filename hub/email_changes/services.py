@@ -6,7 +6,6 @@ address changes only when the link is followed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -19,7 +18,7 @@ from hub.audit.services import record
 from hub.database import lock_row, queue_behind_writers
 from hub.email_changes import mails
 from hub.email_changes.models import EmailChange
-from hub.errors import AlreadyExists, InvalidField
+from hub.errors import AlreadyExists, InvalidField, LinkRefused
 from hub.portals.models import Portal
 from hub.single_use_links import LinkProblem, SingleUseLinks, new_nonce
 from hub.users.models import User
@@ -44,8 +43,8 @@ LINK_MESSAGES = {
         "changé. Refaites la demande depuis « Modifier mes coordonnées »."
     ),
     LinkProblem.USED: "Ce lien a déjà servi : votre nouvelle adresse e-mail est enregistrée.",
-    TAKEN_PROBLEM: f"{TAKEN} Votre adresse e-mail n'a pas changé.",
 }
+TAKEN_SINCE = f"{TAKEN} Votre adresse e-mail n'a pas changé."
 
 
 def links(secret_key: str, public_url: str) -> SingleUseLinks:
@@ -100,45 +99,45 @@ def request_change(
     return change
 
 
-@dataclass(frozen=True)
-class Opened:
-    """What a confirmation link opens: a pending change, or the problem with it (a
-    `LinkProblem`, or `TAKEN_PROBLEM` once confirmation is attempted)."""
-
-    change: EmailChange | None
-    problem: str | None = None
-
-
-def open_link(session: Session, links: SingleUseLinks, token: str, *, now: datetime) -> Opened:
+def open_link(session: Session, links: SingleUseLinks, token: str, *, now: datetime) -> EmailChange:
+    """The pending change a confirmation link names; `LinkRefused` when it opens nothing,
+    carrying the change when one was found."""
     found = links.find(session, EmailChange, token)
     if found is None:
-        return Opened(None, LinkProblem.INVALID)
+        raise _refused(LinkProblem.INVALID)
     reference, change = found
     if change.confirmed_at is not None:
-        return Opened(change, LinkProblem.USED)
+        raise _refused(LinkProblem.USED, change)
     # A link from before another change of address is stale, like an expired one.
     stale = change.user.email != change.old_email
     if stale or reference.is_expired(now) or change.expires_at <= now:
-        return Opened(change, LinkProblem.EXPIRED)
-    return Opened(change)
+        raise _refused(LinkProblem.EXPIRED, change)
+    return change
 
 
-def confirm(session: Session, links: SingleUseLinks, token: str, *, now: datetime) -> Opened:
+def _refused(problem: LinkProblem, change: EmailChange | None = None) -> LinkRefused[EmailChange]:
+    return LinkRefused(problem, LINK_MESSAGES[problem], request=change)
+
+
+def confirm(session: Session, links: SingleUseLinks, token: str, *, now: datetime) -> EmailChange:
     """Applies the change the link names, once. Call it first in its transaction: writers are
     queued first, then the person's row is locked and the link read again, so that a link
-    followed twice at the same moment changes the address once. Audited, refusals included;
-    the caller commits."""
+    followed twice at the same moment changes the address once. A refusal (`LinkRefused`, or
+    `AlreadyExists` when the new address was given to someone else meanwhile) is audited and
+    raised as recorded, so that the caller's unit of work keeps its audit event; the caller
+    commits."""
     queue_behind_writers(session, User.__table__)
-    opened = open_link(session, links, token, now=now)
-    if opened.change is not None and opened.problem is None:
-        lock_row(session, User.__table__, opened.change.user_id)
-        opened = open_link(session, links, token, now=now)
-    change = opened.change
-    if change is not None and opened.problem is None and _taken(session, change):
-        opened = Opened(change, TAKEN_PROBLEM)
-    if change is None or opened.problem is not None:
-        _refused(session, opened, now=now)
-        return opened
+    try:
+        change = open_link(session, links, token, now=now)
+        lock_row(session, User.__table__, change.user_id)
+        change = open_link(session, links, token, now=now)
+    except LinkRefused as refused:
+        _refused_audit(session, refused.request, refused.problem.value, now=now)
+        refused.as_recorded()
+        raise
+    if _taken(session, change):
+        _refused_audit(session, change, TAKEN_PROBLEM, now=now)
+        raise AlreadyExists(TAKEN_SINCE).as_recorded()
     user = change.user
     before = {"email": user.email}
     user.email = change.new_email
@@ -157,7 +156,7 @@ def confirm(session: Session, links: SingleUseLinks, token: str, *, now: datetim
         before=before,
         after={"email": user.email},
     )
-    return opened
+    return change
 
 
 def _taken(session: Session, change: EmailChange) -> bool:
@@ -165,8 +164,9 @@ def _taken(session: Session, change: EmailChange) -> bool:
     return session.scalar(query) is not None
 
 
-def _refused(session: Session, opened: Opened, *, now: datetime) -> None:
-    change = opened.change
+def _refused_audit(
+    session: Session, change: EmailChange | None, reason: str, *, now: datetime
+) -> None:
     user = change.user if change is not None else None
     record(
         session,
@@ -174,5 +174,5 @@ def _refused(session: Session, opened: Opened, *, now: datetime) -> None:
         action="user.email_change_refused",
         now=now,
         target=user,
-        after={"reason": opened.problem},
+        after={"reason": reason},
     )

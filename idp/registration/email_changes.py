@@ -8,7 +8,7 @@ from flask import current_app, render_template, request
 
 from hub.clock import utcnow
 from hub.email_changes import services
-from hub.single_use_links import LinkProblem, SingleUseLinks
+from hub.single_use_links import SingleUseLinks
 from hub.transactions import unit_of_work
 from idp.extensions import db
 from idp.registration.blueprint import bp
@@ -23,12 +23,6 @@ DONE = (
     "Votre adresse e-mail est désormais {email}. Elle sert pour tous les portails de la "
     "formation ; votre identifiant ne change pas."
 )
-STATUS = {
-    LinkProblem.INVALID: 404,
-    LinkProblem.EXPIRED: 410,
-    LinkProblem.USED: 409,
-    services.TAKEN_PROBLEM: 409,
-}
 
 
 @bp.route("/email/confirm/<token>", methods=["GET", "POST"])
@@ -36,24 +30,14 @@ STATUS = {
 def confirm_email(token: str) -> str | tuple[str, int]:
     links, now = _links(), utcnow()
     if request.method == "GET":
-        opened = services.open_link(db.session, links, token, now=now)
-        if opened.change is None or opened.problem is not None:
-            return _refused(opened)
-        return render_template("email_change_confirm.html", title=TITLE, change=opened.change)
+        change = services.open_link(db.session, links, token, now=now)
+        return render_template("email_change_confirm.html", title=TITLE, change=change)
     verify_csrf()
     with unit_of_work(db.session):
-        opened = services.confirm(db.session, links, token, now=now)
-    change = opened.change
-    if change is None or opened.problem is not None:
-        return _refused(opened)
+        change = services.confirm(db.session, links, token, now=now)
     portal = change.portal
     back = (f"Retourner sur {portal.name}", portal.base_url) if portal is not None else None
     return render_message(DONE_TITLE, DONE.format(email=change.new_email), link=back)
-
-
-def _refused(opened: services.Opened) -> tuple[str, int]:
-    problem = opened.problem or LinkProblem.INVALID
-    return render_message(TITLE, services.LINK_MESSAGES[problem], status=STATUS[problem])
 
 
 def _links() -> SingleUseLinks:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from hub.accounts.models import Invitation
 from hub.clock import utcnow
+from hub.email_changes import services as email_changes
 from hub.email_changes.models import EmailChange
 from hub.errors import HubError, LinkRefused
 from hub.portals.models import Portal
@@ -19,6 +20,7 @@ from hub.registration import lookup
 from hub.registration import services as registration
 from hub.registration.models import Registration, RegistrationStatus
 from hub.single_use_links import LinkProblem, SingleUseLinks
+from hub.users.models import User
 
 SECRET, PUBLIC_URL = "test-secret-key", "http://127.0.0.1:5000"
 LATER = timedelta(days=8)  # beyond every flow's lifetime (24 hours, seven days)
@@ -102,4 +104,25 @@ def test_a_registration_link_opens_the_registration_or_raises(session, demo, now
         sent.registration,
         messages=registration.LINK_MESSAGES,
         use_up=complete,
+    )
+
+
+def test_an_email_change_link_opens_the_change_or_raises(session, demo, now):
+    links = email_changes.links(SECRET, PUBLIC_URL)
+    alice = session.scalar(select(User).filter_by(username="alice.martin"))
+    change = email_changes.request_change(
+        session, alice, "alice.martin@nouvelle.example", portal=None, now=now, links=links
+    )
+    assert change is not None
+
+    def confirm(pending: EmailChange) -> None:
+        pending.confirmed_at = now
+
+    check_refusals(
+        email_changes.open_link,
+        session,
+        links,
+        change,
+        messages=email_changes.LINK_MESSAGES,
+        use_up=confirm,
     )
