@@ -5,7 +5,6 @@ knows accepts signed in; someone new, or invited before choosing any password, b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -17,12 +16,26 @@ from hub.accounts.services import open_account
 from hub.actors import System
 from hub.audit.services import record, refusal
 from hub.database import lock_row
-from hub.errors import Conflict
+from hub.errors import Conflict, LinkRefused
 from hub.single_use_links import LinkProblem, SingleUseLinks
 from hub.users.models import User
 from hub.users.services import create_user
 
 INVITATION = System("invitation")  # opens the account the person accepted
+LINK_MESSAGES = {
+    LinkProblem.INVALID: (
+        "Ce lien d'invitation n'est pas valable : il est incomplet, a été remplacé par un plus "
+        "récent ou l'invitation a été annulée. Demandez à votre administrateur de vous en "
+        "renvoyer un."
+    ),
+    LinkProblem.EXPIRED: (
+        "Ce lien d'invitation a expiré. Demandez à votre administrateur de vous renvoyer "
+        "l'invitation."
+    ),
+    LinkProblem.USED: (
+        "Cette invitation a déjà été acceptée : connectez-vous au portail avec votre identifiant."
+    ),
+}
 
 
 class AddressNowKnown(Conflict):
@@ -35,28 +48,26 @@ class AddressNowKnown(Conflict):
     )
 
 
-@dataclass(frozen=True)
-class Opened:
-    """What an invitation link opens: a pending invitation, or the problem with it."""
-
-    invitation: Invitation | None
-    problem: LinkProblem | None = None
-
-
-def open_link(session: Session, links: SingleUseLinks, token: str, *, now: datetime) -> Opened:
+def open_link(session: Session, links: SingleUseLinks, token: str, *, now: datetime) -> Invitation:
+    """The pending invitation a link names; `LinkRefused` when it opens nothing, carrying the
+    invitation when one was found (not for a cancelled one, nor one whose person is gone)."""
     found = links.find(session, Invitation, token)
     if found is None:
-        return Opened(None, LinkProblem.INVALID)
+        raise _refused(LinkProblem.INVALID)
     reference, invitation = found
     if invitation.status is InvitationStatus.ACCEPTED:
-        return Opened(invitation, LinkProblem.USED)
+        raise _refused(LinkProblem.USED, invitation)
     if invitation.status is InvitationStatus.CANCELLED:
-        return Opened(None, LinkProblem.INVALID)
+        raise _refused(LinkProblem.INVALID)
     if reference.is_expired(now) or invitation.is_expired(now):
-        return Opened(invitation, LinkProblem.EXPIRED)
+        raise _refused(LinkProblem.EXPIRED, invitation)
     if invitee_of(session, invitation) is None and not invitation.names_a_new_person:
-        return Opened(None, LinkProblem.INVALID)
-    return Opened(invitation)
+        raise _refused(LinkProblem.INVALID)
+    return invitation
+
+
+def _refused(problem: LinkProblem, invitation: Invitation | None = None) -> LinkRefused[Invitation]:
+    return LinkRefused(problem, LINK_MESSAGES[problem], request=invitation)
 
 
 def accept(

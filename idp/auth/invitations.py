@@ -17,9 +17,9 @@ from flask import Blueprint, Response, current_app, render_template, request
 from hub.accounts import acceptance, invitations
 from hub.accounts.models import Account, Invitation, Right
 from hub.clock import paris_date, utcnow
-from hub.errors import HubError
+from hub.errors import HubError, LinkRefused
 from hub.passwords import hash_password
-from hub.single_use_links import LinkProblem, SingleUseLinks
+from hub.single_use_links import SingleUseLinks
 from hub.transactions import end_reading, unit_of_work
 from hub.users.models import User
 from hub.users.services import available_username
@@ -40,24 +40,6 @@ DONE = (
     "il sert, avec votre mot de passe, pour tous les portails de la formation."
 )
 INVALID_TITLE = "Lien d'invitation invalide"
-PROBLEMS = {
-    LinkProblem.INVALID: (
-        "Ce lien d'invitation n'est pas valable : il est incomplet, a été remplacé par un plus "
-        "récent ou l'invitation a été annulée. Demandez à votre administrateur de vous en "
-        "renvoyer un.",
-        404,
-    ),
-    LinkProblem.EXPIRED: (
-        "Ce lien d'invitation a expiré. Demandez à votre administrateur de vous renvoyer "
-        "l'invitation.",
-        410,
-    ),
-    LinkProblem.USED: (
-        "Cette invitation a déjà été acceptée : connectez-vous au portail avec votre identifiant.",
-        409,
-    ),
-}
-
 Page = str | Response | tuple[str, int]
 
 
@@ -69,11 +51,10 @@ def _links() -> SingleUseLinks:
 def accept(token: str) -> Page:
     if request.method == "POST":
         verify_csrf()
-    opened = acceptance.open_link(db.session, _links(), token, now=utcnow())
-    if opened.problem is not None or opened.invitation is None:
-        message, status = PROBLEMS[opened.problem or LinkProblem.INVALID]
-        return render_message(INVALID_TITLE, message, status=status)
-    invitation = opened.invitation
+    try:
+        invitation = acceptance.open_link(db.session, _links(), token, now=utcnow())
+    except LinkRefused as refused:
+        return render_message(INVALID_TITLE, refused.message, status=refused.status)
     invitee = invitations.invitee_of(db.session, invitation)
     if invitee is not None and invitee.password_hash is not None:
         return _signed_in_acceptance(invitation, invitee)

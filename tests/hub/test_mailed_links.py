@@ -10,7 +10,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from hub.accounts.models import Invitation
+from hub.accounts import acceptance, invitations
+from hub.accounts.models import Invitation, InvitationStatus
+from hub.actors import System
 from hub.clock import utcnow
 from hub.email_changes import services as email_changes
 from hub.email_changes.models import EmailChange
@@ -20,6 +22,7 @@ from hub.registration import lookup
 from hub.registration import services as registration
 from hub.registration.models import Registration, RegistrationStatus
 from hub.single_use_links import LinkProblem, SingleUseLinks
+from hub.structures.models import Structure
 from hub.users.models import User
 
 SECRET, PUBLIC_URL = "test-secret-key", "http://127.0.0.1:5000"
@@ -126,3 +129,47 @@ def test_an_email_change_link_opens_the_change_or_raises(session, demo, now):
         messages=email_changes.LINK_MESSAGES,
         use_up=confirm,
     )
+
+
+def test_an_invitation_link_opens_the_invitation_or_raises(session, demo, now):
+    links = invitations.links(SECRET, PUBLIC_URL)
+    invitation = invitations.invite(
+        session,
+        by=System("test-admin"),
+        structure=session.scalar(select(Structure).filter_by(matricule="100001")),
+        portal=session.scalar(select(Portal).filter_by(code="soltea")),
+        now=now,
+        links=links,
+        person=DENIS,
+    )
+    session.flush()
+
+    def accept(pending: Invitation) -> None:
+        pending.status = InvitationStatus.ACCEPTED
+
+    check_refusals(
+        acceptance.open_link,
+        session,
+        links,
+        invitation,
+        messages=acceptance.LINK_MESSAGES,
+        use_up=accept,
+    )
+
+
+def test_a_cancelled_invitation_is_an_invalid_link_naming_nothing(session, demo, now):
+    links = invitations.links(SECRET, PUBLIC_URL)
+    invitation = invitations.invite(
+        session,
+        by=System("test-admin"),
+        structure=session.scalar(select(Structure).filter_by(matricule="100001")),
+        portal=session.scalar(select(Portal).filter_by(code="soltea")),
+        now=now,
+        links=links,
+        person=DENIS,
+    )
+    invitation.status = InvitationStatus.CANCELLED
+    session.flush()
+
+    refused = refusal(acceptance.open_link, session, links, token_of(links, invitation), now=now)
+    assert (refused.code, refused.request) == ("link_invalid", None)
