@@ -5,10 +5,11 @@ French words, and the request when one was found."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from hub.accounts import acceptance, invitations
 from hub.accounts.models import Invitation, InvitationStatus
@@ -131,7 +132,8 @@ def test_an_email_change_link_opens_the_change_or_raises(session, demo, now):
     )
 
 
-def test_an_invitation_link_opens_the_invitation_or_raises(session, demo, now):
+def invite_denis(session: Session, now: datetime) -> tuple[SingleUseLinks, Invitation]:
+    """Alpha's invitation of Denis to SOLTÉA, and the links it was mailed with."""
     links = invitations.links(SECRET, PUBLIC_URL)
     invitation = invitations.invite(
         session,
@@ -143,6 +145,11 @@ def test_an_invitation_link_opens_the_invitation_or_raises(session, demo, now):
         person=DENIS,
     )
     session.flush()
+    return links, invitation
+
+
+def test_an_invitation_link_opens_the_invitation_or_raises(session, demo, now):
+    links, invitation = invite_denis(session, now)
 
     def accept(pending: Invitation) -> None:
         pending.status = InvitationStatus.ACCEPTED
@@ -158,16 +165,7 @@ def test_an_invitation_link_opens_the_invitation_or_raises(session, demo, now):
 
 
 def test_a_cancelled_invitation_is_an_invalid_link_naming_nothing(session, demo, now):
-    links = invitations.links(SECRET, PUBLIC_URL)
-    invitation = invitations.invite(
-        session,
-        by=System("test-admin"),
-        structure=session.scalar(select(Structure).filter_by(matricule="100001")),
-        portal=session.scalar(select(Portal).filter_by(code="soltea")),
-        now=now,
-        links=links,
-        person=DENIS,
-    )
+    links, invitation = invite_denis(session, now)
     invitation.status = InvitationStatus.CANCELLED
     session.flush()
 
