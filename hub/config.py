@@ -67,6 +67,42 @@ class Throttling:
 
 
 @dataclass(frozen=True)
+class Ldap:
+    """The organisation's directory, where support operators sign in (R11): a service account
+    searches the person, a bind as the person checks the password, groups give the role."""
+
+    url: str  # ldap://host:389 or ldaps://host:636
+    user_base: str
+    operator_group: str  # DN of a groupOfNames whose members act
+    reader_group: str  # DN of a groupOfNames whose members only see
+    bind_dn: str | None = None  # the service account (anonymous search when unset)
+    bind_password: str | None = None
+    user_filter: str = "(uid={login})"  # `{login}` is filled in escaped (RFC 4515)
+    starttls: bool = False
+    ca_file: str | None = None  # PEM bundle to trust instead of the system's
+    timeout: float = 5.0
+
+
+def ldap_from_env(env: Mapping[str, str]) -> Ldap | None:
+    """The directory named by `HUB_LDAP_*`, or None without `HUB_LDAP_URL` (the demo's embedded
+    directory then serves, `hub.support.directory.demo_directory`)."""
+    if not env.get("HUB_LDAP_URL"):
+        return None
+    return Ldap(
+        url=env["HUB_LDAP_URL"],
+        user_base=env.get("HUB_LDAP_USER_BASE", ""),
+        operator_group=env.get("HUB_LDAP_OPERATOR_GROUP", ""),
+        reader_group=env.get("HUB_LDAP_READER_GROUP", ""),
+        bind_dn=env.get("HUB_LDAP_BIND_DN") or None,
+        bind_password=env.get("HUB_LDAP_BIND_PASSWORD") or None,
+        user_filter=env.get("HUB_LDAP_USER_FILTER", Ldap.user_filter),
+        starttls=_bool(env.get("HUB_LDAP_STARTTLS", "false")),
+        ca_file=env.get("HUB_LDAP_CA_FILE") or None,
+        timeout=float(env.get("HUB_LDAP_TIMEOUT", Ldap.timeout)),
+    )
+
+
+@dataclass(frozen=True)
 class Reminders:
     """Expiry reminders (`hub reminders send`, and `hub run` once a day)."""
 
@@ -105,6 +141,7 @@ class Settings:
     # Single logout: how long the logout page waits for the portals' back-channel logouts,
     # posted in parallel; a portal slower than that is told later, by the sender.
     logout_wait_seconds: float = 2.0
+    ldap: Ldap | None = None  # None: the demo's embedded directory
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -149,6 +186,7 @@ class Settings:
             mail_catcher=Path(env["HUB_MAIL_CATCHER"]) if env.get("HUB_MAIL_CATCHER") else None,
             max_request_bytes=int(env.get("HUB_MAX_REQUEST_BYTES", cls.max_request_bytes)),
             logout_wait_seconds=float(env.get("HUB_LOGOUT_WAIT_SECONDS", cls.logout_wait_seconds)),
+            ldap=ldap_from_env(env),
             reminders=Reminders(
                 days=reminder_days(
                     env.get("HUB_REMINDER_DAYS", ",".join(map(str, Reminders.days)))

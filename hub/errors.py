@@ -342,3 +342,27 @@ class NoAccount(NotAdmitted):
             f"Vous n'avez pas de compte sur {portal_name}. Pour y accéder, demandez à "
             "l'administrateur de votre structure sur ce portail de vous créer un compte."
         )
+
+
+# --- Support operators' directory (R11) ---------------------------------------------------
+
+
+class DirectoryRefused(HubError):
+    """A support sign-in the directory does not allow: unknown identifiant, wrong password, or a
+    person in neither support group. One message for all, so that the console is no oracle on
+    the organisation's directory."""
+
+    code = "directory_refused"
+    status = 401
+    message = "Identifiant ou mot de passe incorrect, ou compte sans accès à la console du support."
+
+
+class DirectoryUnavailable(HubError):
+    """The directory did not answer (down, unreachable, too slow, TLS refused)."""
+
+    code = "directory_unavailable"
+    status = 503
+    message = (
+        "L'annuaire de l'organisation ne répond pas : la connexion à la console du support est "
+        "impossible pour le moment. Réessayez dans quelques minutes."
+    )
