@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, exists, or_, select
 from sqlalchemy.orm import Session, raiseload
@@ -34,24 +33,15 @@ from hub.accounts.models import Account, Right, Role
 from hub.accounts.policies import admin_by_delegation
 from hub.audit.services import record
 from hub.errors import AccountExpired, NoAccount, NotAdmitted
-from hub.portals.models import Portal
+from hub.portals.models import Portal, PortalLike
 from hub.structures.models import Structure
 from hub.users.models import User
 
 # R5, exactly as DESIGN.md words it (held by the error): imported wherever it is shown.
 ACCOUNT_EXPIRED = AccountExpired.message
-AUTHORIZE_REFUSED = "oidc.authorize.refused"  # the audit log's action for a refusal at the door
-
-
-class PortalAtTheDoor(Protocol):
-    """A `Portal`, or a cached copy of one (the OpenID Connect client registry's)."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def code(self) -> str: ...
-    @property
-    def name(self) -> str: ...
+# The audit log's actions for a refusal: at the door, and at the code exchange.
+AUTHORIZE_REFUSED = "oidc.authorize.refused"
+EXCHANGE_REFUSED = "oidc.token.refused"
 
 
 @dataclass(frozen=True)
@@ -77,7 +67,7 @@ class Admission:
     """R5 let the person in: `user_id` may enter `portal` at `at`."""
 
     user_id: int
-    portal: PortalAtTheDoor
+    portal: PortalLike
     at: datetime
 
 
@@ -107,7 +97,7 @@ _DECISION = select(
 
 
 def check_admission(
-    session: Session, user_id: int, portal: PortalAtTheDoor, *, now: datetime
+    session: Session, user_id: int, portal: PortalLike, *, now: datetime
 ) -> Admission:
     """R5, the person at the portal's door (module docstring): admitted, or `AccountExpired`,
     or `NoAccount`, raised. One query and no objects built, as it runs on the hot path (every
@@ -122,7 +112,7 @@ def check_admission(
 
 
 def admit(
-    session: Session, person: User, portal: PortalAtTheDoor, *, now: datetime, client: str
+    session: Session, person: User, portal: PortalLike, *, now: datetime, client: str
 ) -> Admission:
     """R5 at the authorization endpoint, for `client` (its `client_id`): the admission, or the
     refusal raised once its audit event (`oidc.authorize.refused`) is added to the caller's
@@ -147,7 +137,7 @@ def audit_refusal(
     refused: NotAdmitted,
     *,
     person: User,
-    portal: PortalAtTheDoor,
+    portal: PortalLike,
     client: str,
     now: datetime,
     action: str,
@@ -165,9 +155,7 @@ def audit_refusal(
     )
 
 
-def is_expired_on(
-    session: Session, user_id: int, portal: PortalAtTheDoor, *, now: datetime
-) -> bool:
+def is_expired_on(session: Session, user_id: int, portal: PortalLike, *, now: datetime) -> bool:
     """Whether R5 refuses the person on `portal` because their accounts there expired (not
     because they hold none): what « Prévenir mon administrateur » is for."""
     try:

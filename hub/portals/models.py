@@ -1,11 +1,25 @@
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.database import Base
+
+
+class PortalLike(Protocol):
+    """A `Portal`, or a copy of one detached from the database (the OpenID Connect client
+    registry's `PortalRecord`): what R5's door and the hub's pages read of a portal."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def base_url(self) -> str: ...
 
 
 class Portal(Base):

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from hub.accounts.renewal_requests import request_renewal
 from hub.clock import utcnow
 from hub.oidc.access import ACCOUNT_EXPIRED, is_expired_on
-from hub.portals.models import Portal
+from hub.portals.models import Portal, PortalLike
 from hub.transactions import unit_of_work
 from idp.auth import forms
-from idp.auth.views import PortalLike, sign_in_page
+from idp.auth.views import sign_in_page
 from idp.extensions import db
 from idp.web import messages
 from idp.web.csrf import verify_csrf

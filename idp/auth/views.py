@@ -9,13 +9,14 @@ attempt refused by throttling answers 429 with `Retry-After`; success redirects 
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
 from hub.clock import utcnow
 from hub.oidc import signin
+from hub.portals.models import PortalLike
 from hub.transactions import end_reading, unit_of_work
 from idp.auth import forms
 from idp.extensions import db
@@ -28,17 +29,6 @@ bp = Blueprint("auth", __name__)
 
 THROTTLED_STATUS = 429
 Page = str | Response | tuple[str, int, dict[str, str]]
-
-
-class PortalLike(Protocol):
-    """A `Portal` or the registry's `PortalRecord`: what the pages show of the portal."""
-
-    @property
-    def code(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def base_url(self) -> str: ...
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -6,6 +6,7 @@ use).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar
 
 from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, grants
@@ -145,8 +146,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         response = super().create_token_response()
         now = utcnow()
         start_writing()
-        if not tokens.redeem_code(db.session, code.row, now=now):
-            tokens.revoke_issued_from_code(db.session, code.row, now=now)
+        if not _spent(code, now=now):
             raise InvalidGrantError("The authorization code has already been used.")
         tokens.store_tokens(db.session, self.request.issued_tokens)
         return response
@@ -169,6 +169,15 @@ class AccountRefused(InvalidGrantError):
         self.description = sentence
 
 
+def _spent(code: IssuedCode, *, now: datetime) -> bool:
+    """Redeems the code; False when a concurrent exchange redeemed it first, whose tokens are
+    then revoked (RFC 6749 §4.1.2: a code used twice revokes what it gave)."""
+    if tokens.redeem_code(db.session, code.row, now=now):
+        return True
+    tokens.revoke_issued_from_code(db.session, code.row, now=now)
+    return False
+
+
 def _refuse_unless_admitted(code: IssuedCode, client: RelyingParty) -> None:
     """R5 at the exchange, as at the door (`idp.oidc.authorization`): a code lives a minute,
     and an account that expired or was deleted since, or a delegated admin right that lapsed
@@ -182,8 +191,7 @@ def _refuse_unless_admitted(code: IssuedCode, client: RelyingParty) -> None:
         access.check_admission(db.session, code.user.id, portal, now=now)
     except NotAdmitted as refused:
         start_writing()
-        if not tokens.redeem_code(db.session, code.row, now=now):  # a concurrent exchange won
-            tokens.revoke_issued_from_code(db.session, code.row, now=now)
+        _spent(code, now=now)
         access.audit_refusal(
             db.session,
             refused,
@@ -191,7 +199,7 @@ def _refuse_unless_admitted(code: IssuedCode, client: RelyingParty) -> None:
             portal=portal,
             client=client.get_client_id(),
             now=now,
-            action="oidc.token.refused",
+            action=access.EXCHANGE_REFUSED,
         )
         raise AccountRefused(refused.message) from None
 

@@ -31,6 +31,16 @@ def refusals(session) -> list[AuditEvent]:
     return list(session.scalars(select(AuditEvent).filter_by(action="oidc.token.refused")))
 
 
+def refused_without_tokens(response, session, sentence: str) -> AuditEvent:
+    """The exchange answered `invalid_grant` with the sentence the door shows, issued nothing,
+    and left one audited refusal, returned."""
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "invalid_grant", "error_description": sentence}
+    assert tokens_issued(session) == 0
+    [event] = refusals(session)
+    return event
+
+
 @pytest.fixture
 def code_for(sign_in_as, client, session, time_machine, now):
     """The person signed in at the hub gets a code for the portal at `now`; the clock then
@@ -54,11 +64,8 @@ def test_r5_an_account_expiring_between_authorize_and_the_exchange_gets_no_token
 
     response = certificateurs_rp.exchange(code, verifier)
 
-    assert response.status_code == 400
+    event = refused_without_tokens(response, session, ACCOUNT_EXPIRED)
     assert response.headers["Cache-Control"] == "no-store"
-    assert response.get_json() == {"error": "invalid_grant", "error_description": ACCOUNT_EXPIRED}
-    assert tokens_issued(session) == 0
-    [event] = refusals(session)
     assert (event.actor, event.portal, event.target, event.occurred_at) == (
         "chloe.roux",
         "certificateurs",
@@ -114,13 +121,7 @@ def test_an_account_deleted_between_authorize_and_the_exchange_gets_no_tokens(
 
     response = certificateurs_rp.exchange(code, verifier)
 
-    assert response.status_code == 400
-    assert response.get_json() == {
-        "error": "invalid_grant",
-        "error_description": NoAccount("Certificateurs").message,  # as at the door
-    }
-    assert tokens_issued(session) == 0
-    [event] = refusals(session)
+    event = refused_without_tokens(response, session, NoAccount("Certificateurs").message)
     assert event.after == {"reason": "no_account", "client": "certificateurs"}
 
 
@@ -133,13 +134,7 @@ def test_r9_a_delegated_admin_whose_soltea_account_expires_meanwhile_gets_no_tok
 
     response = certificateurs_rp.exchange(code, verifier)
 
-    assert response.status_code == 400
-    assert response.get_json() == {
-        "error": "invalid_grant",
-        "error_description": NoAccount("Certificateurs").message,  # as at the door
-    }
-    assert tokens_issued(session) == 0
-    [event] = refusals(session)
+    event = refused_without_tokens(response, session, NoAccount("Certificateurs").message)
     assert (event.actor, event.portal, event.after["reason"]) == (
         "alice.martin",
         "certificateurs",
