@@ -20,6 +20,29 @@ class System:
     label: str
 
 
+SUPPORT_PREFIX = "support:"
+
+
+@dataclass(frozen=True)
+class SupportOperator(System):
+    """A support operator acting from the console (R11): trusted like `System` (the console
+    checks their role), named in the audit log by directory identifiant and name, e.g.
+    ``support:sophie.support (Sophie Bernard)``, since the hub has no row of theirs."""
+
+    name: str = ""
+
+    @classmethod
+    def named(cls, login: str, name: str) -> SupportOperator:
+        return cls(label=f"{SUPPORT_PREFIX}{login} ({name})", name=name)
+
+
+def operator_name(label: str) -> str | None:
+    """The operator's name in an audit log's actor (`SupportOperator.label`), else None."""
+    if not label.startswith(SUPPORT_PREFIX) or not label.endswith(")") or " (" not in label:
+        return None
+    return label[label.index(" (") + 2 : -1]
+
+
 Actor: TypeAlias = "User | System"
 ANONYMOUS = System("anonyme")  # the actor of attempts that signed nobody in
 

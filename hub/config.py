@@ -84,8 +84,8 @@ class Ldap:
 
 
 def ldap_from_env(env: Mapping[str, str]) -> Ldap | None:
-    """The directory named by `HUB_LDAP_*`, or None without `HUB_LDAP_URL` (the demo's embedded
-    directory then serves, `hub.support.directory.demo_directory`)."""
+    """The directory named by `HUB_LDAP_*`, or None without `HUB_LDAP_URL` (then only the
+    demo's embedded directory can serve, when `Support.demo_directory` says so)."""
     if not env.get("HUB_LDAP_URL"):
         return None
     return Ldap(
@@ -100,6 +100,19 @@ def ldap_from_env(env: Mapping[str, str]) -> Ldap | None:
         ca_file=env.get("HUB_LDAP_CA_FILE") or None,
         timeout=float(env.get("HUB_LDAP_TIMEOUT", Ldap.timeout)),
     )
+
+
+@dataclass(frozen=True)
+class Support:
+    """The support console (R11): its sessions are short, and a change asks for the password
+    again when the last check is older than `reauth_minutes`."""
+
+    idle_minutes: float = 15.0
+    session_hours: float = 8.0
+    reauth_minutes: float = 5.0
+    # `hub run --demo` without HUB_LDAP_URL: the demo's operators, in ldap3's offline mock
+    # (`hub.support.directory.demo_directory`). Never a default: its passwords are published.
+    demo_directory: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,7 +154,8 @@ class Settings:
     # Single logout: how long the logout page waits for the portals' back-channel logouts,
     # posted in parallel; a portal slower than that is told later, by the sender.
     logout_wait_seconds: float = 2.0
-    ldap: Ldap | None = None  # None: the demo's embedded directory
+    ldap: Ldap | None = None  # None: no directory (the console is closed), or the demo's
+    support: Support = field(default_factory=Support)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -187,6 +201,12 @@ class Settings:
             max_request_bytes=int(env.get("HUB_MAX_REQUEST_BYTES", cls.max_request_bytes)),
             logout_wait_seconds=float(env.get("HUB_LOGOUT_WAIT_SECONDS", cls.logout_wait_seconds)),
             ldap=ldap_from_env(env),
+            support=Support(
+                idle_minutes=float(env.get("HUB_SUPPORT_IDLE_MINUTES", Support.idle_minutes)),
+                session_hours=float(env.get("HUB_SUPPORT_SESSION_HOURS", Support.session_hours)),
+                reauth_minutes=float(env.get("HUB_SUPPORT_REAUTH_MINUTES", Support.reauth_minutes)),
+                demo_directory=_bool(env.get("HUB_SUPPORT_DEMO_DIRECTORY", "false")),
+            ),
             reminders=Reminders(
                 days=reminder_days(
                     env.get("HUB_REMINDER_DAYS", ",".join(map(str, Reminders.days)))

@@ -25,11 +25,13 @@ from hub.portals.models import DelegationRule, Portal
 from hub.registration.models import Registration, RegistrationStatus, TermsAcceptance
 from hub.reminders.models import ReminderSent
 from hub.structures.models import Contract, Mandate, Structure, StructureKind
+from hub.support.models import AdminChangeRequest, SupportSession
 from hub.throttle import LoginThrottle
 from hub.users.models import Civility, User
 
 __all__ = [
     "Account",
+    "AdminChangeRequest",
     "AuditEvent",
     "AuthorizationCode",
     "Base",
@@ -58,6 +60,7 @@ __all__ = [
     "SigningKey",
     "Structure",
     "StructureKind",
+    "SupportSession",
     "TermsAcceptance",
     "User",
 ]

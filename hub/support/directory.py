@@ -21,7 +21,6 @@ import math
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 
 from ldap3 import BASE, MOCK_SYNC, NONE, OFFLINE_SLAPD_2_4, SUBTREE, Connection, Server, Tls
 from ldap3.core.exceptions import LDAPException
@@ -29,15 +28,11 @@ from ldap3.utils.conv import escape_filter_chars
 
 from hub.config import Ldap
 from hub.errors import DirectoryRefused, DirectoryUnavailable
+from hub.support.models import OperatorRole
 
 LOGIN_MAX = 128
 PASSWORD_MAX = 1024
 ATTRIBUTES = ["displayName", "cn", "memberOf"]
-
-
-class OperatorRole(StrEnum):
-    OPERATOR = "operator"  # acts on requests and repairs
-    READER = "reader"  # sees only
 
 
 @dataclass(frozen=True)
