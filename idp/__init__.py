@@ -25,7 +25,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     app.config.update(flask_config)
     db.init_app(app)
 
-    from idp import health, input_guard, registration, request_ids, security
+    from idp import health, input_guard, registration, request_ids, security, support
     from idp.api import admin, me, openapi
     from idp.auth import invitations, passwords, renewal_requests, views
     from idp.oidc import endpoints, logout
@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     app.register_blueprint(renewal_requests.bp)
     app.register_blueprint(invitations.bp)
     app.register_blueprint(registration.bp)
+    app.register_blueprint(support.bp)
     app.register_blueprint(endpoints.bp)
     app.register_blueprint(logout.bp)
     app.register_blueprint(me.bp)
