@@ -29,11 +29,12 @@ class SupportOperator(System):
     checks their role), named in the audit log by directory identifiant and name, e.g.
     ``support:sophie.support (Sophie Bernard)``, since the hub has no row of theirs."""
 
+    login: str = ""
     name: str = ""
 
     @classmethod
     def named(cls, login: str, name: str) -> SupportOperator:
-        return cls(label=f"{SUPPORT_PREFIX}{login} ({name})", name=name)
+        return cls(label=f"{SUPPORT_PREFIX}{login} ({name})", login=login, name=name)
 
 
 def operator_name(label: str) -> str | None:

@@ -366,3 +366,47 @@ class DirectoryUnavailable(HubError):
         "L'annuaire de l'organisation ne répond pas : la connexion à la console du support est "
         "impossible pour le moment. Réessayez dans quelques minutes."
     )
+
+
+# --- « Changer d'administrateur » requests (R11) -------------------------------------------
+
+
+class UnknownRequest(NotFound):
+    code = "unknown_request"
+    message = "Cette demande n'existe pas."
+
+
+class RequestClosed(Conflict):
+    """The request was designated or refused already (perhaps by another operator a moment
+    ago): nothing more can be done on it."""
+
+    code = "request_closed"
+
+    def __init__(self, status_label: str, by: str | None) -> None:
+        who = f" par {by}" if by else ""
+        super().__init__(
+            f"Cette demande a déjà été traitée{who} (état : {status_label}) : elle ne peut plus "
+            "être modifiée."
+        )
+
+
+class RequestHeld(Conflict):
+    """Another operator has taken the request: one operator works on a request at a time."""
+
+    code = "request_held"
+
+    def __init__(self, holder: str) -> None:
+        super().__init__(
+            f"Cette demande est prise en charge par {holder} : seul cet opérateur peut la traiter."
+        )
+
+
+class ChecksNotMet(Conflict):
+    """A designation needs the structure, its contract on the portal and its SIRET to match
+    the referential: the hub will not name an administrator of a structure nobody proved."""
+
+    code = "checks_not_met"
+    message = (
+        "Les vérifications ne sont pas toutes conformes (matricule, contrat ou SIRET) : "
+        "refusez la demande, ou faites d'abord corriger le référentiel."
+    )

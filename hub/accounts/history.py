@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hub.actors import operator_name
 from hub.audit.models import AuditEvent
 from hub.users.models import User
 
@@ -30,6 +31,7 @@ ACTION_LABELS = {
     "account.invitation_cancelled": "Invitation annulée",
     "account.invitation_accepted": "Invitation acceptée",
     "mandate.create": "Mandat de dépôt (tiers de confiance)",
+    "support.request_designated": "Changement d'administrateur à la demande du support",
 }
 
 
@@ -44,12 +46,16 @@ class HistoryEntry:
 
     @property
     def actor_label(self) -> str:
-        """« Alice Martin »; the identifiant of a person since deleted; « Hub (demo) » for an
-        operation of the hub itself (command line, support console, demo loader)."""
+        """« Alice Martin »; the identifiant of a person since deleted; « Sophie Bernard
+        (support) » for a support operator; « Hub (demo) » for an operation of the hub itself
+        (command line, demo loader)."""
         if self.actor is not None:
             return self.actor.full_name
         if self.event.actor_id is not None:
             return self.event.actor
+        operator = operator_name(self.event.actor)
+        if operator is not None:
+            return f"{operator} (support)"
         return f"Hub ({self.event.actor})"
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from hub.accounts.models import Account, Invitation, Right
 from hub.accounts.policies import Administrator
-from hub.actors import Actor
+from hub.actors import Actor, SupportOperator
 from hub.clock import paris_date
 from hub.mail import outbox
 from hub.mail.models import OutboxMessage
@@ -90,6 +90,7 @@ def account_invitation(
             "role": invitation.role.value,
             "data_exchange": Right.DATA_EXCHANGE in invitation.rights,
             "invited_by": by.full_name if isinstance(by, User) else None,
+            "by_support": isinstance(by, SupportOperator),
             "invitation_url": url,
             "invitation_expires_at": invitation.expires_at,
         },
