@@ -2,8 +2,9 @@
 instance sharing it sees the same counts (no process memory, no sleeping worker).
 
 Sign-in counts its failures here, and so do the requests that must not be repeated at will:
-« Mot de passe oublié » (`reset-user:…`, `reset-ip:…`) and registration's look-up
-(`register-ip:…`), each under keys of its own so that one never locks the others.
+« Mot de passe oublié » (`reset-user:…`, `reset-ip:…`), registration's look-up
+(`register-ip:…`) and the support console's sign-in (`support-user:…`, `support-ip:…`), each
+under keys of its own so that one never locks the others.
 
 Two kinds of key: `user:<identifiant>` slows down guessing one person's password, `ip:<address>`
 stops one machine from spraying a common password over many identifiants. Failures are counted
@@ -36,6 +37,9 @@ from hub.database import Base, upsert_insert
 USER_PREFIX = "user:"
 IP_PREFIX = "ip:"
 RESET_PREFIX = "reset-"  # « Mot de passe oublié » requests: `reset-user:…`, `reset-ip:…`
+SUPPORT_PREFIX = (
+    "support-"  # the support console's sign-ins (R11): `support-user:…`, `support-ip:…`
+)
 LOGIN_MAX = 254  # the longest e-mail address; longer input is no identifiant
 MAX_DELAY = timedelta(minutes=5)
 
@@ -61,6 +65,12 @@ def reset_keys(login: str, address: str | None) -> tuple[str, str]:
     """The keys of a password-reset request: counted apart from sign-in failures, so that
     asking for a temporary password never locks anyone out of signing in, nor the reverse."""
     return RESET_PREFIX + user_key(login), RESET_PREFIX + ip_key(address)
+
+
+def support_keys(login: str, address: str | None) -> tuple[str, str]:
+    """The keys of a support console sign-in (R11): an operator's directory identifiant is not
+    a hub identifiant, and guessing at the console must never lock a portal person out."""
+    return SUPPORT_PREFIX + user_key(login), SUPPORT_PREFIX + ip_key(address)
 
 
 class LoginThrottle(Base):
@@ -136,7 +146,8 @@ def _refusal_after(
     key: str, failures: int, *, now: datetime, throttling: Throttling
 ) -> tuple[datetime | None, bool]:
     """(until when the key refuses attempts, whether that is a lock) after `failures`."""
-    is_user = key.removeprefix(RESET_PREFIX).startswith(USER_PREFIX)
+    unprefixed = key.removeprefix(RESET_PREFIX).removeprefix(SUPPORT_PREFIX)
+    is_user = unprefixed.startswith(USER_PREFIX)
     lock_after = throttling.user_lock_after if is_user else throttling.ip_lock_after
     if failures >= lock_after:
         return now + timedelta(minutes=throttling.lock_minutes), True
