@@ -42,8 +42,15 @@ from launcher.servers import (
 
 
 def hub_server(
-    host: str, port: int, workers: int, *, mail_catcher: MailCatcher | None = None
+    host: str,
+    port: int,
+    workers: int,
+    *,
+    mail_catcher: MailCatcher | None = None,
+    demo: bool = False,
 ) -> Server:
+    """The hub under gunicorn. With `demo` and no `HUB_LDAP_URL`, the support console signs in
+    from the demo's embedded directory (R11: `make run` needs no directory server)."""
     bound = f"http://{host}:{port}"
     url = os.environ.get("HUB_PUBLIC_URL") or bound  # the issuer the portals must use
     argv = [
@@ -64,6 +71,8 @@ def hub_server(
     env = {"HUB_INSTANCE_PATH": str(settings().instance_path.resolve()), "HUB_PUBLIC_URL": url}
     if mail_catcher is not None:
         env["HUB_MAIL_CATCHER"] = str(mail_catcher.folder)
+    if demo and not os.environ.get("HUB_LDAP_URL"):
+        env["HUB_SUPPORT_DEMO_DIRECTORY"] = "1"
     return Server("Hub d'identité", argv, url, f"{bound}/healthz", env)
 
 
@@ -112,7 +121,7 @@ def portal_servers(issuer: str) -> list[Server]:
 def command(demo: bool, host: str, port: int, workers: int, portals: bool | None) -> None:
     hub_settings = settings()
     catcher = demo_mail_catcher() if demo and not os.environ.get("HUB_SMTP_HOST") else None
-    hub = hub_server(host, port, workers, mail_catcher=catcher)
+    hub = hub_server(host, port, workers, mail_catcher=catcher, demo=demo)
     servers = [hub, *(portal_servers(hub.url) if portals or (portals is None and demo) else [])]
     refuse_taken_ports(servers)
     migrations.upgrade(hub_settings.database_url)

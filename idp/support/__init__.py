@@ -1,6 +1,7 @@
 """Support (R11): the « Changer d'administrateur » request anyone files, and the console where
 support operators, signed in from the organisation's directory, act on it."""
 
+from idp.support import console, search
 from idp.support.blueprint import bp
 
-__all__ = ["bp"]
+__all__ = ["bp", "console", "search"]

@@ -5,6 +5,8 @@ in templates). Which token a form needs depends on the browser:
   key's digest under the app's secret. Only the browser holding that session can know it, so a
   token and cookie planted from a sibling host are no use against a signed-in person (issue 12
   §3), and it changes with every sign-in and dies with the session;
+- on the support console's pages (`idp.support.access`), a token bound the same way to the
+  operator's console session (`bind_to`), which is not a single sign-on session;
 - not signed in (the sign-in page, « Mot de passe oublié », registration): a signed
   double-submit cookie, a random token in its own cookie (`__Host-hub_csrf` over https, which no
   sibling host can set: `idp.web.cookies`). It is dropped whenever a request signs someone in or
@@ -60,9 +62,19 @@ def csrf_token() -> str:
     return token
 
 
+def bind_to(purpose: str, key_hash: str) -> None:
+    """For the rest of this request, forms carry a token bound to another session of this
+    browser than its single sign-on one — `purpose` names which (the support console's) — an
+    HMAC of that session key's digest, like `_session_token`."""
+    g.csrf_bound_token = _signature(purpose, key_hash)
+
+
 def _expected() -> str | None:
-    """The token this browser's forms must carry: its session's, else its cookie's (or the
-    one this request minted)."""
+    """The token this browser's forms must carry: the one a page bound (`bind_to`), else its
+    session's, else its cookie's (or the one this request minted)."""
+    bound = g.get("csrf_bound_token")
+    if bound is not None:
+        return bound
     browser_session = sessions.current_browser_session()
     if browser_session is not None:
         return _session_token(browser_session)

@@ -123,8 +123,12 @@ JSON = "application/json"
 
 @pytest.fixture
 def settings(settings):
-    """Failed sign-ins are not throttled here: every hostile attempt reaches the views."""
-    return replace(settings, throttling=NEVER_THROTTLED)
+    """Failed sign-ins are not throttled here: every hostile attempt reaches the views; the
+    support console is open, on the demo's embedded directory, so that its pages are tried too
+    (a console without a directory answers one 503 page before any view)."""
+    return replace(
+        settings, throttling=NEVER_THROTTLED, support=replace(settings.support, demo_directory=True)
+    )
 
 
 def routes(app) -> Iterator[tuple[Rule, str]]:
