@@ -134,10 +134,9 @@ def _operator() -> access.ConsoleOperator:
 
 def _done(what: str, fallback: str) -> Response:
     """Back to the page the form was on (or `fallback`), which shows the confirmation."""
-    given = access.safe_next(request.form.get("next")) or fallback
-    parts = urlsplit(given)
-    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "fait"] + [("fait", what)]
-    return redirect(f"{parts.path}?{urlencode(query)}", 303)
+    given = _without_notice(access.safe_next(request.form.get("next")) or fallback)
+    separator = "&" if "?" in given else "?"
+    return redirect(f"{given}{separator}{urlencode({'fait': what})}", 303)
 
 
 def _shared() -> dict[str, object]:
@@ -148,5 +147,12 @@ def _shared() -> dict[str, object]:
         "now": utcnow(),
         "paris_date": paris_date,
         "paris_datetime": paris_datetime,
-        "here": access.come_back_to(),
+        "here": _without_notice(access.come_back_to()),
     }
+
+
+def _without_notice(path: str) -> str:
+    """Where this page's forms come back to, without the confirmation it is showing now."""
+    parts = urlsplit(path)
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "fait"])
+    return f"{parts.path}?{query}" if query else parts.path
