@@ -9,8 +9,10 @@ on the API, an OAuth error on the protocol endpoints.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Generic
 
+from hub.clock import paris_date, to_paris
 from hub.single_use_links import LinkProblem, R
 
 if TYPE_CHECKING:
@@ -369,6 +371,52 @@ class DirectoryUnavailable(HubError):
 
 
 # --- « Changer d'administrateur » requests (R11) -------------------------------------------
+
+
+REQUEST_INVALID = "Votre demande n'a pas été envoyée : corrigez les champs signalés."
+TOO_MANY_REQUESTS = (
+    "Trop de demandes de changement d'administrateur ont été envoyées depuis votre connexion ou "
+    "pour ce matricule. Réessayez à partir du {day} à {hour}."
+)
+TOO_MANY_OPEN_REQUESTS = (
+    "Plusieurs demandes de changement d'administrateur sont déjà en attente pour ce matricule : "
+    "le support les traite avant d'en accepter de nouvelles. Les personnes qu'elles désignent "
+    "seront informées par courriel de la suite donnée."
+)
+
+
+class RequestInvalid(HubError):
+    """A « Changer d'administrateur » form with fields to correct: `errors` holds the message of
+    each, so that the form shows them all at once."""
+
+    code = "request_invalid"
+    message = REQUEST_INVALID
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        self.errors = dict(errors)
+        super().__init__()
+
+
+class TooManyAdminChangeRequests(HubError):
+    """Too many requests filed lately from this address or for this matricule; `until` is when
+    the next one will be accepted (the page's `Retry-After`)."""
+
+    code = "too_many_admin_change_requests"
+    status = 429
+
+    def __init__(self, until: datetime) -> None:
+        self.until = until
+        super().__init__(
+            TOO_MANY_REQUESTS.format(day=paris_date(until), hour=to_paris(until).strftime("%H:%M"))
+        )
+
+
+class TooManyOpenRequests(Conflict):
+    """The matricule typed already has as many open requests as the support accepts. Counted by
+    the matricule as typed, so that the refusal says nothing of whether it exists."""
+
+    code = "too_many_open_requests"
+    message = TOO_MANY_OPEN_REQUESTS
 
 
 class UnknownRequest(NotFound):

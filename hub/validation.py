@@ -19,6 +19,21 @@ _NAME_RE = re.compile(r"^[^\W\d_]+(?:[ '’.-]+[^\W\d_]+)*\.?$")
 _USERNAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{1,62})[a-z0-9]$")
 _CONTRACT_RE = re.compile(r"^[A-Z0-9](?:[A-Z0-9._/-]{0,48}[A-Z0-9])?$")
 _PHONE_RE = re.compile(r"^\+?[0-9]{6,15}$")
+# 0X XX XX XX XX, or +33 X XX XX XX XX (also written +33 (0)X…), grouped by spaces, dots or
+# dashes as people copy them from a signature.
+_FRENCH_PHONE_RE = re.compile(r"^(?:0|\+33(?:\(0\))?|0033)([1-9][0-9]{8})$")
+_PHONE_SEPARATORS = re.compile(r"[ .\u00a0\u202f-]")
+MOBILE_PREFIXES = frozenset("67")
+LANDLINE_PREFIXES = frozenset("123459")
+PHONE_SHOWN_MAX = 30
+MOBILE_INVALID = (
+    "Le numéro « {} » n'est pas un numéro de portable valide : il commence par 06 ou 07, par "
+    "exemple 06 12 34 56 78 ou +33 6 12 34 56 78."
+)
+LANDLINE_INVALID = (
+    "Le numéro « {} » n'est pas un numéro de téléphone fixe valide : il commence par 01 à 05 "
+    "ou 09, par exemple 01 23 45 67 89 ou +33 1 23 45 67 89."
+)
 LA_POSTE_SIREN = "356000000"
 
 
@@ -88,6 +103,36 @@ def clean_phone(value: str | None, *, field: str, label: str) -> str | None:
             field, f"Le numéro « {value} » n'est pas un numéro de téléphone valide ({label})."
         )
     return compact
+
+
+def clean_french_phone(value: str | None, *, field: str, mobile: bool) -> str | None:
+    """A French number — a mobile (06, 07) when `mobile`, else a landline (01 to 05, 09) — in
+    the national form the hub keeps (« 0612345678 »); None when left empty."""
+    raw = (value or "").strip()
+    if not raw:
+        return None
+    match = _FRENCH_PHONE_RE.match(_PHONE_SEPARATORS.sub("", raw))
+    if match is not None and match.group(1)[0] in (
+        MOBILE_PREFIXES if mobile else LANDLINE_PREFIXES
+    ):
+        return "0" + match.group(1)
+    shown = raw if len(raw) <= PHONE_SHOWN_MAX else raw[:PHONE_SHOWN_MAX] + "…"
+    raise InvalidField(field, (MOBILE_INVALID if mobile else LANDLINE_INVALID).format(shown))
+
+
+def clean_free_text(value: str | None, *, field: str, label: str, max_length: int) -> str | None:
+    """A free text of several lines (a comment): its lines kept, other control characters
+    refused; None when left empty."""
+    text = (value or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not text:
+        return None
+    if any(unicodedata.category(ch) in {"Cc", "Cf", "Co", "Cs"} for ch in text if ch not in "\n\t"):
+        raise InvalidField(field, f"Le champ « {label} » contient des caractères non autorisés.")
+    if len(text) > max_length:
+        raise InvalidField(
+            field, f"Le champ « {label} » ne doit pas dépasser {max_length} caractères."
+        )
+    return text
 
 
 def clean_username(value: str | None, *, field: str = "username") -> str:

@@ -1,8 +1,9 @@
-"""What the support's mails say (R11): the outcome of a « Changer d'administrateur » request —
-to the requester at the address the request names, and to the structure's administrators
-(direct and delegated) when a new one is designated.
+"""What the support's mails say (R11) about a « Changer d'administrateur » request: its receipt,
+sent to the new administrator it names — the only address of the form, hence the requester's —
+and its outcome: to the requester, and to the structure's administrators (direct and
+delegated) when a new one is designated.
 
-Queued in the outbox in the transaction of the operator's action; templates
+Queued in the outbox in the transaction that causes them; templates
 `hub/mail/templates/admin_change_*.*`.
 """
 
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from hub.clock import paris_datetime
 from hub.mail import outbox
 from hub.structures.models import Structure
 from hub.support.models import AdminChangeRequest
@@ -82,3 +84,36 @@ def refused(session: Session, request: AdminChangeRequest, *, now: datetime) -> 
         },
         now=now,
     )
+
+
+def request_filed(session: Session, filed: AdminChangeRequest, *, now: datetime) -> None:
+    """The receipt: the number to quote, what was asked as it was typed (nothing the hub knows
+    of the structure, which the requester was not told either), and what happens next."""
+    outbox.queue(
+        session,
+        recipient=filed.email,
+        template="admin_change_filed",
+        context={
+            **outbox.greeting(filed),
+            "number": filed.number,
+            "filed_at": paris_datetime(filed.created_at),
+            "portal": filed.portal.name,
+            "matricule": filed.matricule,
+            "contract": filed.contract,
+            "siret": filed.siret,
+            "email": filed.email,
+            "full_name": f"{filed.civility.value} {filed.first_name} {filed.last_name}",
+            "service": filed.service,
+            "mobile_phone": spaced_phone(filed.mobile_phone),
+            "landline_phone": spaced_phone(filed.landline_phone),
+            "comment": filed.comment,
+        },
+        now=now,
+    )
+
+
+def spaced_phone(number: str | None) -> str | None:
+    """« 06 12 34 56 78 »: a stored national number as people read it."""
+    if not number:
+        return None
+    return " ".join(number[i : i + 2] for i in range(0, len(number), 2))
