@@ -39,6 +39,7 @@ from hub.errors import HubError, InvalidField, InvalidJson
 from idp.auth import forms as signin_forms
 from idp.auth import passwords
 from idp.registration import forms as registration_forms
+from idp.support import request_forms as admin_change_forms
 from idp.web.characters import CONTROL_OR_SURROGATE, holds_control_characters
 from idp.web.errors import is_oauth_endpoint, oauth_error, problem, render_error
 
@@ -47,6 +48,7 @@ CHECKED_HEADERS = ("Authorization", "User-Agent")  # looked up (tokens), stored 
 FREE_TEXT_FIELDS = frozenset(
     {
         registration_forms.CERTIFIERS_FIELD,  # a <textarea>
+        admin_change_forms.COMMENT_FIELD,  # a <textarea>
         signin_forms.PASSWORD_FIELD,
         passwords.CURRENT_FIELD,
         passwords.NEW_FIELD,

@@ -42,6 +42,8 @@ SENT = (
     "mot de passe temporaire vient d'y être envoyé. Il est valable 24 heures et ne sert qu'une "
     "fois ; votre mot de passe actuel reste valable tant que vous ne l'avez pas utilisé."
 )
+# R11: whoever gets no mail because their administrator left, and with them their account.
+ADMIN_LEFT = "Votre administrateur ne fait plus partie de votre structure ?"
 LOGIN_MISSING = "Saisissez votre identifiant ou votre adresse e-mail."
 TOO_MANY_REQUESTS = "Trop de demandes. Réessayez dans quelques minutes."
 NEW_TITLE = "Choisissez votre nouveau mot de passe"
@@ -88,8 +90,14 @@ def forgot() -> Page:
 def sent() -> Page:
     next_path = forms.safe_next(request.args.get(forms.NEXT_FIELD))
     back = next_path or url_for("auth.login")
+    portal = forms.destination(db.session, next_path).portal
+    admin_change = url_for("support.request_form", portal=portal.code if portal else None)
     return render_template(
-        "message.html", title=FORGOT_TITLE, message=SENT, link=("Retour à la connexion", back)
+        "message.html",
+        title=FORGOT_TITLE,
+        message=SENT,
+        link=("Retour à la connexion", back),
+        help_link=(ADMIN_LEFT, "Demander un changement d'administrateur", admin_change),
     )
 
 

@@ -97,3 +97,23 @@ def test_r5_after_prevenir_mon_administrateur_the_box_still_lies_over_that_sign_
     assert close_link(answer.text) == close_link(page.text)
     assert '<h1 id="titre">Connexion à Certificateurs</h1>' in without_next.text
     assert close_link(without_next.text) == "/login"
+
+
+def test_r5_r11_the_box_offers_help_when_the_administrator_has_left(
+    certificateurs_rp, sign_in_as, client
+):
+    """« Besoin d'aide ? » inside the box leads to « Changer d'administrateur » for that portal:
+    R5's sentence says to contact an administrator who may have left (issue 14)."""
+    sign_in_as(client, "bruno.petit")
+
+    page, _ = certificateurs_rp.authorize()
+    box = page.text[page.text.index(BOX) :]
+    request_page = client.get("/admin-change?portal=certificateurs")
+
+    assert page.status_code == 403
+    assert (
+        '<p class="aide-support">Besoin d\'aide ? '
+        '<a href="/admin-change?portal=certificateurs">Votre administrateur ne fait plus partie '
+        "de la structure : demander un changement d'administrateur</a></p>"
+    ) in box
+    assert '<option value="certificateurs" selected>Certificateurs</option>' in request_page.text
