@@ -88,7 +88,10 @@ def refused(session: Session, request: AdminChangeRequest, *, now: datetime) -> 
 
 def request_filed(session: Session, filed: AdminChangeRequest, *, now: datetime) -> None:
     """The receipt: the number to quote, what was asked as it was typed (nothing the hub knows
-    of the structure, which the requester was not told either), and what happens next."""
+    of the structure, which the requester was not told either), and what happens next.
+
+    The comment stays with the support: anyone may name any address on the form, and a free
+    text of theirs mailed from the hub would make it a relay for whatever they write."""
     outbox.queue(
         session,
         recipient=filed.email,
@@ -106,7 +109,6 @@ def request_filed(session: Session, filed: AdminChangeRequest, *, now: datetime)
             "service": filed.service,
             "mobile_phone": spaced_phone(filed.mobile_phone),
             "landline_phone": spaced_phone(filed.landline_phone),
-            "comment": filed.comment,
         },
         now=now,
     )

@@ -149,3 +149,36 @@ def test_the_administration_pages_have_no_violation(apps, scripted, request):
     assert violations(scripted) == []
     scripted.get_by_role("link", name="Créer un compte").first.click()
     assert violations(scripted) == []
+
+
+def test_r11_the_admin_change_request_has_no_violation_empty_with_errors_and_filed(
+    apps, scripted, request
+):
+    """« Changer d'administrateur » (issue 14): the form, the form sent back with every field to
+    correct (the summary, the messages beside their fields), and the page of the request's
+    number."""
+    scripted.goto(f"{apps.hub}/admin-change?portal=certificateurs&matricule=100001")
+    for name, viewport in (("large", WIDE), ("telephone", PHONE)):
+        scripted.set_viewport_size(viewport)
+        screenshot(scripted, request, f"changer-administrateur-{name}")
+        assert violations(scripted) == [], name
+
+    scripted.set_viewport_size(WIDE)
+    scripted.get_by_label("SIRET").fill("10000010800018")
+    scripted.locator("form").evaluate("form => form.noValidate = true")
+    scripted.get_by_role("button", name="Envoyer la demande").click()
+    sync_api.expect(scripted.get_by_role("alert")).to_contain_text("corrigez les champs signalés")
+    screenshot(scripted, request, "changer-administrateur-erreurs")
+    assert violations(scripted) == []
+
+    scripted.get_by_label("Numéro de contrat").fill("CER-100001")
+    scripted.get_by_label("SIRET").fill("10000010800017")
+    scripted.get_by_label("Adresse e-mail").fill("nadia.benali@alpha.example")
+    scripted.get_by_label("Mme", exact=True).check()
+    scripted.get_by_label("Nom *", exact=True).fill("Benali")
+    scripted.get_by_label("Prénom").fill("Nadia")
+    scripted.get_by_label("Téléphone portable").fill("06 12 34 56 78")
+    scripted.get_by_role("button", name="Envoyer la demande").click()
+    sync_api.expect(scripted.get_by_role("status")).to_contain_text("a bien été enregistrée")
+    screenshot(scripted, request, "changer-administrateur-enregistree")
+    assert violations(scripted) == []
