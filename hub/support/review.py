@@ -114,6 +114,12 @@ class Review:
     def all_green(self) -> bool:
         return all(check.ok for check in self.checks)
 
+    @property
+    def direct_admins(self) -> list[CurrentAdmin]:
+        """Those a designation may demote or remove: delegated ones (R9) are administrators
+        on their own portal, where the change is theirs to make."""
+        return [admin for admin in self.admins if admin.via is None]
+
 
 def review(session: Session, request: AdminChangeRequest, *, now: datetime) -> Review:
     structure = structure_of(session, request)
