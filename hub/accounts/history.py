@@ -33,6 +33,19 @@ ACTION_LABELS = {
     "mandate.create": "Mandat de dépôt (tiers de confiance)",
     "support.request_designated": "Changement d'administrateur à la demande du support",
 }
+# What else the support console's history names (it reads the whole log, refusals included).
+SUPPORT_LABELS = {
+    **ACTION_LABELS,
+    "support.request_filed": "Demande de changement d'administrateur déposée",
+    "support.request_refused": "Demande de changement d'administrateur non enregistrée",
+    "support.request_taken": "Demande prise en charge par le support",
+    "support.request_released": "Demande remise dans la file du support",
+    "support.request_declined": "Demande de changement d'administrateur refusée par le support",
+    "support.unlock": "Blocage de connexion levé par le support",
+    "registration.lookup": "Recherche de la structure (inscription)",
+    "registration.request": "Demande d'inscription",
+    "registration.complete": "Inscription terminée",
+}
 
 
 @dataclass(frozen=True)
@@ -42,7 +55,8 @@ class HistoryEntry:
 
     @property
     def action_label(self) -> str:
-        return ACTION_LABELS.get(self.event.action, self.event.action)
+        """The words for the action, or its code when it has none (a refusal: `….refused`)."""
+        return SUPPORT_LABELS.get(self.event.action, self.event.action)
 
     @property
     def actor_label(self) -> str:

@@ -182,7 +182,7 @@ def refuse(
     request.status = RequestStatus.REFUSED
     request.closed_at = now
     request.refusal_reason = cleaned
-    _audit(session, by, "support.request_refused", request, now=now, before=before)
+    _audit(session, by, "support.request_declined", request, now=now, before=before)
     mails.refused(session, request, now=now)
     return request
 

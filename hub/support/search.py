@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from hub import throttle
 from hub.accounts import policies
+from hub.accounts.history import HistoryEntry
 from hub.accounts.listing import search_terms
 from hub.accounts.models import Account, Invitation, InvitationStatus, Right, Role
-from hub.actors import operator_name
 from hub.audit.models import AuditEvent
 from hub.clock import paris_date
 from hub.portals.models import Portal
@@ -83,14 +83,8 @@ class StructureView:
 
 
 @dataclass(frozen=True)
-class HistoryLine:
-    event: AuditEvent
-    actor: str  # « Sophie Bernard (support) », « Alice Martin », « Hub (demo) »…
-
-
-@dataclass(frozen=True)
 class History:
-    lines: list[HistoryLine]
+    lines: list[HistoryEntry]
     total: int
     page: int
     per_page: int
@@ -260,18 +254,5 @@ def history(session: Session, structure: Structure, *, page: int) -> History:
         .limit(HISTORY_PER_PAGE)
         .offset((page - 1) * HISTORY_PER_PAGE)
     )
-    lines = [HistoryLine(event, actor_shown(event, person)) for event, person in rows]
+    lines = [HistoryEntry(event, person) for event, person in rows]
     return History(lines, total, page, HISTORY_PER_PAGE)
-
-
-def actor_shown(event: AuditEvent, person: User | None) -> str:
-    """Who acted, as support reads it: an operator by name, a person by name (their
-    identifiant once deleted), the hub's own callers by label."""
-    operator = operator_name(event.actor)
-    if operator is not None:
-        return f"{operator} (support)"
-    if person is not None:
-        return person.full_name
-    if event.actor_id is not None:
-        return event.actor
-    return f"Hub ({event.actor})"
