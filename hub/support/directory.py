@@ -17,8 +17,10 @@ demo's two operators (DESIGN.md §4), reached by the same code path.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import ssl
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,6 +33,10 @@ from hub.errors import DirectoryRefused, DirectoryUnavailable
 from hub.support.models import OperatorRole
 
 LOGIN_MAX = 128
+# Result codes of a search that answered (RFC 4511 §4.1.9): success, size limit exceeded (an
+# ambiguous filter), no such object. Any other is the directory failing, not a refusal.
+ANSWERED = frozenset({0, 4, 32})
+POOL_SIZE = 4  # idle service connections kept for the next sign-ins
 PASSWORD_MAX = 1024
 ATTRIBUTES = ["displayName", "cn", "memberOf"]
 
@@ -53,11 +59,20 @@ Connect = Callable[[str | None, str | None], Connection]
 
 
 class Directory:
-    """The directory of `settings`; `connect` opens an unbound connection as (dn, password)."""
+    """The directory of `settings`; `connect` opens an unbound connection as (dn, password).
+
+    The service account's connections are pooled: bound once, kept (at most `POOL_SIZE` idle)
+    and reused by later sign-ins, so that a sign-in costs the search and the person's bind, not
+    a new connection, TLS handshake and service bind each time. A pooled connection the
+    directory has dropped meanwhile (restart, idle timeout) fails on use: the sign-in then runs
+    once more on a new one. The person's own bind always has a connection of its own.
+    """
 
     def __init__(self, settings: Ldap, connect: Connect | None = None) -> None:
         self.settings = settings
-        self._connect = connect or _network(settings)
+        self._connect = connect or network_connector(settings)
+        self._idle: list[Connection] = []
+        self._lock = threading.Lock()
 
     def authenticate(self, login: str, password: str) -> Operator:
         """The operator `login` is, when `password` is theirs and they belong to a support
@@ -70,24 +85,63 @@ class Directory:
             raise DirectoryUnavailable() from error
 
     def _authenticate(self, login: str, password: str) -> Operator:
-        service = self._bound(self.settings.bind_dn, self.settings.bind_password)
+        service, reused = self._take()
         try:
-            query = self.settings.user_filter.format(login=escape_filter_chars(login))
-            service.search(
-                self.settings.user_base, query, SUBTREE, attributes=ATTRIBUTES, size_limit=2
-            )
-            if len(service.entries) != 1:  # nobody, or an ambiguous filter
+            return self._using(service, login, password)
+        except LDAPException:
+            if not reused:
+                raise
+        # The pooled connection was stale (a restart, an idle timeout): once more on a new one.
+        service, _ = self._take(fresh=True)
+        return self._using(service, login, password)
+
+    def _using(self, service: Connection, login: str, password: str) -> Operator:
+        """`_as_service` on `service`, which then goes back to the pool, unless the directory
+        failed on it."""
+        try:
+            operator = self._as_service(service, login, password)
+        except LDAPException:
+            _close(service)
+            raise
+        except BaseException:
+            self._give_back(service)
+            raise
+        self._give_back(service)
+        return operator
+
+    def _take(self, *, fresh: bool = False) -> tuple[Connection, bool]:
+        """A bound service connection, and whether it comes from the pool."""
+        if not fresh:
+            with self._lock:
+                if self._idle:
+                    return self._idle.pop(), True
+        return self._bound(self.settings.bind_dn, self.settings.bind_password), False
+
+    def _give_back(self, connection: Connection) -> None:
+        with self._lock:
+            if len(self._idle) < POOL_SIZE:
+                self._idle.append(connection)
+                return
+        _close(connection)
+
+    def _as_service(self, service: Connection, login: str, password: str) -> Operator:
+        """Searches the person, checks the password by their own bind, reads the role."""
+        query = self.settings.user_filter.format(login=escape_filter_chars(login))
+        found = service.search(
+            self.settings.user_base, query, SUBTREE, attributes=ATTRIBUTES, size_limit=2
+        )
+        if not found and service.result.get("result") not in ANSWERED:
+            raise LDAPException(f"search failed: {service.result.get('description')}")
+        if len(service.entries) != 1:  # nobody, or an ambiguous filter
+            raise DirectoryRefused()
+        entry = service.entries[0]
+        person = self._connect(entry.entry_dn, password)
+        try:
+            if not person.bind():
                 raise DirectoryRefused()
-            entry = service.entries[0]
-            person = self._connect(entry.entry_dn, password)
-            try:
-                if not person.bind():
-                    raise DirectoryRefused()
-            finally:
-                person.unbind()
-            role = self._role(service, entry.entry_dn, _values(entry, "memberOf"))
         finally:
-            service.unbind()
+            person.unbind()
+        role = self._role(service, entry.entry_dn, _values(entry, "memberOf"))
         name = (_values(entry, "displayName") or _values(entry, "cn") or [login])[0]
         return Operator(login=login, name=name, dn=entry.entry_dn, role=role)
 
@@ -109,6 +163,11 @@ class Directory:
         raise DirectoryRefused()
 
 
+def _close(connection: Connection) -> None:
+    with contextlib.suppress(LDAPException):
+        connection.unbind()
+
+
 def _is_member(service: Connection, group: str, dn: str, member_of: list[str]) -> bool:
     if group.lower() in {value.lower() for value in member_of}:
         return True
@@ -126,7 +185,7 @@ def _plausible(value: str, limit: int) -> bool:
     return 0 < len(value) <= limit and value.isprintable()
 
 
-def _network(settings: Ldap) -> Connect:
+def network_connector(settings: Ldap) -> Connect:
     """Connections to the configured server: TLS verified (against `ca_file` when set),
     StartTLS before any bind when asked, every wait bounded by `timeout`."""
     tls = Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=settings.ca_file)

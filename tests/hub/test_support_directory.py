@@ -6,16 +6,26 @@ every failure, so that the console is no oracle on the directory."""
 from __future__ import annotations
 
 import pytest
+from ldap3 import BASE, Connection, Server
 
 from hub.config import Ldap, Settings
 from hub.errors import DirectoryRefused, DirectoryUnavailable
-from hub.support.directory import DEMO_PASSWORD, Directory, OperatorRole, demo_directory
+from hub.support.directory import (
+    DEMO_PASSWORD,
+    Directory,
+    OperatorRole,
+    demo_directory,
+    network_connector,
+)
 from tests.fixtures.ports import closed_port
 from tests.fixtures.slapd import (
+    HIDDEN,
     OPERATORS,
     PASSWORD,
     PEOPLE,
     READERS,
+    ROOT_DN,
+    ROOT_PASSWORD,
     SERVICE_DN,
     SERVICE_PASSWORD,
 )
@@ -55,6 +65,62 @@ def test_an_operator_signs_in_with_the_directory_password_and_may_act(directory)
     )
     assert operator.dn == f"uid=sophie.support,{PEOPLE}"
     assert operator.can_act
+
+
+def test_membership_is_also_read_from_memberof_when_the_group_itself_is_out_of_reach(slapd):
+    """Active Directory's usual set-up: the person's `memberOf` tells the group, which the
+    service account may not read (slapd's memberof overlay keeps the attribute here)."""
+    group = f"cn=operateurs-ad,{HIDDEN}"
+    with Connection(Server(slapd.url), ROOT_DN, ROOT_PASSWORD, auto_bind=True) as root:
+        root.add(HIDDEN, "organizationalUnit", {"ou": "hidden"})
+        root.add(
+            group, "groupOfNames", {"cn": "operateurs-ad", "member": f"uid=paul.compta,{PEOPLE}"}
+        )
+    with Connection(Server(slapd.url), SERVICE_DN, SERVICE_PASSWORD, auto_bind=True) as service:
+        assert not service.search(group, "(objectClass=*)", BASE)  # the group: out of reach
+        service.search(
+            f"uid=paul.compta,{PEOPLE}", "(objectClass=*)", BASE, attributes=["memberOf"]
+        )
+        assert service.entries[0].memberOf.values == [group]
+
+    operator = Directory(settings_for(slapd.url, operator_group=group)).authenticate(
+        "paul.compta", PASSWORD
+    )
+
+    assert operator.role is OperatorRole.OPERATOR
+
+
+def counted(settings: Ldap) -> tuple[Directory, list[str | None]]:
+    """A directory whose connections (to the real server) are counted, by the DN they bind."""
+    opened: list[str | None] = []
+    network = network_connector(settings)
+
+    def connect(dn, password):
+        opened.append(dn)
+        return network(dn, password)
+
+    return Directory(settings, connect), opened
+
+
+def test_the_service_connection_is_pooled_across_sign_ins(slapd):
+    directory, opened = counted(settings_for(slapd.url))
+
+    for login in ("sophie.support", "remi.lecteur", "sophie.support"):
+        directory.authenticate(login, PASSWORD)
+
+    assert opened.count(SERVICE_DN) == 1
+    assert len(opened) == 4  # the service once, each person's own bind
+
+
+def test_a_pooled_connection_the_directory_dropped_is_replaced_on_the_next_sign_in(slapd):
+    directory, opened = counted(settings_for(slapd.url))
+    directory.authenticate("sophie.support", PASSWORD)
+
+    slapd.restart()
+    operator = directory.authenticate("sophie.support", PASSWORD)
+
+    assert operator.role is OperatorRole.OPERATOR
+    assert opened.count(SERVICE_DN) == 2
 
 
 def test_a_reader_signs_in_and_may_only_see(directory):
