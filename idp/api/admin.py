@@ -16,7 +16,7 @@ transaction whose every change the services audit, with the calling portal as `v
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from hub.accounts import invitations, listing, policies, reach
 from hub.accounts.history import structure_history
@@ -31,13 +31,12 @@ from hub.accounts.services import (
 from hub.audit.services import refusal
 from hub.clock import utcnow
 from hub.errors import InvalidField, NotFound
-from hub.single_use_links import SingleUseLinks
 from hub.transactions import unit_of_work
 from hub.users.services import CONTACT_FIELDS
 from idp.api import admin_json, parameters
 from idp.api.bearer import current_caller, protect
+from idp.auth.invitations import invitation_links
 from idp.extensions import db
-from idp.web.settings import settings_of
 
 bp = Blueprint("api_admin", __name__, url_prefix="/api/v1/admin")
 protect(bp, scope="admin")
@@ -48,10 +47,6 @@ PERSON_FIELDS = ("email", *CONTACT_FIELDS)
 CHOICE_FIELDS = ("role", "data_exchange")
 NO_SCOPE = "Vous n'administrez aucune structure depuis ce portail."
 BOTH_WAYS = "Choisissez une personne existante ou saisissez une nouvelle personne, pas les deux."
-
-
-def _links() -> SingleUseLinks:
-    return invitations.links(current_app.config["SECRET_KEY"], settings_of(current_app).public_url)
 
 
 @bp.before_request
@@ -127,7 +122,7 @@ def create(matricule: str, portal_code: str) -> tuple[Response, int]:
             structure=structure,
             portal=portal,
             now=now,
-            links=_links(),
+            links=invitation_links(),
             existing=existing,
             person=person,
             role=role or Role.USER,
@@ -157,7 +152,7 @@ def send_invitation_again(invitation_id: int) -> Response:
             db.session,
             invitation,
             by=caller.user,
-            links=_links(),
+            links=invitation_links(),
             now=now,
             from_portal=caller.portal,
         )

@@ -43,7 +43,9 @@ INVALID_TITLE = "Lien d'invitation invalide"
 Page = str | Response | tuple[str, int]
 
 
-def _links() -> SingleUseLinks:
+def invitation_links() -> SingleUseLinks:
+    """The links invitations are mailed with, on this hub (also sent from the admin API and
+    the support console)."""
     return invitations.links(current_app.config["SECRET_KEY"], settings_of(current_app).public_url)
 
 
@@ -52,7 +54,7 @@ def accept(token: str) -> Page:
     if request.method == "POST":
         verify_csrf()
     try:
-        invitation = acceptance.open_link(db.session, _links(), token, now=utcnow())
+        invitation = acceptance.open_link(db.session, invitation_links(), token, now=utcnow())
     except LinkRefused as refused:
         return render_message(INVALID_TITLE, refused.message, status=refused.status)
     invitee = invitations.invitee_of(db.session, invitation)

