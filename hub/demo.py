@@ -126,6 +126,14 @@ PEOPLE = (
         "chloe.roux@alpha.example",
         (DemoAccount("100001", "certificateurs", Role.USER, months_left=17, data_exchange=False),),
     ),
+    DemoPerson(
+        "emma.leroy",
+        Civility.MRS,
+        "Emma",
+        "Leroy",
+        "emma.leroy@alpha.example",
+        (DemoAccount("100001", "certificateurs", Role.USER, months_left=16),),
+    ),
 )
 
 

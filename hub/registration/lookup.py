@@ -31,7 +31,7 @@ from hub.errors import (
     UnknownStructure,
 )
 from hub.portals.models import Portal
-from hub.structures.models import Structure
+from hub.structures.models import MANDATE_PORTALS, Structure
 
 LOOKUP_PREFIX = "register-"  # `register-ip:<address>`, next to `ip:…` and `reset-ip:…`
 # Twenty look-ups an hour from one address, then an hour's wait: far more than registering
@@ -39,8 +39,6 @@ LOOKUP_PREFIX = "register-"  # `register-ip:<address>`, next to `ip:…` and `re
 LOOKUP_THROTTLING = Throttling(
     window_minutes=60, delay_after=20, user_lock_after=20, ip_lock_after=20, lock_minutes=60
 )
-# The portals where a structure may register as a mandated depositor (tiers de confiance).
-MANDATE_PORTALS = frozenset({"certificateurs"})
 CERTIFIERS_MAX = 50
 _CERTIFIER_SEPARATORS = re.compile(r"[,;\n\r]+")
 NOT_A_DEPOSITOR = (

@@ -77,6 +77,11 @@ class Contract(Base):
     portal: Mapped[Portal] = relationship(lazy="joined")
 
 
+# The portals where mandates matter: a structure registers there as a mandated depositor
+# (tiers de confiance), and deposits there on its certifiers' behalf (R12, R13).
+MANDATE_PORTALS = frozenset({"certificateurs"})
+
+
 class Mandate(Base):
     """A depositor (tiers de confiance) allowed to deposit on behalf of a certifier structure."""
 

@@ -12,9 +12,11 @@ token, where the hub decides at each call what that person administers (R2, R9).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hub.oidc.access import PortalAccess, PortalAccount
+from hub.structures.models import Structure
 from hub.users.models import User
 
 SCOPES = ("openid", "profile", "email", "accounts", "admin")
@@ -38,19 +40,27 @@ def person_claims(user: User, scopes: set[str]) -> dict[str, Any]:
     return claims
 
 
-def accounts_claim(access: PortalAccess) -> list[dict[str, Any]]:
+def accounts_claim(
+    access: PortalAccess, mandates: Mapping[int, Sequence[Structure]] | None = None
+) -> list[dict[str, Any]]:
     """The person's accounts on the requesting portal (own and delegated, R9), for scope
-    `accounts`."""
-    return [_account(entry) for entry in access.accounts]
+    `accounts`; on a portal where mandates matter, each with the certifiers its structure
+    deposits for (`mandates`, R12)."""
+    claim = [_account(entry) for entry in access.accounts]
+    if mandates is not None:
+        for entry, account in zip(access.accounts, claim, strict=True):
+            certifiers = mandates.get(entry.structure.id, ())
+            account["deposits_for"] = [_structure(certifier) for certifier in certifiers]
+    return claim
+
+
+def _structure(structure: Structure) -> dict[str, str]:
+    return {"matricule": structure.matricule, "name": structure.name, "siret": structure.siret}
 
 
 def _account(entry: PortalAccount) -> dict[str, Any]:
     return {
-        "structure": {
-            "matricule": entry.structure.matricule,
-            "name": entry.structure.name,
-            "siret": entry.structure.siret,
-        },
+        "structure": _structure(entry.structure),
         "role": entry.role.value,
         "via": entry.via.code if entry.via else None,
         "rights": sorted(right.value for right in entry.rights),

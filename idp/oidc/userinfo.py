@@ -13,6 +13,8 @@ from flask import Response, request
 from hub.clock import utcnow
 from hub.oidc import tokens
 from hub.oidc.access import portal_access
+from hub.structures.models import MANDATE_PORTALS
+from hub.structures.queries import mandating_certifiers
 from idp.extensions import db
 from idp.oidc.adapters import MAX_TOKEN_LENGTH, IssuedToken
 from idp.oidc.claims import accounts_claim, person_claims
@@ -69,5 +71,9 @@ def claims_of(token: IssuedToken) -> dict[str, Any]:
     claims = person_claims(row.user, scopes)
     if "accounts" in scopes:
         access = portal_access(db.session, row.user_id, row.client.portal, now=token.now)
-        claims["accounts"] = accounts_claim(access)
+        mandates = None
+        if access.portal.code in MANDATE_PORTALS:
+            structure_ids = [entry.structure.id for entry in access.accounts]
+            mandates = mandating_certifiers(db.session, structure_ids)
+        claims["accounts"] = accounts_claim(access, mandates)
     return claims

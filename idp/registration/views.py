@@ -33,6 +33,7 @@ from hub.portals.models import Portal
 from hub.registration import lookup, services
 from hub.registration.terms import TERMS_IN_FORCE_SINCE, TERMS_VERSION
 from hub.single_use_links import SingleUseLinks
+from hub.structures.models import MANDATE_PORTALS
 from hub.transactions import end_reading, unit_of_work
 from idp.auth import forms as signin_forms
 from idp.extensions import db
@@ -200,7 +201,7 @@ def _structure_page(
         asked=asked,
         error=error,
         field=field,
-        mandates=portal.code in lookup.MANDATE_PORTALS,
+        mandates=portal.code in MANDATE_PORTALS,
         fields=forms,
     )
     return page, 409 if isinstance(error, AdminAlreadyExists) else 200

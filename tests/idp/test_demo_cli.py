@@ -93,6 +93,7 @@ def test_hub_demo_loads_the_design_data_set(hub, app, session, now):
         ("alice.martin", "Mme", "Alice", "Martin", "alice.martin@alpha.example"),
         ("bruno.petit", "M.", "Bruno", "Petit", "bruno.petit@alpha.example"),
         ("chloe.roux", "Mme", "Chloé", "Roux", "chloe.roux@alpha.example"),
+        ("emma.leroy", "Mme", "Emma", "Leroy", "emma.leroy@alpha.example"),
     ]
     data_exchange = [Right.DATA_EXCHANGE]
     assert sorted(state["accounts"]) == sorted(
@@ -109,6 +110,15 @@ def test_hub_demo_loads_the_design_data_set(hub, app, session, now):
                 now - timedelta(days=10),
             ),
             ("chloe.roux", "100001", "certificateurs", "user", False, [], add_months(now, 17)),
+            (
+                "emma.leroy",
+                "100001",
+                "certificateurs",
+                "user",
+                False,
+                data_exchange,
+                add_months(now, 16),
+            ),
         ]
     )
 

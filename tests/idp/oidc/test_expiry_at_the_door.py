@@ -124,6 +124,7 @@ def test_accounts_claim_of_a_user_without_data_exchange(
             "rights": [],
             "expires_at": own.expires_at.isoformat(),
             "expired": False,
+            "deposits_for": [],
         }
     ]
 
@@ -148,6 +149,7 @@ def test_r9_soltea_admin_signs_in_to_certificateurs_as_delegated_admin(
             "rights": [],
             "expires_at": source.expires_at.isoformat(),
             "expired": False,
+            "deposits_for": [],
         }
     ]
 
@@ -217,3 +219,29 @@ def test_r9_a_delegated_admin_loses_refresh_when_the_source_right_goes(
 
     assert response.status_code == 400
     assert response.get_json() == {"error": "invalid_grant", "error_description": "no_account"}
+
+
+def test_r12_the_accounts_claim_names_the_certifiers_a_depositor_deposits_for(
+    certificateurs_rp, soltea_rp, sign_in_as, client, session
+):
+    """Gamma Dépôts, tiers de confiance, is mandated by Certif Beta: Certificateurs reads it in
+    `deposits_for` (issue 15); SOLTÉA, where mandates mean nothing, is not told."""
+    from hub.structures.models import Mandate
+    from tests.factories import make_user
+
+    gamma = session.scalar(select(Structure).filter_by(matricule="100003"))
+    beta = session.scalar(select(Structure).filter_by(matricule="100002"))
+    certificateurs = session.scalar(select(Portal).filter_by(code="certificateurs"))
+    gaston = make_user(session, first_name="Gaston", last_name="Depot")
+    make_account(session, now=utcnow(), user=gaston, structure=gamma, portal=certificateurs)
+    session.add(Mandate(depositor=gamma, certifier=beta))
+    session.commit()
+    sign_in_as(client, gaston.username)
+
+    tokens = certificateurs_rp.sign_in()
+
+    [entry] = certificateurs_rp.userinfo(tokens["access_token"]).get_json()["accounts"]
+    assert entry["structure"]["matricule"] == "100003"
+    assert entry["deposits_for"] == [
+        {"matricule": "100002", "name": "Certif Beta", "siret": "20000020600017"}
+    ]
