@@ -69,10 +69,15 @@ def account(
     via: str | None = None,
     matricule: str = "100001",
     name: str = "Organisme Alpha Formation",
+    deposits_for: tuple[tuple[str, str], ...] = (),
 ) -> dict[str, Any]:
-    """One entry of the hub's `accounts` claim (README « OpenID Connect »)."""
+    """One entry of the hub's `accounts` claim (README « OpenID Connect »); `deposits_for`
+    as (matricule, name) pairs."""
     expires_at = utcnow() + (timedelta(days=-10) if expired else timedelta(days=365))
     return {
+        "deposits_for": [
+            {"matricule": m, "name": n, "siret": "20000020600017"} for m, n in deposits_for
+        ],
         "structure": {"matricule": matricule, "name": name, "siret": "10000010800017"},
         "role": role,
         "via": via,

@@ -25,6 +25,20 @@ View = TypeVar("View", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
+class StructureRef:
+    """A structure as the claims name it."""
+
+    matricule: str
+    name: str
+
+    @classmethod
+    def from_claim(cls, structure: dict[str, Any]) -> StructureRef:
+        return cls(
+            matricule=str(structure.get("matricule", "")), name=str(structure.get("name", ""))
+        )
+
+
+@dataclass(frozen=True)
 class PortalAccount:
     """One entry of the `accounts` claim."""
 
@@ -36,6 +50,8 @@ class PortalAccount:
     rights: frozenset[str]
     expires_at: datetime | None
     expired: bool
+    # The certifiers the structure deposits for, as a tiers de confiance (R12; Certificateurs).
+    deposits_for: tuple[StructureRef, ...] = ()
 
     @classmethod
     def from_claim(cls, entry: dict[str, Any]) -> PortalAccount:
@@ -50,6 +66,9 @@ class PortalAccount:
             rights=frozenset(entry.get("rights") or ()),
             expires_at=parse_instant(expires_at) if expires_at else None,
             expired=bool(entry.get("expired", False)),
+            deposits_for=tuple(
+                StructureRef.from_claim(certifier) for certifier in entry.get("deposits_for") or ()
+            ),
         )
 
     @property
