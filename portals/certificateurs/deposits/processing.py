@@ -20,6 +20,7 @@ import secrets
 import socket
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, insert, or_, select, update
@@ -27,6 +28,7 @@ from sqlalchemy.engine import Connection
 
 from portals.certificateurs.deposits import checks, formats, messages, storage
 from portals.certificateurs.deposits.context import Deposits
+from portals.certificateurs.deposits.domain import deposit_from_row
 from portals.certificateurs.deposits.models import (
     FINISHED,
     PROCESSED,
@@ -56,26 +58,52 @@ def process(ctx: Deposits, number: str) -> None:
     if claimed is None:
         log.info("deposit %s finished or held by another consumer", number)
         return
-    deposit_id, sha256, fmt_name = claimed
-    path = storage.path_of(ctx.settings.deposits_path, sha256)
+    deposit_id, sha256, fmt_name, records_total = claimed
     run = _Run(ctx, deposit_id, owner)
     try:
-        outcome = checks.check(formats.records(path, formats.Format[fmt_name]))
-        if run.consume(outcome):
-            log.info(
-                "deposit %s processed: %s accepted, %s rejected", number, run.accepted, run.rejected
-            )
-        else:
+        path = storage.path_of(ctx.settings.deposits_path, sha256)
+        fmt = formats.Format[fmt_name]
+        if records_total is None and fmt is formats.Format.XML:
+            _estimate_total(ctx, deposit_id, path)
+        if not run.consume(checks.check(formats.records(path, fmt))):
             log.info("deposit %s let go (consumer stopping); taken up at next start", number)
+            return
+        log.info(
+            "deposit %s processed: %s accepted, %s rejected", number, run.accepted, run.rejected
+        )
     except formats.FileRefused as refusal:
         run.refuse(refusal.message)
         log.info("deposit %s refused: %s", number, refusal.message)
     except LeaseLost:
         log.warning("deposit %s: lease lost to another consumer", number)
+        return
     except Exception:
         log.exception("deposit %s: processing failed; the queue retries it", number)
         run.release()
         raise
+    _prepare_receipt(ctx, number)
+
+
+def _prepare_receipt(ctx: Deposits, number: str) -> None:
+    """Makes the accusé de traitement now, in the background, so that its first download
+    is instant; a failure here only means it is made at that download."""
+    from portals.certificateurs.deposits import receipts
+
+    try:
+        with ctx.engine.connect() as connection:
+            row = connection.execute(select(deposits).where(deposits.c.number == number))
+            deposit = deposit_from_row(row.mappings().one())
+        receipts.processing_receipt(ctx, deposit)
+    except Exception:
+        log.exception("deposit %s: accusé de traitement not prepared", number)
+
+
+def _estimate_total(ctx: Deposits, deposit_id: int, path: Path) -> None:
+    total = storage.count_occurrences(path, f"<{formats.XML_RECORD}".encode())
+    with ctx.engine.begin() as connection:
+        connection.execute(
+            update(deposits).where(deposits.c.id == deposit_id).values(records_total=total)
+        )
 
 
 class _Run:
@@ -179,7 +207,7 @@ class _Run:
             raise LeaseLost()
 
 
-def _claim(ctx: Deposits, number: str, owner: str) -> tuple[int, str, str] | None:
+def _claim(ctx: Deposits, number: str, owner: str) -> tuple[int, str, str, int | None] | None:
     now = utcnow()
     with ctx.engine.begin() as connection:
         claimed = connection.execute(
@@ -203,14 +231,14 @@ def _claim(ctx: Deposits, number: str, owner: str) -> tuple[int, str, str] | Non
         if claimed.rowcount != 1:
             return None
         row = connection.execute(
-            select(deposits.c.id, deposits.c.sha256, deposits.c.format).where(
-                deposits.c.number == number
-            )
+            select(
+                deposits.c.id, deposits.c.sha256, deposits.c.format, deposits.c.records_total
+            ).where(deposits.c.number == number)
         ).one()
         connection.execute(
             delete(deposit_rejections).where(deposit_rejections.c.deposit_id == row.id)
         )
-    return row.id, row.sha256, row.format
+    return row.id, row.sha256, row.format, row.records_total
 
 
 def unfinished(ctx: Deposits) -> list[tuple[str, datetime | None]]:

@@ -28,6 +28,7 @@ from portals.kit.clock import PARIS
 
 FONT_FOLDERS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
 REJECTIONS_PAGE = 2000  # rejections read from the database at a time
+ROW = 4.5  # millimetres between two lines of the rejections' table
 
 
 def reception_receipt(deposit: Deposit) -> bytes:
@@ -91,11 +92,16 @@ def _deposit_facts(deposit: Deposit) -> list[tuple[str, str]]:
         ("Déposant", f"{deposit.depositor.name} (matricule {deposit.depositor.matricule})"),
         ("Déposé par", deposit.person.name),
         ("Fichier", deposit.filename),
-        ("Taille", f"{messages.human_size(deposit.size)} ({deposit.size} octets)"),
+        ("Taille", _size(deposit.size)),
         ("Format", deposit.format),
         ("SHA-256", deposit.sha256),
         ("Reçu le", _paris(deposit.received_at)),
     ]
+
+
+def _size(size: int) -> str:
+    shown = messages.human_size(size)
+    return shown if size < 1024 else f"{shown} ({size} octets)"
 
 
 def _paris(moment: datetime) -> str:
@@ -153,29 +159,65 @@ class _Receipt(FPDF):
         self.ln(3)
 
     def pairs(self, facts: list[tuple[str, str]]) -> None:
+        self.set_font(self._family, "B", 10)
+        width = max(self.get_string_width(self.text_of(label)) for label, _ in facts) + 4
         for label, value in facts:
             self.set_font(self._family, "B", 10)
-            self.cell(55, 6, self.text_of(label))
-            self.set_font(self._family, "", 10)
-            self.multi_cell(0, 6, self.text_of(value), new_x="LMARGIN", new_y="NEXT")
+            self.cell(width, 6, self.text_of(label))
+            self.set_font(self._family, "", 9)
+            self.multi_cell(0, 6, self.text_of(value), align="L", new_x="LMARGIN", new_y="NEXT")
         self.ln(3)
 
     def paragraph(self, text: str) -> None:
         self.set_font(self._family, "", 10)
-        self.multi_cell(0, 6, self.text_of(text), new_x="LMARGIN", new_y="NEXT")
+        self.multi_cell(0, 6, self.text_of(text), align="L", new_x="LMARGIN", new_y="NEXT")
 
     def rejections(self, lines: Iterable[RejectionLine]) -> None:
+        """A table of every rejection, drawn with `text()` rather than cells: a deposit may
+        have tens of thousands, and fpdf2's cell layout costs a millisecond each."""
         self.set_font(self._family, "B", 11)
         self.cell(0, 8, self.text_of("Enregistrements rejetés"), new_x="LMARGIN", new_y="NEXT")
-        self.set_font(self._family, "B", 9)
-        self.cell(35, 6, self.text_of("Emplacement"), border="B")
-        self.cell(40, 6, self.text_of("Champ"), border="B")
-        self.cell(0, 6, self.text_of("Motif"), border="B", new_x="LMARGIN", new_y="NEXT")
+        columns = (self.l_margin, self.l_margin + 62, self.l_margin + 97)
+        reason_width = self.w - self.r_margin - columns[2]
+        self._table_header(columns)
         self.set_font(self._family, "", 9)
+        bottom = self.h - self.b_margin
+        y = self.get_y() + 4
         for line in lines:
-            self.cell(35, 5, self.text_of(line.location))
-            self.cell(40, 5, self.text_of(line.field))
-            self.multi_cell(0, 5, self.text_of(line.reason), new_x="LMARGIN", new_y="NEXT")
+            reason = self._wrap(self.text_of(line.reason), reason_width)
+            if y + ROW * (len(reason) - 1) > bottom:
+                self.add_page()
+                self._table_header(columns)
+                self.set_font(self._family, "", 9)
+                y = self.get_y() + 4
+            self.text(columns[0], y, self.text_of(line.location))
+            self.text(columns[1], y, self.text_of(line.field))
+            for part in reason:
+                self.text(columns[2], y, part)
+                y += ROW
+        self.set_y(y)
+
+    def _table_header(self, columns: tuple[float, float, float]) -> None:
+        self.set_font(self._family, "B", 9)
+        y = self.get_y() + 4
+        for x, title in zip(columns, ("Emplacement", "Champ", "Motif"), strict=True):
+            self.text(x, y, title)
+        self.line(self.l_margin, y + 1.5, self.w - self.r_margin, y + 1.5)
+        self.set_y(y + 2)
+
+    def _wrap(self, text: str, width: float) -> list[str]:
+        if self.get_string_width(text) <= width:
+            return [text]
+        lines: list[str] = []
+        current = ""
+        for word in text.split():
+            candidate = f"{current} {word}".strip()
+            if current and self.get_string_width(candidate) > width:
+                lines.append(current)
+                current = word
+            else:
+                current = candidate
+        return [*lines, current] if current else lines
 
     def render(self) -> bytes:
         return bytes(self.output())
