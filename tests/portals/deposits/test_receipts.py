@@ -89,3 +89,13 @@ def test_r13_an_accepted_file_says_so(ctx, deposit_file):
 
     assert "Enregistrements acceptés 1" in text
     assert "Tous les enregistrements du fichier ont été acceptés." in text
+
+
+def test_r13_receipts_keep_their_accents_without_the_unicode_font(monkeypatch, deposit_file):
+    monkeypatch.setattr(receipts, "FONT_FOLDERS", ())
+    deposit = deposit_file(csv_bytes(2), "Dépôt « décembre ».csv")
+
+    text = pdf_text(receipts.reception_receipt(deposit))
+
+    assert "Accusé de réception" in text
+    assert "Fichier Dépôt « décembre ».csv" in text

@@ -114,3 +114,33 @@ def test_r13_a_portal_killed_mid_file_finishes_the_deposit_once_after_a_restart(
     kept = list((instance / "deposits" / "receipts").iterdir())
     assert [path.name for path in kept] == [f"{done.number}-traitement.pdf"]
     engine.dispose()
+
+
+def test_r13_a_portal_stopped_mid_file_lets_its_deposit_go_for_the_next_start(tmp_path):
+    instance = tmp_path / "certificateurs"
+    engine = make_engine(f"sqlite:///{instance / 'certificateurs.sqlite3'}")
+    ctx = open_deposits(engine, DepositSettings.from_env(instance, environ={}), consume=False)
+    deposit = service.receive(
+        ctx, stream=io.BytesIO(csv_bytes(RECORDS, reject_every=REJECT_EVERY)),
+        filename="gros.csv", certifier=ALPHA, depositor=ALPHA, person=EMMA, now=NOW,
+    )  # fmt: skip
+
+    def current():
+        return service.find(ctx, deposit.number, certifiers=[ALPHA.matricule])
+
+    portal = start_portal(tmp_path, free_port())
+    try:
+        wait_for(lambda: current().records_done >= 20_000, 60, "processing started")
+        os.killpg(portal.pid, signal.SIGTERM)
+        assert portal.wait(15) == 0
+    finally:
+        if portal.poll() is None:
+            os.killpg(portal.pid, signal.SIGKILL)
+
+    with engine.connect() as connection:
+        state, lease_until = connection.execute(
+            select(deposits.c.state, deposits.c.lease_until)
+        ).one()
+    assert current().records_done < RECORDS
+    assert (state, lease_until) == ("processing", None)
+    engine.dispose()
