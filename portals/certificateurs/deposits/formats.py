@@ -225,12 +225,18 @@ def _utf8_lines(raw: BinaryIO) -> Iterator[str]:
 
 def _xml_records(path: Path) -> Iterator[Record]:
     """Streams the records with a parser that never fetches, reads or expands anything
-    declared in the file; a DOCTYPE is refused outright (see `_refuse_doctype`)."""
+    declared in the file; a DOCTYPE is refused outright (see `_refuse_doctype`).
+
+    Only the end of each <enregistrement> is an event (not each field's): the root and the
+    DOCTYPE are checked at the first one, which is safe because nothing is ever expanded.
+    After each record the root is emptied, so whatever else stands between two records is
+    found there at the next one, and reported in its place.
+    """
     schema = _record_schema()
-    depth = count = 0
     events = etree.iterparse(
         str(path),
-        events=("start", "end"),
+        events=("end",),
+        tag=XML_RECORD,
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -238,27 +244,33 @@ def _xml_records(path: Path) -> Iterator[Record]:
         remove_comments=True,
         remove_pis=True,
     )
+    root = None
+    count = 0
     try:
-        for event, element in events:
-            if event == "start":
-                depth += 1
-                if depth == 1:
-                    _refuse_doctype(element)
-                    _require_root(element)
-                continue
-            depth -= 1
-            if depth != 1:
-                continue
-            count += 1
-            yield _xml_record(element, count, schema)
-            # Constant memory: forget each record once read, and the ones before it.
-            element.clear(keep_tail=False)
-            while element.getprevious() is not None:
-                del element.getparent()[0]
+        for _, element in events:
+            if root is None:
+                root = _checked_root(element.getroottree().getroot())
+            if element.getparent() is not root:
+                continue  # nested in another element, which the schema rejects
+            for other in root:
+                count += 1
+                yield _xml_record(other, count, schema)
+            root.clear()  # constant memory: forget what was read
     except etree.XMLSyntaxError as error:
         raise FileRefused(_syntax_problem(error)) from None
+    if root is None:
+        root = _checked_root(events.root)
+    for other in root:  # anything after the last record
+        count += 1
+        yield _xml_record(other, count, schema)
     if count == 0:
         raise FileRefused(f"Le fichier XML ne contient aucun élément <{XML_RECORD}>.")
+
+
+def _checked_root(root: Any) -> Any:
+    _refuse_doctype(root)
+    _require_root(root)
+    return root
 
 
 def _refuse_doctype(root: Any) -> None:
@@ -281,9 +293,11 @@ def _require_root(root: Any) -> None:
 def _xml_record(element: Any, number: int, schema: etree.XMLSchema) -> Record:
     location = f"enregistrement {number} (ligne {element.sourceline})"
     written = {child.tag: (child.text or "").strip() for child in element}
-    fields = {name: written.get(name, "") for name in FIELDS}
     if schema.validate(element):
-        return Record(location, fields)
+        # Valid: every field is there once, in order; only the optional ones may be missing.
+        written.update((name, "") for name in OPTIONAL_FIELDS if name not in written)
+        return Record(location, written)
+    fields = {name: written.get(name, "") for name in FIELDS}
     return Record(location, fields, _structure_problem(element, schema))
 
 
