@@ -43,6 +43,11 @@ SEPARATOR = ";"
 XML_ROOT = "depot"
 XML_RECORD = "enregistrement"
 SCHEMA_PATH = Path(__file__).with_name("deposit.xsd")
+MAX_XML_PROLOG = 64 * 1024
+"""Bytes before the root element (XML declaration, comments) in which a DOCTYPE is looked for."""
+DOCTYPE_FORBIDDEN = (
+    "Le fichier XML contient une déclaration de type de document (DOCTYPE), interdite."
+)
 MAX_CSV_LINE = 64 * 1024
 """Bytes; far above any real record, it bounds memory when a « CSV » has no line breaks."""
 
@@ -232,6 +237,7 @@ def _xml_records(path: Path) -> Iterator[Record]:
     After each record the root is emptied, so whatever else stands between two records is
     found there at the next one, and reported in its place.
     """
+    _refuse_doctype_in_prolog(path)
     schema = _record_schema()
     events = etree.iterparse(
         str(path),
@@ -273,14 +279,36 @@ def _checked_root(root: Any) -> Any:
     return root
 
 
-def _refuse_doctype(root: Any) -> None:
+def _refuse_doctype_in_prolog(path: Path) -> None:
     """A DOCTYPE is where external entities (XXE) and entity bombs live, and a deposit needs
-    none: refusing it at the root, before any entity is used, is the simplest safe rule."""
+    none: it is refused before parsing. Looked for in the prolog (what precedes the root
+    element: the XML declaration, comments, processing instructions) because libxml2 may
+    stop on a bomb before lxml shows the root, which would call the file « mal formé »."""
+    with path.open("rb") as file:
+        head = file.read(MAX_XML_PROLOG).removeprefix(codecs.BOM_UTF8)
+    position = 0
+    while (start := head.find(b"<", position)) != -1:
+        if head.startswith(b"<!DOCTYPE", start):
+            raise FileRefused(DOCTYPE_FORBIDDEN)
+        closing = b"?>" if head.startswith(b"<?", start) else b"-->"
+        if not head.startswith((b"<?", b"<!--"), start):
+            return  # the root element: no DOCTYPE can come after it
+        end = head.find(closing, start)
+        if end == -1:
+            break
+        position = end + len(closing)
+    if len(head) >= MAX_XML_PROLOG - len(codecs.BOM_UTF8):
+        raise FileRefused(
+            f"Le fichier XML ne commence pas par l'élément <{XML_ROOT}> dans ses "
+            f"{MAX_XML_PROLOG // 1024} premiers Ko."
+        )
+
+
+def _refuse_doctype(root: Any) -> None:
+    """The parser's own view, in case the prolog scan was fooled (a second line, cheap)."""
     info = root.getroottree().docinfo
     if info.doctype or info.internalDTD is not None or info.system_url or info.public_id:
-        raise FileRefused(
-            "Le fichier XML contient une déclaration de type de document (DOCTYPE), interdite."
-        )
+        raise FileRefused(DOCTYPE_FORBIDDEN)
 
 
 def _require_root(root: Any) -> None:
