@@ -234,8 +234,8 @@ def _xml_records(path: Path) -> Iterator[Record]:
 
     Only the end of each <enregistrement> is an event (not each field's): the root and the
     DOCTYPE are checked at the first one, which is safe because nothing is ever expanded.
-    After each record the root is emptied, so whatever else stands between two records is
-    found there at the next one, and reported in its place.
+    After each record what was read is removed from the root, so whatever else stands between
+    two records is found there at the next one, and reported in its place.
     """
     _refuse_doctype_in_prolog(path)
     schema = _record_schema()
@@ -258,10 +258,16 @@ def _xml_records(path: Path) -> Iterator[Record]:
                 root = _checked_root(element.getroottree().getroot())
             if element.getparent() is not root:
                 continue  # nested in another element, which the schema rejects
+            # The parser reads ahead: the root may already hold the next records, some half
+            # read. Only what precedes this record's end, and the record itself, is complete.
             for other in root:
                 count += 1
                 yield _xml_record(other, count, schema)
-            root.clear()  # constant memory: forget what was read
+                if other is element:
+                    break
+            while len(root) and root[0] is not element:
+                del root[0]  # constant memory: forget what was read
+            del root[0]
     except etree.XMLSyntaxError as error:
         raise FileRefused(_syntax_problem(error)) from None
     if root is None:
