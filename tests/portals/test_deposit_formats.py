@@ -763,3 +763,35 @@ def test_r13_what_stands_between_records_is_rejected_in_its_place(tmp_path):
             "Le champ <nom> ne doit contenir que du texte.",
         ),
     ]
+
+
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        (
+            xml_record().replace("<nom>", "mot perdu<nom>"),
+            "L'élément <enregistrement> contient du texte hors de ses champs.",
+        ),
+        (xml_record("A" * 201), "Le champ <nom> dépasse 200 caractères."),
+        (
+            xml_record().replace("<nom>", '<nom lang="fr">'),
+            "Le champ <nom> ne doit contenir que du texte.",
+        ),
+        (
+            xml_record().replace(
+                "<prenom>Jean</prenom>", "<prenom>Jean</prenom><prenom>Paul</prenom>"
+            ),
+            "Le champ <prenom> apparaît plusieurs fois.",
+        ),
+        (
+            "<enregistrement><code_certification>RS5678</code_certification></enregistrement>",
+            "Champs absents : <nom>, <prenom>, <date_naissance>, <date_obtention>, <resultat>.",
+        ),
+    ],
+)
+def test_r13_an_xml_record_the_schema_refuses_is_rejected_in_words_a_depositor_acts_on(
+    tmp_path, record, reason
+):
+    path = write(tmp_path, "schema.xml", xml(xml_record("Durand"), record))
+
+    assert deposit(path) == [("enregistrement 2 (ligne 4)", "enregistrement", reason)]

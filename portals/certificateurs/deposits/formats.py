@@ -48,6 +48,8 @@ MAX_XML_PROLOG = 64 * 1024
 DOCTYPE_FORBIDDEN = (
     "Le fichier XML contient une déclaration de type de document (DOCTYPE), interdite."
 )
+MAX_XML_VALUE = 200
+"""Characters of one field's text, as `deposit.xsd` says (`texte`'s maxLength)."""
 MAX_CSV_LINE = 64 * 1024
 """Bytes; far above any real record, it bounds memory when a « CSV » has no line breaks."""
 
@@ -359,9 +361,13 @@ def _structure_problem(element: Any, schema: etree.XMLSchema) -> str:
         return f"Champ absent : {names}." if len(missing) == 1 else f"Champs absents : {names}."
     if tags != sorted(tags, key=FIELDS.index):
         return f"Les champs ne sont pas dans l'ordre attendu : {', '.join(FIELDS)}."
+    if (element.text or "").strip() or any((child.tail or "").strip() for child in element):
+        return f"L'élément <{XML_RECORD}> contient du texte hors de ses champs."
     for child in element:
         if len(child) or child.attrib:
             return f"Le champ <{child.tag}> ne doit contenir que du texte."
+        if len(child.text or "") > MAX_XML_VALUE:
+            return f"Le champ <{child.tag}> dépasse {MAX_XML_VALUE} caractères."
     detail = schema.error_log.last_error.message if schema.error_log else ""
     return f"L'enregistrement ne respecte pas le schéma deposit.xsd ({detail})."
 
