@@ -232,10 +232,11 @@ def _utf8_lines(raw: BinaryIO) -> Iterator[str]:
 
 def _xml_records(path: Path) -> Iterator[Record]:
     """Streams the records with a parser that never fetches, reads or expands anything
-    declared in the file; a DOCTYPE is refused outright (see `_refuse_doctype`).
+    declared in the file; a DOCTYPE is refused outright, before parsing
+    (`_refuse_doctype_in_prolog`).
 
-    Only the end of each <enregistrement> is an event (not each field's): the root and the
-    DOCTYPE are checked at the first one, which is safe because nothing is ever expanded.
+    Only the end of each <enregistrement> is an event (not each field's): the root is checked
+    at the first one, with the parser's own view of the DOCTYPE as a second line.
     After each record what was read is removed from the root, so whatever else stands between
     two records is found there at the next one, and reported in its place.
     """
