@@ -10,12 +10,16 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
+from typing import Any, TypeVar
 
 from portals.certificateurs.deposits.formats import FIELDS, OPTIONAL_FIELDS, Record
 from portals.kit.clock import PARIS, utcnow
+
+T = TypeVar("T")
 
 RESULTS = ("admis", "admis partiellement", "ajourné")
 """The allowed values of `resultat` (compared without regard to case)."""
@@ -23,6 +27,7 @@ RESULTS = ("admis", "admis partiellement", "ajourné")
 CODE = re.compile(r"(RNCP\d{1,6}|RS\d{1,6})")
 NAME = re.compile(r"[^\W\d_]+(?:[ '’-]+[^\W\d_]+)*")
 """Letters (accented ones included), words joined by spaces, hyphens or apostrophes."""
+SEPARATORS = re.compile(r"[ '’-]+")
 CANDIDATE_NUMBER = re.compile(r"[A-Za-z0-9._/-]+")
 DATE_FR = re.compile(r"(\d{2})/(\d{2})/(\d{4})")
 DATE_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
@@ -70,47 +75,50 @@ def check(
     today = today or utcnow().astimezone(PARIS).date()
     first_seen: dict[int, str] = {}
     for record in records:
-        rejections = _rejections(record, today)
-        if not rejections:
-            key = _candidate_key(record)
-            first = first_seen.get(key)
-            if first is None:
-                first_seen[key] = record.location
-            else:
+        rejections, born = _rejections(record, today)
+        if born is not None and not rejections:
+            key = _candidate_key(record.fields, born)
+            first = first_seen.setdefault(key, record.location)
+            if first is not record.location:  # an earlier record holds the key
                 rejections = [Rejection(record.location, RECORD, _duplicate_of(first))]
         yield record, rejections
 
 
-def _rejections(record: Record, today: date) -> list[Rejection]:
+def _rejections(record: Record, today: date) -> tuple[list[Rejection], date | None]:
+    """The record's rejections, one at most per field, and its birth date when it has one."""
     if record.structure_error:
-        return [Rejection(record.location, RECORD, record.structure_error)]
-    rejections = []
+        return [Rejection(record.location, RECORD, record.structure_error)], None
+    fields = record.fields
+    problems: dict[str, str] = {}
     for name in FIELDS:
-        value = record.fields.get(name, "")
-        try:
-            _check_field(name, value, record.fields, today)
-        except _Invalid as problem:
-            rejections.append(Rejection(record.location, name, str(problem)))
-    return rejections
+        if not fields.get(name) and name not in OPTIONAL_FIELDS:
+            problems[name] = f"{LABELS[name]} est obligatoire."
+    born = _checked("date_naissance", fields, problems, _birth_date, today)
+    _checked("date_obtention", fields, problems, _obtention_date, today, born)
+    _checked("code_certification", fields, problems, _check_code)
+    _checked("numero_candidat", fields, problems, _check_candidate_number)
+    _checked("nom", fields, problems, _check_name, "nom")
+    _checked("prenom", fields, problems, _check_name, "prenom")
+    _checked("resultat", fields, problems, _check_result)
+    rejections = [
+        Rejection(record.location, name, problems[name]) for name in FIELDS if name in problems
+    ]
+    return rejections, born
 
 
-def _check_field(name: str, value: str, fields: dict[str, str], today: date) -> None:
-    if not value:
-        if name in OPTIONAL_FIELDS:
-            return
-        raise _Invalid(f"{LABELS[name]} est obligatoire.")
-    if name == "code_certification":
-        _check_code(value)
-    elif name == "numero_candidat":
-        _check_candidate_number(value)
-    elif name in ("nom", "prenom"):
-        _check_name(name, value)
-    elif name == "date_naissance":
-        _check_birth(value, today)
-    elif name == "date_obtention":
-        _check_obtention(value, fields.get("date_naissance", ""), today)
-    elif name == "resultat":
-        _check_result(value)
+def _checked(
+    name: str, fields: dict[str, str], problems: dict[str, str], rule: Callable[..., T], *args: Any
+) -> T | None:
+    """`rule(value, *args)`'s result, or None with its problem noted when it refuses; a
+    missing value is left to the « obligatoire » rejection."""
+    value = fields.get(name, "")
+    if not value or name in problems:
+        return None
+    try:
+        return rule(value, *args)
+    except _Invalid as problem:
+        problems[name] = str(problem)
+        return None
 
 
 def _check_code(value: str) -> None:
@@ -131,7 +139,7 @@ def _check_candidate_number(value: str) -> None:
         )
 
 
-def _check_name(name: str, value: str) -> None:
+def _check_name(value: str, name: str) -> None:
     if len(value) > MAX_NAME:
         raise _Invalid(f"{LABELS[name]} dépasse {MAX_NAME} caractères.")
     if not NAME.fullmatch(value):
@@ -141,27 +149,27 @@ def _check_name(name: str, value: str) -> None:
         )
 
 
-def _check_birth(value: str, today: date) -> None:
+def _birth_date(value: str, today: date) -> date:
     born = _date(value, "date_naissance")
     if born >= today:
         raise _Invalid(f"La date de naissance {value} n'est pas dans le passé.")
     if born < _years_after(today, -MAX_AGE):
         raise _Invalid(f"La date de naissance {value} n'est pas plausible (plus de {MAX_AGE} ans).")
+    return born
 
 
-def _check_obtention(value: str, birth: str, today: date) -> None:
+def _obtention_date(value: str, today: date, born: date | None) -> date:
+    """After the birth date's own check: without a valid birth date, only the future is
+    checked (the birth date's rejection says what is wrong)."""
     obtained = _date(value, "date_obtention")
     if obtained > today:
         raise _Invalid(f"La date d'obtention {value} est dans le futur.")
-    try:
-        born = _date(birth, "date_naissance")
-    except _Invalid:
-        return  # the birth date's own rejection says what is wrong
-    if obtained < _years_after(born, MIN_AGE_AT_OBTENTION):
+    if born is not None and obtained < _years_after(born, MIN_AGE_AT_OBTENTION):
         raise _Invalid(
             f"La date d'obtention {value} est moins de {MIN_AGE_AT_OBTENTION} ans après la "
             "date de naissance."
         )
+    return obtained
 
 
 def _check_result(value: str) -> None:
@@ -192,21 +200,27 @@ def _years_after(day: date, years: int) -> date:
         return date(day.year + years, 3, 1)
 
 
-def _candidate_key(record: Record) -> int:
+def _candidate_key(fields: dict[str, str], born: date) -> int:
     """A 64-bit hash of (certification, nom, prénom, date de naissance): 8 bytes of identity
     per accepted record, collisions negligible at any deposit's size (~10⁻⁹ for 100 000)."""
-    fields = record.fields
-    born = _date(fields["date_naissance"], "date_naissance").isoformat()
-    parts = (fields["code_certification"], _folded(fields["nom"]), _folded(fields["prenom"]), born)
+    parts = (
+        fields["code_certification"],
+        _folded(fields["nom"]),
+        _folded(fields["prenom"]),
+        born.isoformat(),
+    )
     digest = hashlib.blake2b("\x1f".join(parts).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big")
 
 
+@lru_cache(maxsize=4096)
 def _folded(name: str) -> str:
-    """« Élodie  Le-Gall » and « elodie le gall » are the same person's name."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    letters = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return " ".join(re.split(r"[ '’-]+", letters.casefold()))
+    """« Élodie  Le-Gall » and « elodie le gall » are the same person's name. Cached: a
+    deposit repeats the same first names and family names again and again."""
+    if not name.isascii():
+        decomposed = unicodedata.normalize("NFKD", name)
+        name = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(SEPARATORS.split(name.casefold()))
 
 
 def _duplicate_of(first: str) -> str:

@@ -43,6 +43,13 @@ SEPARATOR = ";"
 XML_ROOT = "depot"
 XML_RECORD = "enregistrement"
 SCHEMA_PATH = Path(__file__).with_name("deposit.xsd")
+MAX_XML_PROLOG = 64 * 1024
+"""Bytes before the root element (XML declaration, comments) in which a DOCTYPE is looked for."""
+DOCTYPE_FORBIDDEN = (
+    "Le fichier XML contient une déclaration de type de document (DOCTYPE), interdite."
+)
+MAX_XML_VALUE = 200
+"""Characters of one field's text, as `deposit.xsd` says (`texte`'s maxLength)."""
 MAX_CSV_LINE = 64 * 1024
 """Bytes; far above any real record, it bounds memory when a « CSV » has no line breaks."""
 
@@ -225,12 +232,20 @@ def _utf8_lines(raw: BinaryIO) -> Iterator[str]:
 
 def _xml_records(path: Path) -> Iterator[Record]:
     """Streams the records with a parser that never fetches, reads or expands anything
-    declared in the file; a DOCTYPE is refused outright (see `_refuse_doctype`)."""
+    declared in the file; a DOCTYPE is refused outright, before parsing
+    (`_refuse_doctype_in_prolog`).
+
+    Only the end of each <enregistrement> is an event (not each field's): the root is checked
+    at the first one, with the parser's own view of the DOCTYPE as a second line.
+    After each record what was read is removed from the root, so whatever else stands between
+    two records is found there at the next one, and reported in its place.
+    """
+    _refuse_doctype_in_prolog(path)
     schema = _record_schema()
-    depth = count = 0
     events = etree.iterparse(
         str(path),
-        events=("start", "end"),
+        events=("end",),
+        tag=XML_RECORD,
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -238,37 +253,71 @@ def _xml_records(path: Path) -> Iterator[Record]:
         remove_comments=True,
         remove_pis=True,
     )
+    root = None
+    count = 0
     try:
-        for event, element in events:
-            if event == "start":
-                depth += 1
-                if depth == 1:
-                    _refuse_doctype(element)
-                    _require_root(element)
-                continue
-            depth -= 1
-            if depth != 1:
-                continue
-            count += 1
-            yield _xml_record(element, count, schema)
-            # Constant memory: forget each record once read, and the ones before it.
-            element.clear(keep_tail=False)
-            while element.getprevious() is not None:
-                del element.getparent()[0]
+        for _, element in events:
+            if root is None:
+                root = _checked_root(element.getroottree().getroot())
+            if element.getparent() is not root:
+                continue  # nested in another element, which the schema rejects
+            # The parser reads ahead: the root may already hold the next records, some half
+            # read. Only what precedes this record's end, and the record itself, is complete.
+            for other in root:
+                count += 1
+                yield _xml_record(other, count, schema)
+                if other is element:
+                    break
+            while len(root) and root[0] is not element:
+                del root[0]  # constant memory: forget what was read
+            del root[0]
     except etree.XMLSyntaxError as error:
         raise FileRefused(_syntax_problem(error)) from None
+    if root is None:
+        root = _checked_root(events.root)
+    for other in root:  # anything after the last record
+        count += 1
+        yield _xml_record(other, count, schema)
     if count == 0:
         raise FileRefused(f"Le fichier XML ne contient aucun élément <{XML_RECORD}>.")
 
 
-def _refuse_doctype(root: Any) -> None:
+def _checked_root(root: Any) -> Any:
+    _refuse_doctype(root)
+    _require_root(root)
+    return root
+
+
+def _refuse_doctype_in_prolog(path: Path) -> None:
     """A DOCTYPE is where external entities (XXE) and entity bombs live, and a deposit needs
-    none: refusing it at the root, before any entity is used, is the simplest safe rule."""
+    none: it is refused before parsing. Looked for in the prolog (what precedes the root
+    element: the XML declaration, comments, processing instructions) because libxml2 may
+    stop on a bomb before lxml shows the root, which would call the file « mal formé »."""
+    with path.open("rb") as file:
+        head = file.read(MAX_XML_PROLOG).removeprefix(codecs.BOM_UTF8)
+    position = 0
+    while (start := head.find(b"<", position)) != -1:
+        if head.startswith(b"<!DOCTYPE", start):
+            raise FileRefused(DOCTYPE_FORBIDDEN)
+        closing = b"?>" if head.startswith(b"<?", start) else b"-->"
+        if not head.startswith((b"<?", b"<!--"), start):
+            return  # the root element: no DOCTYPE can come after it
+        end = head.find(closing, start)
+        if end == -1:
+            break
+        position = end + len(closing)
+    if len(head) >= MAX_XML_PROLOG - len(codecs.BOM_UTF8):
+        raise FileRefused(
+            f"Le fichier XML ne commence pas par l'élément <{XML_ROOT}> dans ses "
+            f"{MAX_XML_PROLOG // 1024} premiers Ko."
+        )
+
+
+def _refuse_doctype(root: Any) -> None:
+    """The parser's own view, in case the prolog scan was fooled (a second line, cheap)."""
     info = root.getroottree().docinfo
     if info.doctype or info.internalDTD is not None or info.system_url or info.public_id:
-        raise FileRefused(
-            "Le fichier XML contient une déclaration de type de document (DOCTYPE), interdite."
-        )
+        raise FileRefused(DOCTYPE_FORBIDDEN)
 
 
 def _require_root(root: Any) -> None:
@@ -281,9 +330,11 @@ def _require_root(root: Any) -> None:
 def _xml_record(element: Any, number: int, schema: etree.XMLSchema) -> Record:
     location = f"enregistrement {number} (ligne {element.sourceline})"
     written = {child.tag: (child.text or "").strip() for child in element}
-    fields = {name: written.get(name, "") for name in FIELDS}
     if schema.validate(element):
-        return Record(location, fields)
+        # Valid: every field is there once, in order; only the optional ones may be missing.
+        written.update((name, "") for name in OPTIONAL_FIELDS if name not in written)
+        return Record(location, written)
+    fields = {name: written.get(name, "") for name in FIELDS}
     return Record(location, fields, _structure_problem(element, schema))
 
 
@@ -311,9 +362,13 @@ def _structure_problem(element: Any, schema: etree.XMLSchema) -> str:
         return f"Champ absent : {names}." if len(missing) == 1 else f"Champs absents : {names}."
     if tags != sorted(tags, key=FIELDS.index):
         return f"Les champs ne sont pas dans l'ordre attendu : {', '.join(FIELDS)}."
+    if (element.text or "").strip() or any((child.tail or "").strip() for child in element):
+        return f"L'élément <{XML_RECORD}> contient du texte hors de ses champs."
     for child in element:
         if len(child) or child.attrib:
             return f"Le champ <{child.tag}> ne doit contenir que du texte."
+        if len(child.text or "") > MAX_XML_VALUE:
+            return f"Le champ <{child.tag}> dépasse {MAX_XML_VALUE} caractères."
     detail = schema.error_log.last_error.message if schema.error_log else ""
     return f"L'enregistrement ne respecte pas le schéma deposit.xsd ({detail})."
 
