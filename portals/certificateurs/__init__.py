@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask
 
+from portals.certificateurs.deposits.settings import DepositSettings
 from portals.kit import PortalConfig, PortalIdentity, create_portal_app
 
 IDENTITY = PortalIdentity(
@@ -16,10 +17,19 @@ IDENTITY = PortalIdentity(
 )
 
 
-def create_app(config: PortalConfig | None = None, **flask_config: Any) -> Flask:
-    """Application factory; `config` defaults to the `CERTIFICATEURS_*` environment variables."""
+def create_app(
+    config: PortalConfig | None = None,
+    *,
+    deposits: DepositSettings | None = None,
+    **flask_config: Any,
+) -> Flask:
+    """Application factory; `config` and `deposits` default to the `CERTIFICATEURS_*`
+    environment variables."""
     from portals.certificateurs import views
+    from portals.certificateurs.deposits import extension
 
-    return create_portal_app(
+    app = create_portal_app(
         IDENTITY, import_name=__name__, config=config, blueprints=[views.bp], **flask_config
     )
+    extension.init_app(app, deposits)
+    return app
