@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from portals.kit.auth.access import Person, StructureRef
+from portals.kit.auth.access import Person
 from portals.kit.messages import right_missing, right_not_delegated
+from portals.kit.structures import StructureRef
 
 DATA_EXCHANGE = "data_exchange"
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from portals.certificateurs.rights import deposit_rights
-from portals.kit.auth.access import Person, StructureRef
+from portals.kit.auth.access import Person
 from portals.kit.messages import right_missing, right_not_delegated
+from portals.kit.structures import StructureRef
 from tests.portals.conftest import account, claims
 
 ALPHA = StructureRef("100001", "Organisme Alpha Formation")

@@ -10,14 +10,7 @@ from typing import Any
 
 from portals.certificateurs.deposits import messages
 from portals.certificateurs.deposits.models import FINISHED, PROCESSING
-
-
-@dataclass(frozen=True)
-class StructureRef:
-    """A structure as the hub's claims name it (matricule = the BCR)."""
-
-    matricule: str
-    name: str
+from portals.kit.structures import StructureRef
 
 
 @dataclass(frozen=True)

@@ -20,22 +20,9 @@ from portals.kit import messages
 from portals.kit.auth.signins import current_sign_in
 from portals.kit.clock import parse_instant
 from portals.kit.pages import render_message
+from portals.kit.structures import StructureRef
 
 View = TypeVar("View", bound=Callable[..., Any])
-
-
-@dataclass(frozen=True)
-class StructureRef:
-    """A structure as the claims name it."""
-
-    matricule: str
-    name: str
-
-    @classmethod
-    def from_claim(cls, structure: dict[str, Any]) -> StructureRef:
-        return cls(
-            matricule=str(structure.get("matricule", "")), name=str(structure.get("name", ""))
-        )
 
 
 @dataclass(frozen=True)
