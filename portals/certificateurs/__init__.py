@@ -25,11 +25,16 @@ def create_app(
 ) -> Flask:
     """Application factory; `config` and `deposits` default to the `CERTIFICATEURS_*`
     environment variables."""
-    from portals.certificateurs import views
+    from portals.certificateurs import deposit_pages, views
     from portals.certificateurs.deposits import extension
 
     app = create_portal_app(
-        IDENTITY, import_name=__name__, config=config, blueprints=[views.bp], **flask_config
+        IDENTITY,
+        import_name=__name__,
+        config=config,
+        blueprints=[views.bp, deposit_pages.bp],
+        **flask_config,
     )
+    app.request_class = deposit_pages.DepositRequest
     extension.init_app(app, deposits)
     return app
