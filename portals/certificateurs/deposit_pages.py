@@ -171,7 +171,8 @@ def history(rights: DepositRights) -> Page:
     since, until = _day(request.args.get("du")), _day(request.args.get("au"))
     found = service.history(
         current_deposits(),
-        certifiers=[c.matricule for c in rights.certifiers],
+        certifiers=rights.certifier_matricules,
+        only_by=rights.mandates,
         certifier=certifier,
         state=state if state in STATE_LABELS else None,
         since=since,
@@ -252,7 +253,10 @@ def _person() -> PersonRef:
 def _find(rights: DepositRights, number: str) -> Deposit:
     try:
         return service.find(
-            current_deposits(), number[:40], certifiers=[c.matricule for c in rights.certifiers]
+            current_deposits(),
+            number[:40],
+            certifiers=rights.certifier_matricules,
+            only_by=rights.mandates,
         )
     except DepositNotFound:
         abort(404)

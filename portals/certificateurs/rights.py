@@ -57,6 +57,20 @@ class DepositRights:
         """Whether the person chooses among certifiers (a tiers de confiance, or several)."""
         return len(self.channels) > 1 or any(channel.mandated for channel in self.channels)
 
+    @property
+    def certifier_matricules(self) -> list[str]:
+        return [channel.certifier.matricule for channel in self.channels]
+
+    @property
+    def mandates(self) -> dict[str, str]:
+        """{certifier: tiers} for the certifiers deposited for as a tiers de confiance, whose
+        deposits the person sees only as far as that tiers made them."""
+        return {
+            channel.certifier.matricule: channel.depositor.matricule
+            for channel in self.channels
+            if channel.mandated
+        }
+
     def channel(self, matricule: str) -> Channel | None:
         return next((c for c in self.channels if c.certifier.matricule == matricule), None)
 

@@ -183,3 +183,23 @@ def test_r13_nobody_sees_another_structure_s_deposits_whatever_the_url(app, clie
     for path in ("", "/accuse-de-reception.pdf", "/accuse-de-traitement.pdf", "/fichier"):
         assert other.get(f"/depots/{number}{path}").status_code == 404
     assert number not in other.get("/depots").text
+
+
+def test_r12_a_mandate_shows_the_tiers_its_own_deposits_not_the_certifier_s_others(app, client):
+    beta_client = app.test_client()
+    sign_in(app, beta_client, claims(account(matricule=BETA[0], name=BETA[1]), sub="sub-b"))
+    beta_own = deposit(beta_client, (EXAMPLES / "valide.csv").read_bytes(), "beta.csv")
+    beta_number = beta_own.headers["Location"].rsplit("/", 1)[1].split("?")[0]
+    gamma = account(matricule=GAMMA[0], name=GAMMA[1], deposits_for=(BETA,))
+    sign_in(app, client, claims(gamma, sub="sub-g"), sid="s-g")
+
+    made = deposit(
+        client, (EXAMPLES / "erreurs.csv").read_bytes(), "gamma.csv", certificateur=BETA[0]
+    )
+
+    history = client.get("/depots").text
+    assert "gamma.csv" in history
+    assert "beta.csv" not in history
+    assert client.get(f"/depots/{beta_number}").status_code == 404
+    assert "gamma.csv" in beta_client.get("/depots").text  # Beta's data, whoever deposited it
+    assert made.status_code == 303

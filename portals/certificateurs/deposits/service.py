@@ -13,12 +13,13 @@ deposit for and see (their own structure, the certifiers whose mandate is curren
 - `receive_confirmed_duplicate(ctx, *, sha256, filename, certifier, depositor, person, now)
   -> Deposit`: the confirmed second deposit of a content already deposited for `certifier`
   (DepositRefused when it was not).
-- `history(ctx, *, certifiers, certifier=None, state=None, since=None, until=None, page=1,
-  per_page=20) -> HistoryPage`: the deposits for the `certifiers` (matricules) the person may
-  see, newest first, optionally one certifier, one state, received between two dates (Paris,
-  both included).
-- `find(ctx, number, *, certifiers) -> Deposit`, raising `DepositNotFound` for a number that
-  does not exist or is not for one of `certifiers` (pages answer 404 alike).
+- `history(ctx, *, certifiers, only_by=None, certifier=None, state=None, since=None,
+  until=None, page=1, per_page=20) -> HistoryPage`: the deposits for the `certifiers`
+  (matricules) the person may see — for those in `only_by` ({certifier: tiers}), only the ones
+  that tiers de confiance made — newest first, optionally one certifier, one state, received
+  between two dates (Paris, both included).
+- `find(ctx, number, *, certifiers, only_by=None) -> Deposit`, raising `DepositNotFound` for a
+  number that does not exist or is not visible so (pages answer 404 alike).
 - `rejections(ctx, deposit, *, limit=None, offset=0) -> list[RejectionLine]`, in file order.
 - `original(ctx, deposit) -> Path`: the file as deposited (send it as `deposit.filename`).
 - Receipts, as PDF bytes: `receipts.reception_receipt(deposit)` and
@@ -30,12 +31,12 @@ Every error is a `DepositError` with `.message`, the French sentence to show.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from portals.certificateurs.deposits import filenames, messages, storage
@@ -167,6 +168,7 @@ def history(
     ctx: Deposits,
     *,
     certifiers: Sequence[str],
+    only_by: Mapping[str, str] | None = None,
     certifier: str | None = None,
     state: str | None = None,
     since: date | None = None,
@@ -179,7 +181,7 @@ def history(
     visible = [certifier] if certifier is not None else list(certifiers)
     if certifier is not None and certifier not in certifiers:
         visible = []
-    conditions = [deposits.c.certifier_matricule.in_(visible)]
+    conditions = [_visible(visible, only_by)]
     if state is not None:
         conditions.append(deposits.c.state == (state if state in STATES else ""))
     if since is not None:
@@ -200,14 +202,17 @@ def history(
         return HistoryPage([deposit_from_row(row) for row in rows], total or 0, page, per_page)
 
 
-def find(ctx: Deposits, number: str, *, certifiers: Sequence[str]) -> Deposit:
+def find(
+    ctx: Deposits,
+    number: str,
+    *,
+    certifiers: Sequence[str],
+    only_by: Mapping[str, str] | None = None,
+) -> Deposit:
     with ctx.engine.connect() as connection:
         row = (
             connection.execute(
-                select(deposits).where(
-                    deposits.c.number == number,
-                    deposits.c.certifier_matricule.in_(list(certifiers)),
-                )
+                select(deposits).where(deposits.c.number == number, _visible(certifiers, only_by))
             )
             .mappings()
             .first()
@@ -215,6 +220,20 @@ def find(ctx: Deposits, number: str, *, certifiers: Sequence[str]) -> Deposit:
     if row is None:
         raise DepositNotFound(number)
     return deposit_from_row(row)
+
+
+def _visible(certifiers: Sequence[str], only_by: Mapping[str, str] | None) -> ColumnElement[bool]:
+    """The deposits for `certifiers`; for those in `only_by` (the certifiers a tiers de
+    confiance deposits for), only the ones that tiers made: a mandate opens the certifier's
+    deposits to nobody."""
+    only_by = only_by or {}
+    own = [matricule for matricule in certifiers if matricule not in only_by]
+    mandated = [
+        and_(deposits.c.certifier_matricule == matricule, deposits.c.depositor_matricule == tiers)
+        for matricule, tiers in only_by.items()
+        if matricule in certifiers
+    ]
+    return or_(deposits.c.certifier_matricule.in_(own), *mandated)
 
 
 def rejections(
