@@ -58,6 +58,7 @@ CERTIFIER_FIELD = "certificateur"
 REFRESH_SECONDS = 3
 FORM_OVERHEAD = 64 * 1024  # the multipart envelope and the form's other fields
 PER_PAGE = 20
+REJECTIONS_SHOWN = 200  # on the page; the accusé de traitement lists them all
 PERIOD_MAX_LENGTH = 10
 
 
@@ -197,12 +198,13 @@ def history(rights: DepositRights) -> Page:
 def show(rights: DepositRights, number: str) -> Page:
     deposit = _find(rights, number)
     ctx = current_deposits()
-    rejections = service.rejections(ctx, deposit, limit=200) if deposit.finished else []
+    shown = service.rejections(ctx, deposit, limit=REJECTIONS_SHOWN) if deposit.finished else []
     return render_template(
         "certificateurs/deposits/deposit.html",
         title=f"Dépôt {deposit.number}",
         deposit=deposit,
-        rejections=rejections,
+        rejections=shown,
+        shown_max=REJECTIONS_SHOWN,
         just_received=request.args.get("recu") == "1",
         refresh=None if deposit.finished else REFRESH_SECONDS,
         human_size=human_size,
