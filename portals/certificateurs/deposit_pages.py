@@ -57,6 +57,7 @@ FILE_FIELD = "fichier"
 CERTIFIER_FIELD = "certificateur"
 REFRESH_SECONDS = 3
 FORM_OVERHEAD = 64 * 1024  # the multipart envelope and the form's other fields
+UPLOAD_BUFFER = 1024 * 1024  # what the multipart parser may hold in memory at once
 PER_PAGE = 20
 REJECTIONS_SHOWN = 200  # on the page; the accusé de traitement lists them all
 PERIOD_MAX_LENGTH = 10
@@ -64,13 +65,22 @@ PERIOD_MAX_LENGTH = 10
 
 class DepositRequest(Request):
     """Certificateurs' requests: the upload accepts a file up to the deposits' limit (the kit
-    keeps every other request to 1 MB), so that a larger one is refused before it is read."""
+    keeps every other request to 1 MB), so that a larger one is refused before it is read.
+    Werkzeug's multipart parser also holds up to `max_form_memory_size` in its buffer while it
+    looks for the next boundary (the kit's 64 KB refuses any file larger than one read): the
+    upload allows a few reads."""
 
     @property
     def max_content_length(self) -> int | None:  # type: ignore[override]
         if self.endpoint == "depots.new":
             return current_deposits().settings.max_bytes + FORM_OVERHEAD
         return super().max_content_length
+
+    @property
+    def max_form_memory_size(self) -> int | None:  # type: ignore[override]
+        if self.endpoint == "depots.new":
+            return UPLOAD_BUFFER
+        return super().max_form_memory_size
 
 
 def depositing(view: View) -> View:

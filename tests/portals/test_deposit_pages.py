@@ -16,6 +16,7 @@ from pypdf import PdfReader
 from portals import certificateurs
 from portals.certificateurs.deposits.settings import DepositSettings
 from tests.portals.conftest import account, claims, portal_config, sign_in
+from tests.portals.deposits.files import csv_bytes
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "deposits"
 GAMMA = ("100003", "Gamma Dépôts (tiers de confiance)")
@@ -203,3 +204,15 @@ def test_r12_a_mandate_shows_the_tiers_its_own_deposits_not_the_certifier_s_othe
     assert client.get(f"/depots/{beta_number}").status_code == 404
     assert "gamma.csv" in beta_client.get("/depots").text  # Beta's data, whoever deposited it
     assert made.status_code == 303
+
+
+def test_r13_a_file_of_several_megabytes_is_received(app, client):
+    """Larger than one read of the multipart parser and than the kit's 1 MB request limit."""
+    sign_in(app, client, claims(account()))
+    content = csv_bytes(40_000)
+
+    response = deposit(client, content, "gros.csv")
+
+    assert len(content) > 2 * 1024 * 1024
+    assert response.status_code == 303
+    assert "gros.csv" in client.get("/depots").text
