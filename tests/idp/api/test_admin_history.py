@@ -46,7 +46,7 @@ def test_r9_a_renewal_from_soltea_is_the_newest_entry(client, alice, session):
         "after": None,
     }
     assert newest["before"]["expires_at"] < newest["after"]["expires_at"]
-    assert page["total"] == 5  # the demo's four account creations, then the renewal
+    assert page["total"] == 6  # the demo's five account creations, then the renewal
 
 
 def test_the_demo_loader_is_named_as_the_hub(client, alice):
@@ -83,7 +83,7 @@ def test_history_pages(client, alice):
     first = history(client, alice, per_page=3)
     second = history(client, alice, per_page=3, page=2)
 
-    assert (len(first["items"]), len(second["items"]), first["total"]) == (3, 1, 4)
+    assert (len(first["items"]), len(second["items"]), first["total"]) == (3, 2, 5)
     assert history(client, alice, per_page=10**9)["per_page"] == 200
 
 

@@ -35,8 +35,13 @@ def last_names(page):
 def test_r9_alice_lists_certificateurs_accounts_from_soltea(client, alice, session):
     page = listing(client, alice)
 
-    assert (page["total"], page["page"], page["per_page"]) == (2, 1, 50)
-    bruno, chloe = page["items"]
+    assert (page["total"], page["page"], page["per_page"]) == (3, 1, 50)
+    bruno, emma, chloe = page["items"]
+    assert (emma["user"]["username"], emma["status"], emma["data_exchange"]) == (
+        "emma.leroy",
+        "valid",
+        True,
+    )
     assert bruno == {
         "id": account_of(session, "bruno.petit", "certificateurs").id,
         "user": {
@@ -96,10 +101,10 @@ def test_the_first_admin_is_flagged(client, alice):
         ("petit", ["bruno.petit"]),
         ("bruno petit", ["bruno.petit"]),  # every word must match
         ("chloe.roux@alpha", ["chloe.roux"]),  # email
-        ("alpha.example", ["bruno.petit", "chloe.roux"]),
+        ("alpha.example", ["bruno.petit", "emma.leroy", "chloe.roux"]),
         ("100%", []),  # % and _ are letters, not wildcards
         ("zorro", []),
-        ("  ", ["bruno.petit", "chloe.roux"]),
+        ("  ", ["bruno.petit", "emma.leroy", "chloe.roux"]),
     ],
 )
 def test_search_by_nom_prenom_email_identifiant(client, alice, search, found):
@@ -137,10 +142,10 @@ def expiring_soon(session, now):
 @pytest.mark.parametrize(
     ("status", "found"),
     [
-        ("valid", ["Abadie", "Roux"]),  # every account not expired
+        ("valid", ["Abadie", "Leroy", "Roux"]),  # every account not expired
         ("expiring", ["Abadie"]),  # valid, and expiring within 30 days
         ("expired", ["Petit"]),
-        ("", ["Petit", "Abadie", "Roux"]),  # « Tous »
+        ("", ["Petit", "Abadie", "Leroy", "Roux"]),  # « Tous »
     ],
 )
 def test_r3_status_filter(client, alice, expiring_soon, status, found):
@@ -154,10 +159,10 @@ def test_r3_status_filter(client, alice, expiring_soon, status, found):
 @pytest.mark.parametrize(
     ("sort", "found"),
     [
-        ("expires_at", ["Petit", "Abadie", "Roux"]),
-        ("-expires_at", ["Roux", "Abadie", "Petit"]),
-        ("name", ["Abadie", "Petit", "Roux"]),
-        ("-name", ["Roux", "Petit", "Abadie"]),
+        ("expires_at", ["Petit", "Abadie", "Leroy", "Roux"]),
+        ("-expires_at", ["Roux", "Leroy", "Abadie", "Petit"]),
+        ("name", ["Abadie", "Leroy", "Petit", "Roux"]),
+        ("-name", ["Roux", "Petit", "Leroy", "Abadie"]),
     ],
 )
 def test_sort_by_expiry_or_name(client, alice, expiring_soon, sort, found):
@@ -178,7 +183,7 @@ def test_name_sort_ignores_accents_and_breaks_ties_by_id(client, alice, session,
 
     names = [i["user"]["first_name"] for i in listing(client, alice, sort="name")["items"]]
 
-    assert names == ["Eddy", "Émile", "Fanny", "Bruno", "Chloé"]
+    assert names == ["Eddy", "Émile", "Fanny", "Emma", "Bruno", "Chloé"]
 
 
 def test_pagination(client, alice, expiring_soon):
@@ -186,8 +191,8 @@ def test_pagination(client, alice, expiring_soon):
     second = listing(client, alice, per_page=2, page=2)
     beyond = listing(client, alice, per_page=2, page=3)
 
-    assert (first["total"], second["total"], beyond["total"]) == (3, 3, 3)
-    assert last_names(first) + last_names(second) == ["Petit", "Abadie", "Roux"]
+    assert (first["total"], second["total"], beyond["total"]) == (4, 4, 4)
+    assert last_names(first) + last_names(second) == ["Petit", "Abadie", "Leroy", "Roux"]
     assert beyond["items"] == []
     assert listing(client, alice, per_page=2, page=10**30)["items"] == []
 
