@@ -13,8 +13,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from hub import throttle, validation
 from hub.accounts import policies
@@ -32,6 +31,7 @@ from hub.errors import (
 )
 from hub.portals.models import Portal
 from hub.structures.models import MANDATE_PORTALS, Structure
+from hub.structures.queries import structure_with_contracts
 
 LOOKUP_PREFIX = "register-"  # `register-ip:<address>`, next to `ip:…` and `reset-ip:…`
 # Twenty look-ups an hour from one address, then an hour's wait: far more than registering
@@ -116,7 +116,7 @@ def look_up(session: Session, portal: Portal, request: LookupRequest, *, now: da
     if not depositor and request.certifiers.strip() and portal.code in MANDATE_PORTALS:
         raise InvalidField("depositor", NOT_A_DEPOSITOR)
     certifier_matricules = clean_certifiers(request.certifiers) if depositor else []
-    structure = _structure(session, matricule)
+    structure = structure_with_contracts(session, matricule)
     if structure is None:
         raise UnknownStructure(portal.name)
     contract = structure.contract_for(portal)
@@ -200,14 +200,6 @@ def record_throttled(
     )
 
 
-def _structure(session: Session, matricule: str) -> Structure | None:
-    return session.scalar(
-        select(Structure)
-        .where(Structure.matricule == matricule)
-        .options(selectinload(Structure.contracts))
-    )
-
-
 def _certifier(session: Session, matricule: str, depositor: Structure, portal: Portal) -> Structure:
     """A certifier a mandated depositor deposits for: a structure of its own, with a contract
     for the portal (it is on its behalf that files are deposited there)."""
@@ -216,7 +208,7 @@ def _certifier(session: Session, matricule: str, depositor: Structure, portal: P
             "certifiers",
             "Le matricule d'un certificateur doit être différent de celui de votre structure.",
         )
-    certifier = _structure(session, matricule)
+    certifier = structure_with_contracts(session, matricule)
     if certifier is None or certifier.contract_for(portal) is None:
         # One answer for both: the look-up never names a structure the applicant did not
         # prove they belong to, nor says whether a matricule exists.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from hub.structures.models import Mandate, Structure
 
@@ -13,6 +13,16 @@ from hub.structures.models import Mandate, Structure
 def structure_id_for(session: Session, matricule: str) -> int | None:
     """The id the audit log knows a structure by, from the matricule operators know it by."""
     return session.scalar(select(Structure.id).where(Structure.matricule == matricule))
+
+
+def structure_with_contracts(session: Session, matricule: str) -> Structure | None:
+    """The structure a matricule names, its contracts loaded with it (every check of a
+    matricule + contract pair reads them)."""
+    return session.scalar(
+        select(Structure)
+        .where(Structure.matricule == matricule)
+        .options(selectinload(Structure.contracts))
+    )
 
 
 def mandating_certifiers(

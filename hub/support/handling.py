@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from hub import validation
 from hub.accounts import invitations, policies, services
-from hub.accounts.models import Account, Invitation, InvitationStatus, Role
+from hub.accounts.models import Account, Invitation, Role
 from hub.actors import SupportOperator
 from hub.audit.services import record
 from hub.database import lock_row
@@ -35,8 +35,9 @@ from hub.single_use_links import SingleUseLinks
 from hub.structures.models import Structure
 from hub.support import mails
 from hub.support.models import AdminChangeRequest, RequestStatus
-from hub.support.review import checks_of, structure_of
+from hub.support.review import checks_of, structure_of, waiting_invitations
 from hub.users.models import User
+from hub.users.services import find_user
 
 REASON_MIN = 10
 REASON_MAX = 2000
@@ -115,7 +116,7 @@ def designate(
     portal = request.portal
     current = policies.administrators(session, structure, portal, now=now)
     former = [admin.account for admin in current if admin.via is None]
-    user = session.scalar(select(User).where(User.email == request.email))
+    user = find_user(session, request.email)
     invitation = None
     if user is not None:
         _make_admin(session, user, structure, request, by=by, now=now)
@@ -258,14 +259,7 @@ def _invite(
 ) -> Invitation:
     """A new person's invitation as administrator, with the details the requester gave; one
     already waiting for that address becomes an administrator's and is sent again."""
-    waiting = session.scalar(
-        select(Invitation).where(
-            Invitation.structure_id == structure.id,
-            Invitation.portal_id == request.portal_id,
-            Invitation.invitee == request.email,
-            Invitation.status == InvitationStatus.PENDING,
-        )
-    )
+    waiting = next(iter(waiting_invitations(session, request, structure)), None)
     if waiting is not None:
         waiting.role = Role.ADMIN
         return invitations.send_again(session, waiting, by=by, links=links, now=now)

@@ -40,7 +40,7 @@ from hub.errors import (
 )
 from hub.portals.models import Portal
 from hub.registration.lookup import clean_matricule
-from hub.structures.models import Structure
+from hub.structures.queries import structure_with_contracts
 from hub.support import mails
 from hub.support.models import OPEN_STATUSES, AdminChangeRequest
 from hub.users.services import clean_civility
@@ -127,7 +127,7 @@ def file_request(
         actor=ANONYMOUS,
         action="support.request_filed",
         now=now,
-        structure=_structure(session, filed.matricule),
+        structure=structure_with_contracts(session, filed.matricule),  # for the log only
         portal=filed.portal,
         target=filed,
         after={"ip": ip_address, "number": filed.number},
@@ -243,12 +243,6 @@ def new_number() -> str:
     """« DA-7K3QH9XM »: random, so that it tells nobody how many requests there are and
     names no other request."""
     return NUMBER_PREFIX + "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(NUMBER_LENGTH))
-
-
-def _structure(session: Session, matricule: str) -> Structure | None:
-    """The structure the matricule names, for the audit log only (the requester never sees
-    it)."""
-    return session.scalar(select(Structure).where(Structure.matricule == matricule))
 
 
 def _audit_refusal(

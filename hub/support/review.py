@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from hub.accounts import policies
 from hub.accounts.models import Account, Invitation, InvitationStatus
@@ -22,8 +22,10 @@ from hub.audit.models import AuditEvent
 from hub.errors import UnknownRequest
 from hub.portals.models import Portal
 from hub.structures.models import Structure
+from hub.structures.queries import structure_with_contracts
 from hub.support.models import OPEN_STATUSES, AdminChangeRequest, RequestStatus
 from hub.users.models import User
+from hub.users.services import find_user
 
 PER_PAGE = 25
 EARLIER_SHOWN = 20
@@ -125,7 +127,7 @@ def review(session: Session, request: AdminChangeRequest, *, now: datetime) -> R
     structure = structure_of(session, request)
     checks = checks_of(request, structure)
     admins = _admins(session, structure, request.portal, now=now) if structure else []
-    person = session.scalar(select(User).where(User.email == request.email))
+    person = find_user(session, request.email)
     accounts = (
         session.scalars(
             select(Account).where(Account.user_id == person.id).order_by(Account.created_at)
@@ -133,18 +135,7 @@ def review(session: Session, request: AdminChangeRequest, *, now: datetime) -> R
         if person is not None
         else []
     )
-    invitations = (
-        session.scalars(
-            select(Invitation).where(
-                Invitation.structure_id == structure.id,
-                Invitation.portal_id == request.portal_id,
-                Invitation.invitee == request.email,
-                Invitation.status == InvitationStatus.PENDING,
-            )
-        ).all()
-        if structure is not None
-        else []
-    )
+    invitations = waiting_invitations(session, request, structure) if structure else []
     return Review(
         request=request,
         structure=structure,
@@ -152,17 +143,30 @@ def review(session: Session, request: AdminChangeRequest, *, now: datetime) -> R
         admins=admins,
         known_person=person,
         person_accounts=list(accounts),
-        pending_invitations=list(invitations),
+        pending_invitations=invitations,
         earlier=earlier_requests(session, request),
     )
 
 
-def structure_of(session: Session, request: AdminChangeRequest) -> Structure | None:
-    return session.scalar(
-        select(Structure)
-        .where(Structure.matricule == request.matricule)
-        .options(selectinload(Structure.contracts))
+def waiting_invitations(
+    session: Session, request: AdminChangeRequest, structure: Structure
+) -> list[Invitation]:
+    """The invitations of the structure on the request's portal still waiting for the new
+    administrator's address (a designation sends one of them again rather than a second)."""
+    return list(
+        session.scalars(
+            select(Invitation).where(
+                Invitation.structure_id == structure.id,
+                Invitation.portal_id == request.portal_id,
+                Invitation.invitee == request.email,
+                Invitation.status == InvitationStatus.PENDING,
+            )
+        )
     )
+
+
+def structure_of(session: Session, request: AdminChangeRequest) -> Structure | None:
+    return structure_with_contracts(session, request.matricule)
 
 
 def checks_of(request: AdminChangeRequest, structure: Structure | None) -> list[Check]:

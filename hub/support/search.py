@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from hub import throttle
 from hub.accounts import policies
@@ -25,6 +25,7 @@ from hub.audit.models import AuditEvent
 from hub.clock import paris_date
 from hub.portals.models import Portal
 from hub.structures.models import Structure
+from hub.structures.queries import structure_with_contracts
 from hub.users.models import User
 
 QUERY_MAX = 200
@@ -160,11 +161,7 @@ def _people(session: Session, query: str) -> list[User]:
 def find_structure(session: Session, matricule: str) -> Structure | None:
     if not _plausible(matricule, 20):
         return None
-    return session.scalar(
-        select(Structure)
-        .where(Structure.matricule == matricule)
-        .options(selectinload(Structure.contracts))
-    )
+    return structure_with_contracts(session, matricule)
 
 
 def find_person(session: Session, username: str) -> User | None:

@@ -8,10 +8,13 @@ Readers see every page but no action button; their POSTs are refused by `acting`
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import Response, abort, redirect, render_template, request, url_for
 
+from hub.actors import SupportOperator
 from hub.clock import utcnow
 from hub.support import repairs
 from hub.support import search as lookup
@@ -20,7 +23,6 @@ from idp.auth.invitations import invitation_links
 from idp.extensions import db
 from idp.support import access
 from idp.support.blueprint import bp
-from idp.web.csrf import verify_csrf
 from idp.web.errors import refusals_titled
 
 TITLE = "Console du support"
@@ -86,40 +88,47 @@ def person(username: str) -> str:
 @refusals_titled(TITLE)
 @access.acting
 def resend_invitation(invitation_id: int) -> Response:
-    verify_csrf()
     links = invitation_links()
-    operator = _operator()
-    end_reading(db.session)
-    with unit_of_work(db.session):
+
+    def resend(by: SupportOperator, now: datetime) -> str:
         invitation = repairs.resend_invitation(
-            db.session, invitation_id, by=operator.actor, links=links, now=utcnow()
+            db.session, invitation_id, by=by, links=links, now=now
         )
-        fallback = url_for("support.structure", matricule=invitation.structure.matricule)
-    return _done("invitation", fallback)
+        return url_for("support.structure", matricule=invitation.structure.matricule)
+
+    return _repaired("invitation", resend)
 
 
 @bp.post("/support/comptes/<int:account_id>/renouveler")
 @refusals_titled(TITLE)
 @access.acting
 def renew_account(account_id: int) -> Response:
-    operator = _operator()
-    end_reading(db.session)
-    with unit_of_work(db.session):
-        account = repairs.renew_account(db.session, account_id, by=operator.actor, now=utcnow())
-        fallback = url_for("support.structure", matricule=account.structure.matricule)
-    return _done("renouvellement", fallback)
+    def renew(by: SupportOperator, now: datetime) -> str:
+        account = repairs.renew_account(db.session, account_id, by=by, now=now)
+        return url_for("support.structure", matricule=account.structure.matricule)
+
+    return _repaired("renouvellement", renew)
 
 
 @bp.post("/support/personnes/<username>/debloquer")
 @refusals_titled(TITLE)
 @access.acting
 def unlock(username: str) -> Response:
+    def lift(by: SupportOperator, now: datetime) -> str:
+        user = repairs.unlock(db.session, username, by=by, now=now)
+        return url_for("support.person", username=user.username)
+
+    return _repaired("deblocage", lift)
+
+
+def _repaired(what: str, repair: Callable[[SupportOperator, datetime], str]) -> Response:
+    """Runs `repair` in its own unit of work as the signed-in operator; back to the page the
+    form was on (or the one `repair` names) with the confirmation."""
     operator = _operator()
     end_reading(db.session)
     with unit_of_work(db.session):
-        user = repairs.unlock(db.session, username, by=operator.actor, now=utcnow())
-        fallback = url_for("support.person", username=user.username)
-    return _done("deblocage", fallback)
+        fallback = repair(operator.actor, utcnow())
+    return _done(what, fallback)
 
 
 def _operator() -> access.ConsoleOperator:

@@ -40,7 +40,7 @@ from portals.certificateurs.deposits.errors import (
 )
 from portals.certificateurs.deposits.extension import current_deposits
 from portals.certificateurs.deposits.messages import STATE_LABELS, human_size, too_large
-from portals.certificateurs.rights import DepositRights, deposit_rights
+from portals.certificateurs.rights import DepositRights, current_rights
 from portals.kit import current_person, login_required
 from portals.kit.clock import paris_date_time, utcnow
 from portals.kit.messages import RESTRICTED_TITLE
@@ -90,8 +90,7 @@ def depositing(view: View) -> View:
     @login_required
     @wraps(view)
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        person = current_person()
-        rights = deposit_rights(person) if person is not None else None
+        rights = current_rights()
         if rights is None or not rights.may_deposit:
             refusal = rights.refusal if rights is not None else None
             return render_message(RESTRICTED_TITLE, refusal or "", status=403)
@@ -105,7 +104,7 @@ def deposit_menu() -> dict[str, Any]:
     """`may_deposit()` for the menu of Certificateurs' pages."""
 
     def may_deposit() -> bool:
-        rights = _rights()
+        rights = current_rights()
         return rights is not None and rights.may_deposit
 
     return {"may_deposit": may_deposit}
@@ -116,7 +115,7 @@ bp.add_app_template_filter(paris_date_time, "paris_datetime")
 
 @bp.errorhandler(413)
 def too_large_upload(_error: Exception) -> Page:
-    rights = _rights()
+    rights = current_rights()
     if rights is None or not rights.may_deposit:
         return render_message(RESTRICTED_TITLE, too_large(current_deposits().settings.max_bytes))
     return _new_page(rights, error=too_large(current_deposits().settings.max_bytes), status=413)
@@ -249,11 +248,6 @@ def original(rights: DepositRights, number: str) -> Response:
         download_name=deposit.filename,
         mimetype="text/csv" if deposit.format == "CSV" else "application/xml",
     )
-
-
-def _rights() -> DepositRights | None:
-    person = current_person()
-    return deposit_rights(person) if person is not None else None
 
 
 def _person() -> PersonRef:

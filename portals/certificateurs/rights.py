@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from portals.kit.auth.access import Person
+from flask import g
+
+from portals.kit.auth.access import Person, current_person
 from portals.kit.messages import right_missing, right_not_delegated
 from portals.kit.structures import StructureRef
 
@@ -73,6 +75,15 @@ class DepositRights:
 
     def channel(self, matricule: str) -> Channel | None:
         return next((c for c in self.channels if c.certifier.matricule == matricule), None)
+
+
+def current_rights() -> DepositRights | None:
+    """The signed-in person's rights (None for a visitor), read once per request: the page
+    and its menu ask for them."""
+    if "deposit_rights" not in g:
+        person = current_person()
+        g.deposit_rights = deposit_rights(person) if person is not None else None
+    return g.deposit_rights
 
 
 def deposit_rights(person: Person) -> DepositRights:

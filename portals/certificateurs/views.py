@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, render_template
 
-from portals.certificateurs.rights import deposit_rights
+from portals.certificateurs.rights import current_rights
 from portals.kit import current_person, render_connexion
 
 bp = Blueprint("certificateurs", __name__)
@@ -29,7 +29,8 @@ def home() -> Any:
     person = current_person()
     if person is None:
         return render_connexion()
-    rights = deposit_rights(person)
+    rights = current_rights()
+    assert rights is not None  # a person is signed in
     return render_template(
         "certificateurs/home.html",
         person=person,

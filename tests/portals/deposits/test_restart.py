@@ -44,6 +44,23 @@ def start_portal(tmp_path: Path, port: int) -> subprocess.Popen:
     )
 
 
+def large_deposit_waiting(tmp_path: Path):
+    """A deposit of `RECORDS` records received in the portal's instance folder (a rejection
+    every `REJECT_EVERY`), not processed yet; with a reading of its current state."""
+    instance = tmp_path / "certificateurs"
+    engine = make_engine(f"sqlite:///{instance / 'certificateurs.sqlite3'}")
+    ctx = open_deposits(engine, DepositSettings.from_env(instance, environ={}), consume=False)
+    deposit = service.receive(
+        ctx, stream=io.BytesIO(csv_bytes(RECORDS, reject_every=REJECT_EVERY)),
+        filename="gros.csv", certifier=ALPHA, depositor=ALPHA, person=EMMA, now=NOW,
+    )  # fmt: skip
+
+    def current():
+        return service.find(ctx, deposit.number, certifiers=[ALPHA.matricule])
+
+    return instance, engine, ctx, current
+
+
 def rejection_rows(engine) -> int:
     with engine.connect() as connection:
         return connection.scalar(select(func.count()).select_from(deposit_rejections))
@@ -60,16 +77,7 @@ def wait_for(condition, timeout: float, what: str):
 
 
 def test_r13_a_portal_killed_mid_file_finishes_the_deposit_once_after_a_restart(tmp_path):
-    instance = tmp_path / "certificateurs"
-    engine = make_engine(f"sqlite:///{instance / 'certificateurs.sqlite3'}")
-    ctx = open_deposits(engine, DepositSettings.from_env(instance, environ={}), consume=False)
-    deposit = service.receive(
-        ctx, stream=io.BytesIO(csv_bytes(RECORDS, reject_every=REJECT_EVERY)),
-        filename="gros.csv", certifier=ALPHA, depositor=ALPHA, person=EMMA, now=NOW,
-    )  # fmt: skip
-
-    def current():
-        return service.find(ctx, deposit.number, certifiers=[ALPHA.matricule])
+    instance, engine, ctx, current = large_deposit_waiting(tmp_path)
 
     port = free_port()
     portal = start_portal(tmp_path, port)
@@ -117,16 +125,7 @@ def test_r13_a_portal_killed_mid_file_finishes_the_deposit_once_after_a_restart(
 
 
 def test_r13_a_portal_stopped_mid_file_lets_its_deposit_go_for_the_next_start(tmp_path):
-    instance = tmp_path / "certificateurs"
-    engine = make_engine(f"sqlite:///{instance / 'certificateurs.sqlite3'}")
-    ctx = open_deposits(engine, DepositSettings.from_env(instance, environ={}), consume=False)
-    deposit = service.receive(
-        ctx, stream=io.BytesIO(csv_bytes(RECORDS, reject_every=REJECT_EVERY)),
-        filename="gros.csv", certifier=ALPHA, depositor=ALPHA, person=EMMA, now=NOW,
-    )  # fmt: skip
-
-    def current():
-        return service.find(ctx, deposit.number, certifiers=[ALPHA.matricule])
+    _, engine, _, current = large_deposit_waiting(tmp_path)
 
     portal = start_portal(tmp_path, free_port())
     try:
