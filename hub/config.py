@@ -156,6 +156,18 @@ class Settings:
     logout_wait_seconds: float = 2.0
     ldap: Ldap | None = None  # None: no directory (the console is closed), or the demo's
     support: Support = field(default_factory=Support)
+    # Demo mode (`hub run --demo`, `make cluster`): the demo's published passwords and plain-http
+    # loopback URLs are expected, so `hub check` warns instead of refusing to start.
+    demo: bool = False
+    # Reverse proxies in front of the hub (HAProxy): how many X-Forwarded-* hops to believe, so
+    # that throttling and audit see the browser's address and URLs the public scheme. 0: none.
+    trusted_proxies: int = 0
+    metrics_token: str | None = None  # bearer token `/metrics` asks for; None: no /metrics
+    log_format: str = "text"  # "json": one JSON line per request and per event
+    # While this file exists, `/readyz` answers 503 (draining): `hub run` creates it on SIGTERM
+    # so that the load balancer stops sending before the servers stop.
+    drain_file: Path | None = None
+    database_wait_seconds: float = 5.0  # a request waits this long for a database that went away
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -201,6 +213,14 @@ class Settings:
             max_request_bytes=int(env.get("HUB_MAX_REQUEST_BYTES", cls.max_request_bytes)),
             logout_wait_seconds=float(env.get("HUB_LOGOUT_WAIT_SECONDS", cls.logout_wait_seconds)),
             ldap=ldap_from_env(env),
+            demo=_bool(env.get("HUB_DEMO", "false")),
+            trusted_proxies=int(env.get("HUB_TRUSTED_PROXIES", cls.trusted_proxies)),
+            metrics_token=env.get("HUB_METRICS_TOKEN") or None,
+            log_format=env.get("HUB_LOG_FORMAT", cls.log_format).strip().lower(),
+            drain_file=Path(env["HUB_DRAIN_FILE"]) if env.get("HUB_DRAIN_FILE") else None,
+            database_wait_seconds=float(
+                env.get("HUB_DATABASE_WAIT_SECONDS", cls.database_wait_seconds)
+            ),
             support=Support(
                 idle_minutes=float(env.get("HUB_SUPPORT_IDLE_MINUTES", Support.idle_minutes)),
                 session_hours=float(env.get("HUB_SUPPORT_SESSION_HOURS", Support.session_hours)),
