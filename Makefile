@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?= -n 2
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench cluster clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python >= 3.11 is required")'
@@ -24,6 +24,13 @@ $(VENV)/.installed-test: $(BIN)/python pyproject.toml
 ## Start the hub on http://127.0.0.1:5000 with the demo data set (Ctrl-C stops everything).
 run: $(VENV)/.installed
 	$(BIN)/hub run --demo
+
+## The demo in the production topology: HAProxy on http://127.0.0.1:5000, two hub instances
+## (:5010, :5011) on PostgreSQL (database hub_cluster, or HUB_DATABASE_URL), both portals.
+cluster: $(VENV)/.installed
+	@command -v haproxy >/dev/null || test -x /usr/sbin/haproxy || { \
+		echo "HAProxy manque : sudo apt-get install haproxy"; exit 1; }
+	$(BIN)/hub cluster
 
 ## Run the whole suite: lint, layering, SQLite and (when it answers) PostgreSQL.
 test: $(VENV)/.installed-test

@@ -167,6 +167,8 @@ class Settings:
     # While this file exists, `/readyz` answers 503 (draining): `hub run` creates it on SIGTERM
     # so that the load balancer stops sending before the servers stop.
     drain_file: Path | None = None
+    drain_seconds: float = 0.0  # how long `hub run` stays up draining before it stops serving
+    lease_seconds: float = 15.0  # life of the periodic jobs' lease (`hub.leases`), renewed at 1/3
     database_wait_seconds: float = 5.0  # a request waits this long for a database that went away
 
     @classmethod
@@ -218,6 +220,8 @@ class Settings:
             metrics_token=env.get("HUB_METRICS_TOKEN") or None,
             log_format=env.get("HUB_LOG_FORMAT", cls.log_format).strip().lower(),
             drain_file=Path(env["HUB_DRAIN_FILE"]) if env.get("HUB_DRAIN_FILE") else None,
+            drain_seconds=float(env.get("HUB_DRAIN_SECONDS", cls.drain_seconds)),
+            lease_seconds=float(env.get("HUB_LEASE_SECONDS", cls.lease_seconds)),
             database_wait_seconds=float(
                 env.get("HUB_DATABASE_WAIT_SECONDS", cls.database_wait_seconds)
             ),

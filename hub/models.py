@@ -11,6 +11,7 @@ from hub.accounts.models import (
 from hub.audit.models import AuditEvent
 from hub.database import Base
 from hub.email_changes.models import EmailChange
+from hub.leases import Lease
 from hub.mail.models import MailStatus, OutboxMessage
 from hub.oidc.models import (
     AuthorizationCode,
@@ -41,6 +42,7 @@ __all__ = [
     "DelegationRule",
     "EmailChange",
     "Invitation",
+    "Lease",
     "InvitationStatus",
     "LoginThrottle",
     "LogoutDelivery",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hub.config import Settings
 from idp.extensions import db
@@ -53,4 +54,10 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     input_guard.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    if settings.trusted_proxies:
+        # The browser's address and scheme, as the last `trusted_proxies` hops report them; the
+        # Host is not taken from a header: the hub's URLs come from `public_url`.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies
+        )
     return app

@@ -7,12 +7,14 @@ from flask.cli import AppGroup, ScriptInfo
 
 from idp import create_app
 from idp.cli import cli as idp_commands
-from launcher import run
+from launcher import cluster, run, worker
 
 cli = AppGroup("hub", help=idp_commands.help)
 for name, command in idp_commands.commands.items():
     cli.add_command(command, name)
 cli.add_command(run.command)
+cli.add_command(worker.command)
+cli.add_command(cluster.command)
 
 
 def main() -> None:

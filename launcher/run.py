@@ -2,11 +2,12 @@
 
 It checks that every server's port is free, migrates the database, optionally loads the demo
 data, starts the hub (and with `--demo` the portals) under gunicorn in child processes, and
-delivers mail and back-channel logouts, and the daily expiry reminders, from background threads
-(with `--demo` and no `HUB_SMTP_HOST`, mail goes to a local catcher read at the hub's `/dev/mail`
-instead of a mail server). It prints the URLs only once each server answers. Ctrl-C (or SIGTERM)
-stops everything, a further one hurries the stop, and the servers die with `hub run` even when
-it is killed: `launcher.servers` says how.
+runs the background work from threads (`launcher.background`: mail, back-channel logouts, the
+periodic jobs; with `--demo` and no `HUB_SMTP_HOST`, mail goes to a local catcher read at the
+hub's `/dev/mail` instead of a mail server). It prints the URLs only once each server answers.
+Ctrl-C (or SIGTERM) stops everything, after `HUB_DRAIN_SECONDS` of draining behind a load
+balancer; a further one hurries the stop, and the servers die with `hub run` even when it is
+killed: `launcher.servers` says how.
 """
 
 from __future__ import annotations
@@ -15,21 +16,18 @@ import os
 import socket
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
 
 import migrations
 from hub.config import Smtp
-from hub.database import make_session_factory
 from hub.mail.catcher import MailCatcher
-from hub.mail.sender import SmtpSender
-from hub.mail.worker import MailWorker
-from hub.reminders.worker import ReminderWorker
 from idp.cli.demo import load as load_demo
 from idp.cli.session import settings
 from idp.extensions import db
-from idp.oidc.backchannel import LogoutWorker
+from launcher.background import background_workers
 from launcher.servers import (
     Server,
     Shutdown,
@@ -68,7 +66,11 @@ def hub_server(
         "--no-control-socket",
         "idp.wsgi:app",
     ]
-    env = {"HUB_INSTANCE_PATH": str(settings().instance_path.resolve()), "HUB_PUBLIC_URL": url}
+    env = {
+        "HUB_INSTANCE_PATH": str(settings().instance_path.resolve()),
+        "HUB_PUBLIC_URL": url,
+        "HUB_DRAIN_FILE": str(drain_file(port)),
+    }
     if mail_catcher is not None:
         env["HUB_MAIL_CATCHER"] = str(mail_catcher.folder)
     if demo and not os.environ.get("HUB_LDAP_URL"):
@@ -76,13 +78,32 @@ def hub_server(
     return Server("Hub d'identité", argv, url, f"{bound}/healthz", env)
 
 
-def demo_mail_catcher() -> MailCatcher:
+def drain_file(port: int) -> Path:
+    """While it exists, the hub on `port` says it is not ready (`/readyz`), so that the load
+    balancer stops sending it requests before it stops."""
+    return settings().instance_path.resolve() / f"draining-{port}"
+
+
+def drain(port: int, shutdown: Shutdown) -> None:
+    """On a stop, the hub first reports itself draining for `HUB_DRAIN_SECONDS` (at least the
+    load balancer's check interval), serving all the while; then it stops. Nothing is lost
+    either way: requests that reach a stopping server are finished (gunicorn's graceful stop),
+    and connections it no longer accepts are retried elsewhere by the balancer."""
+    seconds = settings().drain_seconds
+    if seconds <= 0:
+        return
+    drain_file(port).touch()
+    click.echo(f"Plus de nouvelles requêtes dans {seconds:g} s…")
+    shutdown.linger(seconds)
+
+
+def demo_mail_catcher(root: Path | None = None) -> MailCatcher:
     """The demo's mail goes to a catcher on a free loopback port (`hub.mail.catcher`), read at
     the hub's `/dev/mail`, unless `HUB_SMTP_HOST` names a real server."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    return MailCatcher(settings().instance_path.resolve() / "caught-mail", port)
+    return MailCatcher((root or settings().instance_path.resolve()) / "caught-mail", port)
 
 
 def catcher_smtp(smtp: Smtp, catcher: MailCatcher) -> Smtp:
@@ -117,8 +138,16 @@ def portal_servers(issuer: str) -> list[Server]:
     default=None,
     help="Démarrer SOLTÉA (:5001) et Certificateurs (:5002) ; par défaut avec --demo.",
 )
+@click.option(
+    "--background/--no-background",
+    default=True,
+    show_default=True,
+    help="Travaux de fond (courriels, déconnexions, rappels, purge) ; sinon `hub worker`.",
+)
 @with_appcontext
-def command(demo: bool, host: str, port: int, workers: int, portals: bool | None) -> None:
+def command(
+    demo: bool, host: str, port: int, workers: int, portals: bool | None, background: bool
+) -> None:
     hub_settings = settings()
     catcher = demo_mail_catcher() if demo and not os.environ.get("HUB_SMTP_HOST") else None
     hub = hub_server(host, port, workers, mail_catcher=catcher, demo=demo)
@@ -129,14 +158,9 @@ def command(demo: bool, host: str, port: int, workers: int, portals: bool | None
     if demo:
         created = load_demo()
         click.echo(f"Données de démonstration : {len(created)} élément(s) créé(s).")
-    smtp = catcher_smtp(hub_settings.smtp, catcher) if catcher else hub_settings.smtp
-    pollers = [
-        MailWorker(
-            make_session_factory(db.engine), SmtpSender(smtp), hub_settings.mail_poll_seconds
-        ),
-        LogoutWorker(make_session_factory(db.engine)),
-        ReminderWorker(make_session_factory(db.engine), hub_settings.reminders),
-    ]
+    smtp = catcher_smtp(hub_settings.smtp, catcher) if catcher else None
+    pollers = background_workers(hub_settings, db.engine, smtp=smtp) if background else []
+    drain_file(port).unlink(missing_ok=True)
     shutdown = Shutdown(servers)
     catching = False
     with signals_to(shutdown):
@@ -157,9 +181,11 @@ def command(demo: bool, host: str, port: int, workers: int, portals: bool | None
             watch(servers, shutdown)
         except Stop:
             click.echo("\nArrêt en cours…")
+            drain(port, shutdown)
         finally:
             shutdown.stop_servers()
             shutdown.stop_workers(pollers)
             if catcher is not None and catching:
                 catcher.stop()
+            drain_file(port).unlink(missing_ok=True)
     click.echo("Arrêté.")

@@ -190,6 +190,12 @@ class Shutdown:
             time.sleep(min(PAUSE_STEP, left))
         self.raise_if_asked()
 
+    def linger(self, seconds: float) -> None:
+        """Sleeps during a stop already asked for; cut short if the stop is hurried."""
+        deadline = time.monotonic() + seconds
+        while not self.hurried and (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(PAUSE_STEP, left))
+
     def stop_servers(self) -> None:
         """SIGTERM to every server at once, then a common deadline for all, in reverse order."""
         self.begun = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging.config
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeDecorator
 
@@ -17,6 +18,12 @@ if config.config_file_name and config.attributes.get("configure_logger", True):
     logging.config.fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = Base.metadata
+
+# Several hub instances may start at once on one PostgreSQL (`make cluster`, a rolling restart):
+# each upgrade waits for this lock, held until its transaction ends, so the second instance finds
+# the database at head instead of racing the first. SQLite is one machine's file: its writer lock
+# serialises upgrades already.
+ADVISORY_LOCK_KEY = 0x4855_425F_4D49_4752  # "HUB_MIGR"
 
 
 def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
@@ -64,6 +71,10 @@ def _run(connection: Connection) -> None:
         render_item=render_item,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
+            )
         context.run_migrations()
 
 

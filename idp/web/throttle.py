@@ -10,9 +10,9 @@ from flask import request
 
 
 def client_address() -> str | None:
-    """The address failures are counted against. Behind a reverse proxy, deploy with werkzeug's
-    `ProxyFix` so that this is the browser's address rather than the proxy's (otherwise every
-    person would share one counter)."""
+    """The address failures are counted against: the browser's, also behind a reverse proxy
+    when `HUB_TRUSTED_PROXIES` counts its hops (otherwise every person would share the proxy's
+    counter)."""
     return request.remote_addr
 
 

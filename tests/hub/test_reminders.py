@@ -24,7 +24,7 @@ from hub.portals.models import Portal
 from hub.reminders.models import ReminderSent
 from hub.reminders.reports import ReminderReport
 from hub.reminders.services import send_due
-from hub.reminders.worker import ReminderWorker
+from hub.reminders.job import reminder_job
 from hub.structures.models import Structure
 from hub.transactions import retrying
 from hub.users.models import User
@@ -470,26 +470,23 @@ def test_reminders_reach_the_mail_server_in_french(
     assert "Denise Leroy (denise.leroy), utilisateur" in html
 
 
-def test_scheduler_sends_once_a_day_from_the_configured_paris_hour(
+def test_the_daily_job_sends_once_a_day_from_the_configured_paris_hour(
     session, session_factory, alpha, holder, travel
 ):
     holder(alpha.certificateurs, "Denise", "Leroy", 30 * DAY)
-    worker = ReminderWorker(session_factory, Reminders(hour=8))
+    job = reminder_job(session_factory, Reminders(hour=8))
 
-    travel(datetime(2026, 11, 23, 6, 59, tzinfo=UTC))  # 07:59 in Paris
-    worker.run_pass()
+    job.run(travel(datetime(2026, 11, 23, 6, 59, tzinfo=UTC)))  # 07:59 in Paris
     before_hour = len(mails(session))
-    travel(datetime(2026, 11, 23, 7, 0, tzinfo=UTC))  # 08:00 in Paris
-    worker.run_pass()
+    job.run(travel(datetime(2026, 11, 23, 7, 0, tzinfo=UTC)))  # 08:00 in Paris
     at_hour = len(mails(session))
     for hour in range(8, 23):
-        travel(datetime(2026, 11, 23, hour, 0, tzinfo=UTC))
-        worker.run_pass()
+        job.run(travel(datetime(2026, 11, 23, hour, 0, tzinfo=UTC)))
 
     assert (before_hour, at_hour) == (0, 2)
     assert len(mails(session)) == 2
     assert len(runs_audited(session)) == 1
-    assert worker.poll_seconds == 3600
+    assert job.every == timedelta(hours=1)
 
 
 def test_deleting_an_account_forgets_its_reminders(session, alpha, holder):
