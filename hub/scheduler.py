@@ -78,10 +78,10 @@ class Scheduler(PollingWorker):
                 break
             now = self.clock()
             if self._next_runs.get(job.name, now) <= now:
-                self._next_runs[job.name] = now + self._run(job, now)
+                self._next_runs[job.name] = now + self._run_job(job, now)
         return False
 
-    def _run(self, job: Job, now: datetime) -> timedelta:
+    def _run_job(self, job: Job, now: datetime) -> timedelta:
         """Runs `job`; how long until its next run (sooner after a failure)."""
         try:
             job.run(now)
