@@ -21,10 +21,10 @@ from hub.config import Reminders, Settings
 from hub.mail.models import OutboxMessage
 from hub.mail.sender import DeliveryReport, SmtpSender, deliver_pending
 from hub.portals.models import Portal
+from hub.reminders.job import reminder_job
 from hub.reminders.models import ReminderSent
 from hub.reminders.reports import ReminderReport
 from hub.reminders.services import send_due
-from hub.reminders.job import reminder_job
 from hub.structures.models import Structure
 from hub.transactions import retrying
 from hub.users.models import User
