@@ -1,4 +1,5 @@
-"""Two instances on one PostgreSQL database do the background work once (issue 16).
+"""Two instances on one PostgreSQL database do the background work once (issue 16): each mail,
+logout token and reminder goes out once.
 
 Each instance here is a real `hub worker` process (the same background work `hub run` runs
 beside its web servers, `launcher.background`), on a PostgreSQL schema of the test's own, with
@@ -7,6 +8,8 @@ mail going to a real SMTP server.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import signal
 import subprocess
@@ -14,8 +17,9 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -27,13 +31,15 @@ from hub.database import make_engine, make_session_factory
 from hub.demo import load_demo
 from hub.leases import Lease
 from hub.mail.models import MailStatus, OutboxMessage
+from hub.oidc.models import LogoutDelivery, OidcClient
 from hub.portals.models import Portal
 from hub.reminders.models import ReminderSent
 from hub.structures.models import Structure
 from tests.conftest import LIGHT_HASHING, empty_postgres_schema, postgres_unavailable
 from tests.factories import make_account, make_user
 from tests.fixtures.hub_run import light_hashing_env
-from tests.fixtures.smtp import smtp_server as smtp_server  # the fixture, used by name
+from tests.fixtures.portal_receiver import receiver as receiver  # the fixture, used by name
+from tests.fixtures.smtp import smtp_server as smtp_server  # likewise
 from tests.hub.test_mail import queue_simple
 
 HUB = Path(sys.executable).parent / "hub"
@@ -140,6 +146,31 @@ def test_queued_mail_is_delivered_once_in_all_by_two_instances(
     assert second.process.poll() is None
 
 
+def test_each_logout_token_reaches_its_portal_once_with_two_instances(
+    session_factory, start_worker, receiver
+):
+    now = utcnow()
+    with session_factory.begin() as session:
+        load_demo(session, now=now, passwords=LIGHT_HASHING)
+        soltea = session.scalar(select(OidcClient).filter_by(client_id="soltea"))
+        soltea.backchannel_logout_uri = receiver.uri
+        for n in range(30):
+            session.add(
+                LogoutDelivery(
+                    client=soltea, logout_token=_token(jti=f"logout-{n}", now=now), created_at=now
+                )
+            )
+
+    start_worker(), start_worker()
+    until(lambda: len(receiver.requests) >= 30, "30 logout tokens posted")
+    time.sleep(1.0)  # a second post would come within a few polls
+
+    posted = sorted(_claims(r.logout_token)["jti"] for r in receiver.requests)
+    assert posted == sorted(f"logout-{n}" for n in range(30))
+    with session_factory() as session:
+        assert all(d.delivered_at for d in session.scalars(select(LogoutDelivery)))
+
+
 def test_a_reminder_day_sends_each_reminder_once_with_two_instances(
     session_factory, start_worker, smtp_server
 ):
@@ -205,6 +236,18 @@ def test_a_stopped_instance_hands_the_lease_over_at_once(session_factory, start_
     assert first.process.returncode == 0
     assert _holder(session_factory) is None or f":{second.process.pid}:" in _holder(session_factory)
     until(lambda: f":{second.process.pid}:" in (_holder(session_factory) or ""), "handover")
+
+
+def _token(*, jti: str, now: datetime) -> str:
+    """A stored logout token as the sender reads it (it posts a fresh one as it is)."""
+    claims = {"jti": jti, "exp": int((now + timedelta(minutes=2)).timestamp())}
+    payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    return f"eyJhbGciOiJSUzI1NiJ9.{payload}.c2lnbmF0dXJl"
+
+
+def _claims(token: str) -> dict[str, Any]:
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
 
 def _holder(session_factory: sessionmaker[Session]) -> str | None:
