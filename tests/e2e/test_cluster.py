@@ -1,0 +1,202 @@
+"""`hub cluster` (`make cluster`), end to end (issue 16): two hub instances on PostgreSQL behind
+the repository's HAProxy file, both portals signing in through the proxy; a person's single
+sign-on across both portals and the single logout, every hub URL being the proxy's.
+
+The browser connects from 127.0.0.2 (still the loopback, to the proxy on 127.0.0.1) so that the
+browser's address differs from the proxy's: the hub must record the browser's, as told by
+HAProxy's X-Forwarded-For (HUB_TRUSTED_PROXIES=1), and ignore what the browser itself claims.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+from requests.adapters import HTTPAdapter
+from sqlalchemy import select
+
+import migrations
+from hub.clock import utcnow
+from hub.database import make_engine, make_session_factory
+from hub.demo import load_demo
+from hub.oidc.models import BrowserSession
+from hub.users.models import User
+from tests.conftest import LIGHT_HASHING, empty_postgres_schema, postgres_unavailable
+from tests.e2e.browser import Browser, asked_for_password, text
+from tests.e2e.servers import register_portal_client
+from tests.fixtures.hub_run import HUB, light_hashing_env, survivors
+from tests.fixtures.ports import free_port
+
+READY_LINE = "Ctrl-C pour tout arrêter."
+BROWSER_ADDRESS = "127.0.0.2"
+
+
+class FromAddress(HTTPAdapter):
+    """Connections from another loopback address than the proxy's own."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (BROWSER_ADDRESS, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+@pytest.fixture
+def database() -> Iterator[str]:
+    reason = postgres_unavailable()
+    if reason:
+        pytest.skip(reason)
+    if not (shutil.which("haproxy") or Path("/usr/sbin/haproxy").exists()):
+        pytest.skip("HAProxy is not installed (.ci/run installs it: apt-get install haproxy)")
+    with empty_postgres_schema("hubcluster") as url:
+        yield url
+
+
+class Cluster:
+    def __init__(self, database: str, tmp_path: Path) -> None:
+        self.proxy, self.soltea_port, self.certificateurs_port = (
+            free_port(),
+            free_port(),
+            free_port(),
+        )
+        self.instance_ports = (free_port(), free_port())
+        self.database = database
+        self.log = tmp_path / "cluster.log"
+        self.tmp_path = tmp_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def issuer(self) -> str:
+        return f"http://127.0.0.1:{self.proxy}"
+
+    @property
+    def soltea(self) -> str:
+        return f"http://127.0.0.1:{self.soltea_port}"
+
+    @property
+    def certificateurs(self) -> str:
+        return f"http://127.0.0.1:{self.certificateurs_port}"
+
+    @property
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def prepare(self) -> dict[str, str]:
+        """The demo, and the portals' clients registered for their ports here (the demo's are
+        for :5001/:5002, which parallel test runs cannot share)."""
+        migrations.upgrade(self.database)
+        engine = make_engine(self.database)
+        env: dict[str, str] = {}
+        with make_session_factory(engine).begin() as session:
+            load_demo(session, now=utcnow(), passwords=LIGHT_HASHING)
+            for code, url in (("soltea", self.soltea), ("certificateurs", self.certificateurs)):
+                client_id, secret = register_portal_client(session, code, url)
+                env |= {
+                    f"{code.upper()}_CLIENT_ID": client_id,
+                    f"{code.upper()}_CLIENT_SECRET": secret,
+                }
+        engine.dispose()
+        return env
+
+    def start(self) -> None:
+        env = os.environ | light_hashing_env() | self.prepare() | {
+            "HUB_DATABASE_URL": self.database,
+            "HUB_INSTANCE_PATH": str(self.tmp_path / "instance"),
+        }  # fmt: skip
+        argv = [
+            str(HUB), "cluster",
+            "--port", str(self.proxy),
+            "--instance-ports", *map(str, self.instance_ports),
+            "--portal-ports", str(self.soltea_port), str(self.certificateurs_port),
+            "--workers", "1",
+        ]  # fmt: skip
+        with self.log.open("wb") as output:
+            self.process = subprocess.Popen(argv, env=env, stdout=output, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while READY_LINE not in self.output:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("hub cluster never became ready:\n" + self.output)
+            time.sleep(0.2)
+
+    def stop(self) -> tuple[int | None, list[psutil.Process]]:
+        """Ctrl-C; the exit code and whatever outlived it."""
+        if self.process is None:
+            return None, []
+        descendants = psutil.Process(self.process.pid).children(recursive=True)
+        self.process.send_signal(signal.SIGINT)
+        try:
+            code = self.process.wait(60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            code = None
+        return code, survivors(descendants)
+
+
+@pytest.fixture
+def cluster(database, tmp_path) -> Iterator[Cluster]:
+    running = Cluster(database, tmp_path)
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+
+
+def test_single_sign_on_and_single_logout_through_haproxy_and_two_instances(cluster):
+    browser = Browser()
+    browser.session.mount("http://", FromAddress())
+    browser.session.headers["X-Forwarded-For"] = "203.0.113.7"  # a browser's own claim
+
+    on_soltea = browser.sign_in(cluster.soltea, "alice.martin")
+    on_certificateurs = browser.sign_in(cluster.certificateurs)
+
+    assert "Bienvenue sur SOLTÉA, Alice Martin" in text(on_soltea)
+    assert "Bienvenue sur Certificateurs, Alice Martin" in text(on_certificateurs)
+    assert not asked_for_password(on_certificateurs)
+    hub_pages = [r.url for r in (*on_soltea.history, *on_certificateurs.history)]
+    hub_pages = [url for url in hub_pages if "/authorize" in url or "/login" in url]
+    assert hub_pages
+    assert all(url.startswith(f"{cluster.issuer}/") for url in hub_pages)
+    assert _sign_in_addresses(cluster.database) == [BROWSER_ADDRESS]
+
+    after_logout = browser.log_out(cluster.soltea)
+
+    assert "Vous êtes déconnecté." in text(after_logout)
+    assert "Me connecter" in text(browser.get(f"{cluster.certificateurs}/"))
+    assert asked_for_password(browser.sign_in(cluster.certificateurs))
+
+
+def test_the_cluster_stops_whole_on_ctrl_c(cluster):
+    for port in cluster.instance_ports:
+        assert browser_ready(f"http://127.0.0.1:{port}")
+    assert browser_ready(cluster.issuer)
+
+    code, left = cluster.stop()
+
+    assert code == 0, cluster.output
+    assert left == []
+    assert "Arrêté." in cluster.output
+
+
+def browser_ready(base: str) -> bool:
+    return Browser().get(f"{base}/readyz").status_code == 200
+
+
+def _sign_in_addresses(database: str) -> list[str | None]:
+    engine = make_engine(database)
+    try:
+        with make_session_factory(engine)() as session:
+            return list(
+                session.scalars(
+                    select(BrowserSession.ip_address)
+                    .join(BrowserSession.user)
+                    .where(User.username == "alice.martin")
+                )
+            )
+    finally:
+        engine.dispose()
