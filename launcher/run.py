@@ -12,9 +12,11 @@ it is killed: `launcher.servers` says how.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
@@ -29,7 +31,10 @@ from hub.reminders.worker import ReminderWorker
 from idp.cli.demo import load as load_demo
 from idp.cli.session import settings
 from idp.extensions import db
+from idp.logs import JSON
+from idp.metrics.scrape import MULTIPROCESS_VARIABLE
 from idp.oidc.backchannel import LogoutWorker
+from launcher import gunicorn_conf
 from launcher.servers import (
     Server,
     Shutdown,
@@ -53,27 +58,51 @@ def hub_server(
     from the demo's embedded directory (R11: `make run` needs no directory server)."""
     bound = f"http://{host}:{port}"
     url = os.environ.get("HUB_PUBLIC_URL") or bound  # the issuer the portals must use
+    hub_settings = settings()
+    # In JSON mode the app writes each request's line itself, without the query string.
+    access_log = [] if hub_settings.log_format == JSON else ["--access-logfile", "-"]
     argv = [
         sys.executable,
         "-m",
         "gunicorn",
+        "--config",
+        f"python:{gunicorn_conf.__name__}",
         "--bind",
         f"{host}:{port}",
         "--workers",
         str(workers),
-        "--access-logfile",
-        "-",
+        *access_log,
         "--graceful-timeout",
         "5",
         "--no-control-socket",
         "idp.wsgi:app",
     ]
-    env = {"HUB_INSTANCE_PATH": str(settings().instance_path.resolve()), "HUB_PUBLIC_URL": url}
+    instance = hub_settings.instance_path.resolve()
+    env = {
+        "HUB_INSTANCE_PATH": str(instance),
+        "HUB_PUBLIC_URL": url,
+        MULTIPROCESS_VARIABLE: str(metrics_folder(instance, port)),
+    }
     if mail_catcher is not None:
         env["HUB_MAIL_CATCHER"] = str(mail_catcher.folder)
     if demo and not os.environ.get("HUB_LDAP_URL"):
         env["HUB_SUPPORT_DEMO_DIRECTORY"] = "1"
     return Server("Hub d'identité", argv, url, f"{bound}/healthz", env)
+
+
+def metrics_folder(instance: Path, port: int) -> Path:
+    """Where the workers of the hub instance on `port` keep their counts for `/metrics`: one
+    folder per instance, emptied before it starts (`empty_metrics_folder`)."""
+    return instance / "metrics" / str(port)
+
+
+def empty_metrics_folder(hub: Server) -> None:
+    """A fresh start for the hub's counts: files left by a previous run's workers would be
+    added to the new ones'. Called once the port is known free, so never under a running
+    instance."""
+    folder = Path(hub.env[MULTIPROCESS_VARIABLE])
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
 
 
 def demo_mail_catcher() -> MailCatcher:
@@ -124,6 +153,7 @@ def command(demo: bool, host: str, port: int, workers: int, portals: bool | None
     hub = hub_server(host, port, workers, mail_catcher=catcher, demo=demo)
     servers = [hub, *(portal_servers(hub.url) if portals or (portals is None and demo) else [])]
     refuse_taken_ports(servers)
+    empty_metrics_folder(hub)
     migrations.upgrade(hub_settings.database_url)
     click.echo("Base de données à jour.")
     if demo:
