@@ -26,9 +26,10 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     app.config.update(flask_config)
     db.init_app(app)
 
-    from idp import health, input_guard, registration, request_ids, security, support
+    from idp import health, input_guard, logs, registration, request_ids, security, support
     from idp.api import admin, me, openapi
     from idp.auth import invitations, passwords, renewal_requests, views
+    from idp.metrics import scrape
     from idp.oidc import endpoints, logout
     from idp.web import csrf, errors, sessions
 
@@ -51,6 +52,8 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     app.after_request(sessions.apply_cookie)
     csrf.init_app(app)
     request_ids.init_app(app)
+    scrape.init_app(app)
+    logs.init_app(app, settings.log_format)
     input_guard.init_app(app)
     security.init_app(app)
     errors.init_app(app)

@@ -1,10 +1,12 @@
 """A request id for every request: in the audit events the request writes, in the logs, and
 echoed in `X-Request-Id` so a person reporting a problem can quote it. A caller's own id (a
-portal forwarding its request's id) is kept when it is reasonable."""
+portal forwarding its request's id) is kept when it is reasonable. The moment the request
+began is kept beside it, for its duration in the metrics and the request log."""
 
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
 from flask import Flask, Response, g, request
@@ -16,6 +18,7 @@ _ACCEPTABLE = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 
 
 def _begin() -> None:
+    g.request_started = time.perf_counter()
     given = request.headers.get(HEADER, "")
     g.request_id = given if _ACCEPTABLE.match(given) else uuid.uuid4().hex[:16]
     g.audit_token = enter_audit_context(request_id=g.request_id)
@@ -26,6 +29,12 @@ def _echo(response: Response) -> Response:
     return response
 
 
+def elapsed_seconds() -> float:
+    """How long this request has run so far (0 when it was refused before it began)."""
+    started = g.get("request_started")
+    return 0.0 if started is None else time.perf_counter() - started
+
+
 def _end(_error: BaseException | None) -> None:
     token = g.pop("audit_token", None)
     if token is not None:
@@ -33,6 +42,8 @@ def _end(_error: BaseException | None) -> None:
 
 
 def init_app(app: Flask) -> None:
-    app.before_request(_begin)
+    """`_begin` runs before every other `before_request` function, so that a request another
+    one refuses still has its id and its start."""
+    app.before_request_funcs.setdefault(None, []).insert(0, _begin)
     app.after_request(_echo)
     app.teardown_request(_end)

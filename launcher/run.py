@@ -13,6 +13,7 @@ killed: `launcher.servers` says how.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import sys
 from dataclasses import replace
@@ -27,6 +28,9 @@ from hub.mail.catcher import MailCatcher
 from idp.cli.demo import load as load_demo
 from idp.cli.session import settings
 from idp.extensions import db
+from idp.logs import JSON
+from idp.metrics.scrape import MULTIPROCESS_VARIABLE
+from launcher import gunicorn_conf
 from launcher.background import background_workers
 from launcher.servers import (
     Server,
@@ -51,25 +55,31 @@ def hub_server(
     from the demo's embedded directory (R11: `make run` needs no directory server)."""
     bound = f"http://{host}:{port}"
     url = os.environ.get("HUB_PUBLIC_URL") or bound  # the issuer the portals must use
+    hub_settings = settings()
+    # In JSON mode the app writes each request's line itself, without the query string.
+    access_log = [] if hub_settings.log_format == JSON else ["--access-logfile", "-"]
     argv = [
         sys.executable,
         "-m",
         "gunicorn",
+        "--config",
+        f"python:{gunicorn_conf.__name__}",
         "--bind",
         f"{host}:{port}",
         "--workers",
         str(workers),
-        "--access-logfile",
-        "-",
+        *access_log,
         "--graceful-timeout",
         "5",
         "--no-control-socket",
         "idp.wsgi:app",
     ]
+    instance = hub_settings.instance_path.resolve()
     env = {
-        "HUB_INSTANCE_PATH": str(settings().instance_path.resolve()),
+        "HUB_INSTANCE_PATH": str(instance),
         "HUB_PUBLIC_URL": url,
         "HUB_DRAIN_FILE": str(drain_file(port)),
+        MULTIPROCESS_VARIABLE: str(metrics_folder(instance, port)),
     }
     if mail_catcher is not None:
         env["HUB_MAIL_CATCHER"] = str(mail_catcher.folder)
@@ -95,6 +105,21 @@ def drain(port: int, shutdown: Shutdown) -> None:
     drain_file(port).touch()
     click.echo(f"Plus de nouvelles requêtes dans {seconds:g} s…")
     shutdown.linger(seconds)
+
+
+def metrics_folder(instance: Path, port: int) -> Path:
+    """Where the workers of the hub instance on `port` keep their counts for `/metrics`: one
+    folder per instance, emptied before it starts (`empty_metrics_folder`)."""
+    return instance / "metrics" / str(port)
+
+
+def empty_metrics_folder(hub: Server) -> None:
+    """A fresh start for the hub's counts: files left by a previous run's workers would be
+    added to the new ones'. Called once the port is known free, so never under a running
+    instance."""
+    folder = Path(hub.env[MULTIPROCESS_VARIABLE])
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
 
 
 def demo_mail_catcher(root: Path | None = None) -> MailCatcher:
@@ -153,6 +178,7 @@ def command(
     hub = hub_server(host, port, workers, mail_catcher=catcher, demo=demo)
     servers = [hub, *(portal_servers(hub.url) if portals or (portals is None and demo) else [])]
     refuse_taken_ports(servers)
+    empty_metrics_folder(hub)
     migrations.upgrade(hub_settings.database_url)
     click.echo("Base de données à jour.")
     if demo:

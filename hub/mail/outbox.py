@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from hub.actors import Actor
@@ -193,3 +193,22 @@ def latest(
     if status is not None:
         query = query.where(OutboxMessage.status == status)
     return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What waits in the outbox: how many messages, and since when the oldest."""
+
+    pending: int
+    oldest_created_at: datetime | None
+
+
+def backlog(session: Session) -> Backlog:
+    """The pending messages, counted in one query: what an operator watches to see the sender
+    falling behind (`/metrics`)."""
+    count, oldest = session.execute(
+        select(func.count(OutboxMessage.id), func.min(OutboxMessage.created_at)).where(
+            OutboxMessage.status == MailStatus.PENDING
+        )
+    ).one()
+    return Backlog(count, oldest)

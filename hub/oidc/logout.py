@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.actors import System
@@ -270,3 +270,24 @@ def _log(due: DueDelivery, outcome: Outcome, error: str | None) -> None:
         )
     else:
         log.warning("logout %s to %s postponed: %s", due.id, due.client_id, error)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """The logout tokens still owed to portals, and how many of them a portal already refused
+    or did not answer at least once."""
+
+    pending: int
+    failing: int
+
+
+def backlog(session: Session) -> Backlog:
+    """The pending deliveries, counted in one query (`/metrics`): whichever process sends them,
+    the failures show here."""
+    failing = LogoutDelivery.last_error.is_not(None)
+    count, failed = session.execute(
+        select(func.count(), func.count().filter(failing)).where(
+            LogoutDelivery.delivered_at.is_(None), LogoutDelivery.abandoned_at.is_(None)
+        )
+    ).one()
+    return Backlog(count, failed)

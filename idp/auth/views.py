@@ -20,6 +20,7 @@ from hub.portals.models import PortalLike
 from hub.transactions import end_reading, unit_of_work
 from idp.auth import forms
 from idp.extensions import db
+from idp.metrics import events
 from idp.web.csrf import verify_csrf
 from idp.web.sessions import current_browser_session, sign_in
 from idp.web.settings import settings_of
@@ -63,6 +64,7 @@ def _attempt(form: forms.LoginForm, destination: forms.Destination) -> Page:
                 until=until,
                 portal=portal,
             )
+        events.sign_in("throttled")
         page = render_login(destination, login=form.login, throttled=True)
         return page, THROTTLED_STATUS, retry_after(until, now=now)
     verdict = signin.verify(
@@ -80,12 +82,14 @@ def _attempt(form: forms.LoginForm, destination: forms.Destination) -> Page:
                 throttling=settings.throttling,
                 portal=portal,
             )
+        events.sign_in("failure")
         return render_login(destination, login=form.login, failed=True)
     with unit_of_work(db.session):
         user = signin.succeed(
             db.session, verdict, login=form.login, ip_address=address, now=now, portal=portal
         )
         sign_in(user)
+    events.sign_in("success")
     if user.password_must_change:  # signed in with a temporary password (R14)
         return redirect(url_for("passwords.new", next=destination.next), 303)
     return redirect(destination.next or url_for("auth.home"), 303)

@@ -52,6 +52,7 @@ from idp.auth import forms
 from idp.auth.renewal_requests import expired_page
 from idp.auth.views import render_login
 from idp.extensions import db
+from idp.metrics import events
 from idp.oidc import hints
 from idp.oidc.adapters import RelyingParty, SignedIn
 from idp.oidc.server import MAX_STATE_LENGTH, HubRequest, repeated_parameter, server
@@ -125,6 +126,7 @@ def authorize() -> Response | Page:
     try:
         admit(db.session, browser_session.user, target.portal, now=now, client=target.client_id)
     except NotAdmitted as refused:  # audited by `admit`, committed with the answer
+        events.access_refused("authorize", refused.code)
         if "none" in prompts:
             error = AccessDeniedError(refused.code)
             return server.authorization_error(request, error, target.redirect_uri)

@@ -34,6 +34,7 @@ from hub.oidc import logout
 from hub.oidc.logout import LOGOUT_TOKEN_TYPE, DueDelivery, Outcome
 from hub.oidc.models import OidcClient
 from hub.polling import PollingWorker
+from idp.metrics import events
 from idp.oidc.signing import key_ring
 
 log = logging.getLogger("hub.oidc.logout")
@@ -129,7 +130,12 @@ def _deliver(
         )
     token = current_token(session_factory, due, now=clock())
     error = post(http, due.uri, token)
-    return logout.record_attempt(session_factory, due, now=clock(), logout_token=token, error=error)
+    outcome = logout.record_attempt(
+        session_factory, due, now=clock(), logout_token=token, error=error
+    )
+    if outcome is not Outcome.DELIVERED:
+        events.backchannel_failed(outcome.value)
+    return outcome
 
 
 def deliver_due(

@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app, request
 from flask.blueprints import BlueprintSetupState
 
 from idp.extensions import db
+from idp.metrics import events
 from idp.oidc import userinfo as userinfo_endpoint
 from idp.oidc.authorization import authorize as authorize_request
 from idp.oidc.discovery import provider_metadata
@@ -84,7 +85,10 @@ def authorize() -> Any:
 
 @bp.post("/token")
 def token() -> Response:
-    return answered(server.create_token_response)
+    response = answered(server.create_token_response)
+    if response.status_code == 200:  # committed: the tokens exist
+        events.tokens_issued(request.form.get("grant_type", ""))
+    return response
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])

@@ -23,6 +23,7 @@ from hub.oidc.models import BrowserSession
 from hub.oidc.secrets import new_secret
 from hub.users.models import User
 from idp.extensions import db
+from idp.metrics import events
 from idp.oidc.adapters import (
     AUTH_METHODS,
     MAX_TOKEN_LENGTH,
@@ -201,6 +202,7 @@ def _refuse_unless_admitted(code: IssuedCode, client: RelyingParty) -> None:
             now=now,
             action=access.EXCHANGE_REFUSED,
         )
+        events.access_refused("token", refused.code)
         raise AccountRefused(refused.message) from None
 
 
@@ -231,6 +233,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         try:  # R5 again: an account that expired stops the portal session
             access.check_admission(db.session, row.user_id, client.client.portal, now=now)
         except NotAdmitted as refused:
+            events.access_refused("token", refused.code)
             raise InvalidGrantError(refused.code) from None
         return IssuedToken(row, "refresh_token", browser_session, now=now)
 

@@ -26,6 +26,7 @@ from tests.fixtures.portal_receiver import receiver as receiver  # the fixture, 
 from tests.fixtures.portal_receiver import silent_portal as silent_portal  # likewise
 from tests.fixtures.portal_receiver import the_hubs_posts_finished
 from tests.fixtures.ports import closed_port
+from tests.idp.metrics_reading import TOKEN, scrape, value
 
 ISSUER = "http://127.0.0.1:5000"
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
@@ -35,7 +36,7 @@ MARGIN = 1.0  # seconds: the rest of the logout request, on a busy test machine
 
 @pytest.fixture
 def settings(settings):
-    return replace(settings, logout_wait_seconds=WAIT)
+    return replace(settings, logout_wait_seconds=WAIT, metrics_token=TOKEN)
 
 
 @pytest.fixture(autouse=True)
@@ -238,6 +239,25 @@ def test_a_failing_portal_is_retried_after_a_back_off(
     assert counts(later) == (1, 0, 0)
     assert len(receiver.requests) == 2
     assert delivery(session).delivered_at == now + timedelta(seconds=12)
+
+
+def test_a_failed_post_shows_in_the_metrics_until_the_portal_takes_the_token(
+    client, alice, session_factory, receiver, time_machine, now
+):
+    receiver.statuses = [500]
+    before = scrape(client)
+    log_out(client)
+    failing = scrape(client)
+    time_machine.move_to(now + timedelta(seconds=12), tick=False)
+    deliver_due(session_factory)
+    after = scrape(client)
+
+    name = "hub_backchannel_logout_failures_total"
+    assert value(failing, name, outcome="retry") - value(before, name, outcome="retry") == 1
+    assert value(failing, "hub_backchannel_logout_pending") == 1
+    assert value(failing, "hub_backchannel_logout_failing") == 1
+    assert value(after, "hub_backchannel_logout_pending") == 0
+    assert value(after, "hub_backchannel_logout_failing") == 0
 
 
 def test_a_portal_that_is_down_holds_the_page_no_longer_than_the_wait_and_is_retried(

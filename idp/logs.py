@@ -1,0 +1,133 @@
+"""The hub's logs as a log collector reads them: `HUB_LOG_FORMAT=json` writes one JSON object
+per line on standard error, one per request answered and one per log event, each with the
+request id when it happens in a request (`idp.request_ids`).
+
+A request line says which endpoint answered what, and how fast, never what was sent: the path
+without its query string (OAuth codes, `state` and sign-in hints travel there) and with a
+single-use link's token hidden, no header, no cookie, no form field. The person's address is
+`request.remote_addr`, which ProxyFix corrects behind a trusted proxy (`HUB_TRUSTED_PROXIES`).
+In JSON mode this line replaces gunicorn's access log, which `hub run` then turns off.
+
+In the default text mode the hub leaves logging as Python and gunicorn set it up. The app
+factory runs many times in one process (tests): `configure` sets the root logger to the mode
+asked, with at most one JSON handler, whatever was there before.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import IO, Any
+
+from flask import Flask, Response, g, has_request_context, request
+
+from idp.request_ids import elapsed_seconds
+
+REQUEST_LOGGER = "hub.requests"
+JSON = "json"
+# Path parts that are secrets: the single-use links' tokens (registration, e-mail change,
+# invitation), shown as `HIDDEN` in the request line.
+SECRET_PATH_ARGUMENTS = frozenset({"token"})
+HIDDEN = "[hidden]"
+PATH_MAX = 200
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: timestamp (ISO 8601, UTC), level, logger, message, the
+    request id inside a request, the exception's text when there is one, and the fields a
+    record carries under `extra={"fields": {...}}`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        request_id = _request_id()
+        if request_id:
+            line["request_id"] = request_id
+        line.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            line["exception"] = record.exc_text
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def _request_id() -> str | None:
+    return g.get("request_id") if has_request_context() else None
+
+
+class _StandardError(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is when a record comes (pytest swaps it per test)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property  # type: ignore[override]
+    def stream(self) -> IO[str]:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: IO[str]) -> None:
+        """StreamHandler sets it in `__init__`; the property always answers `sys.stderr`."""
+
+
+class _JsonHandler(_StandardError):
+    """The one handler JSON mode puts on the root logger (found again by its type)."""
+
+    def __init__(self, previous_level: int) -> None:
+        super().__init__()
+        self.previous_level = previous_level
+        self.setFormatter(JsonFormatter())
+
+
+def configure(log_format: str) -> None:
+    """The root logger in the mode asked: in JSON mode one `_JsonHandler` and level INFO (the
+    request lines); otherwise none of ours, the level as it was before."""
+    root = logging.getLogger()
+    ours = [h for h in root.handlers if isinstance(h, _JsonHandler)]
+    if log_format == JSON:
+        if not ours:
+            root.addHandler(_JsonHandler(root.level))
+            root.setLevel(logging.INFO)
+        return
+    for handler in ours:
+        root.removeHandler(handler)
+        root.setLevel(handler.previous_level)
+
+
+def _request_line(response: Response) -> Response:
+    """`after_request` in JSON mode: the request as the access log says it, without secrets."""
+    fields = {
+        "method": request.method,
+        "path": _shown_path(),
+        "status": response.status_code,
+        "duration_ms": round(elapsed_seconds() * 1000, 1),
+        "remote_addr": request.remote_addr,
+        "endpoint": request.endpoint,
+    }
+    logging.getLogger(REQUEST_LOGGER).info("request", extra={"fields": fields})
+    return response
+
+
+def _shown_path() -> str:
+    path = request.path
+    for name, value in (request.view_args or {}).items():
+        if name in SECRET_PATH_ARGUMENTS and value:
+            path = path.replace(str(value), HIDDEN)
+    return path[:PATH_MAX]
+
+
+def init_app(app: Flask, log_format: str) -> None:
+    configure(log_format)
+    if log_format == JSON:
+        from flask.logging import default_handler
+
+        app.logger.removeHandler(default_handler)  # records go up to the root's JSON handler
+        app.after_request(_request_line)
