@@ -14,6 +14,7 @@ from datetime import datetime
 from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy.orm import Session
 
+from hub import leases
 from hub.mail import outbox
 from hub.oidc import logout
 
@@ -49,4 +50,22 @@ def logout_deliveries(session: Session, now: datetime) -> Iterator[Metric]:
     )
 
 
-COLLECTORS: list[DatabaseCollector] = [mail_outbox, logout_deliveries]
+def lease_holders(session: Session, now: datetime) -> Iterator[Metric]:
+    held = GaugeMetricFamily(
+        "hub_lease_holder",
+        "1 for the instance holding each background lease (hub.leases); none: nobody runs it",
+        labels=["lease", "holder"],
+    )
+    seconds = GaugeMetricFamily(
+        "hub_lease_held_seconds",
+        "How long the current holder has held each background lease",
+        labels=["lease"],
+    )
+    for lease in leases.holders(session, now=now):
+        held.add_metric([lease.name, lease.holder], 1)
+        seconds.add_metric([lease.name], max((now - lease.acquired_at).total_seconds(), 0.0))
+    yield held
+    yield seconds
+
+
+COLLECTORS: list[DatabaseCollector] = [mail_outbox, logout_deliveries, lease_holders]

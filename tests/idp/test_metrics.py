@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from hub import leases
 from hub.demo import DEMO_PASSWORD
 from idp import create_app
 from idp.web.sessions import COOKIE_NAME
@@ -127,3 +128,13 @@ def test_the_outbox_depth_and_the_age_of_its_oldest_mail(client, demo, time_mach
 
     assert value(scraped, "hub_outbox_pending_messages") == 2
     assert value(scraped, "hub_outbox_oldest_pending_age_seconds") == 90
+
+
+def test_who_holds_each_background_lease(client, session_factory, now):
+    assert not any(name == "hub_lease_holder" for name, _labels in scrape(client))
+
+    leases.hold(session_factory, "scheduler", "hub-a:1234:cafe", now=now, ttl=timedelta(seconds=15))
+    scraped = scrape(client)
+
+    assert value(scraped, "hub_lease_holder", lease="scheduler", holder="hub-a:1234:cafe") == 1
+    assert value(scraped, "hub_lease_held_seconds", lease="scheduler") == 0
