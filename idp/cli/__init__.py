@@ -1,6 +1,6 @@
 """The identity provider's commands: database, demo data, referential import, reports, mail,
-expiry reminders, OIDC clients and keys, back-channel logout. The `hub` script adds `hub run`
-(`launcher.cli`), which starts the portals too."""
+expiry reminders, OIDC clients and keys, back-channel logout, the purge and the configuration
+check. The `hub` script adds `hub run` (`launcher.cli`), which starts the portals too."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from idp.cli import (
     keys,
     logout,
     mail,
+    purge,
     reminders,
     structures,
 )
@@ -33,5 +34,6 @@ for module in (
     clients,
     keys,
     logout,
+    purge,
 ):
     cli.add_command(module.command)
