@@ -9,6 +9,7 @@ from flask.cli import AppGroup, routes_command, shell_command
 from idp.cli import (
     accounts,
     audit,
+    check,
     clients,
     database,
     demo,
@@ -35,5 +36,6 @@ for module in (
     keys,
     logout,
     purge,
+    check,
 ):
     cli.add_command(module.command)
