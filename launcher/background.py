@@ -7,6 +7,7 @@ holder of the scheduler's lease (`hub.scheduler`), so each thing is done once.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from sqlalchemy.engine import Engine
@@ -16,11 +17,20 @@ from hub.database import make_session_factory
 from hub.mail.sender import SmtpSender
 from hub.mail.worker import MailWorker
 from hub.polling import PollingWorker
+from hub.purge import PurgeReport, purge
 from hub.reminders.job import reminder_job
 from hub.scheduler import Job, Scheduler
 from idp.oidc.backchannel import LogoutWorker
 
-PURGE_EVERY = timedelta(days=1)
+PURGE_EVERY = timedelta(days=1)  # from the holder's start, then daily: a small, steady purge
+
+log = logging.getLogger("hub.purge")
+
+
+def log_purge(report: PurgeReport) -> None:
+    if report.total:
+        counts = ", ".join(f"{kind} {n}" for kind, n in report.counts.items() if n)
+        log.info("purged %s row(s): %s", report.total, counts)
 
 
 def background_workers(
@@ -29,7 +39,10 @@ def background_workers(
     """The workers to start, on `engine`; `smtp` replaces the configured server (the demo's
     catcher)."""
     session_factory = make_session_factory(engine)
-    jobs: list[Job] = [reminder_job(session_factory, settings.reminders)]
+    jobs = [
+        reminder_job(session_factory, settings.reminders),
+        Job("purge", PURGE_EVERY, lambda now: log_purge(purge(session_factory, now=now))),
+    ]
     return [
         MailWorker(session_factory, SmtpSender(smtp or settings.smtp), settings.mail_poll_seconds),
         LogoutWorker(session_factory),

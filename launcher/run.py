@@ -1,13 +1,14 @@
 """`hub run`: everything a person needs to try the hub, in one command.
 
-It checks that every server's port is free, migrates the database, optionally loads the demo
-data, starts the hub (and with `--demo` the portals) under gunicorn in child processes, and
-runs the background work from threads (`launcher.background`: mail, back-channel logouts, the
-periodic jobs; with `--demo` and no `HUB_SMTP_HOST`, mail goes to a local catcher read at the
-hub's `/dev/mail` instead of a mail server). It prints the URLs only once each server answers.
-Ctrl-C (or SIGTERM) stops everything, after `HUB_DRAIN_SECONDS` of draining behind a load
-balancer; a further one hurries the stop, and the servers die with `hub run` even when it is
-killed: `launcher.servers` says how.
+It checks that every server's port is free and, outside the demo (`--demo`, `HUB_DEMO`), that
+the configuration is fit for production (`hub check`: a blocking problem starts nothing). It
+migrates the database, optionally loads the demo data, starts the hub (and with `--demo` the
+portals) under gunicorn in child processes, and runs the background work from threads
+(`launcher.background`: mail, back-channel logouts, the periodic jobs; with `--demo` and no
+`HUB_SMTP_HOST`, mail goes to a local catcher read at the hub's `/dev/mail` instead of a mail
+server). It prints the URLs only once each server answers. Ctrl-C (or SIGTERM) stops everything,
+after `HUB_DRAIN_SECONDS` of draining behind a load balancer; a further one hurries the stop,
+and the servers die with `hub run` even when it is killed: `launcher.servers` says how.
 """
 
 from __future__ import annotations
@@ -24,8 +25,11 @@ from flask.cli import with_appcontext
 
 import migrations
 from hub.config import Smtp
+from hub.config_checks import is_blocking
 from hub.mail.catcher import MailCatcher
+from idp.cli import check
 from idp.cli.demo import load as load_demo
+from idp.cli.output import fail_usage
 from idp.cli.session import settings
 from idp.extensions import db
 from idp.logs import JSON
@@ -83,8 +87,10 @@ def hub_server(
     }
     if mail_catcher is not None:
         env["HUB_MAIL_CATCHER"] = str(mail_catcher.folder)
-    if demo and not os.environ.get("HUB_LDAP_URL"):
-        env["HUB_SUPPORT_DEMO_DIRECTORY"] = "1"
+    if demo:
+        env["HUB_DEMO"] = "1"  # the servers know they serve the demo, as `hub run` does
+        if not os.environ.get("HUB_LDAP_URL"):
+            env["HUB_SUPPORT_DEMO_DIRECTORY"] = "1"
     return Server("Hub d'identité", argv, url, f"{bound}/healthz", env)
 
 
@@ -148,6 +154,22 @@ def portal_servers(issuer: str) -> list[Server]:
     return [Server(s.name, s.argv, s.url, s.health_url, s.env) for s in specs]
 
 
+def refuse_blocking_configuration() -> None:
+    """Outside the demo, `hub check`'s findings first: its warnings are printed, and a blocking
+    problem stops `hub run` (status 1) before anything is migrated or started."""
+    found = check.findings()
+    if not is_blocking(found):
+        check.show(found, problems_only=True)
+        return
+    check.show(found, problems_only=True, err=True)
+    click.echo(check.summary(found), err=True)
+    fail_usage(
+        "configuration de production incomplète : rien n'a été démarré (hub check pour le "
+        "détail, --demo ou HUB_DEMO=1 pour essayer le hub sur cette machine).",
+        code=1,
+    )
+
+
 @click.command(
     "run",
     help="Migre la base, charge la démo (--demo) et démarre le hub, et les portails avec --demo.",
@@ -178,6 +200,8 @@ def command(
     hub = hub_server(host, port, workers, mail_catcher=catcher, demo=demo)
     servers = [hub, *(portal_servers(hub.url) if portals or (portals is None and demo) else [])]
     refuse_taken_ports(servers)
+    if not (demo or hub_settings.demo):
+        refuse_blocking_configuration()
     empty_metrics_folder(hub)
     migrations.upgrade(hub_settings.database_url)
     click.echo("Base de données à jour.")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 HERE = Path(__file__).resolve().parent
 
@@ -25,3 +26,8 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 def downgrade(database_url: str, revision: str) -> None:
     command.downgrade(alembic_config(database_url), revision)
+
+
+def heads() -> set[str]:
+    """The revisions a database at head carries: what `hub check` compares it with."""
+    return set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())

@@ -1,6 +1,6 @@
 """The identity provider's commands: database, demo data, referential import, reports, mail,
-expiry reminders, OIDC clients and keys, back-channel logout. The `hub` script adds `hub run`
-(`launcher.cli`), which starts the portals too."""
+expiry reminders, OIDC clients and keys, back-channel logout, the purge and the configuration
+check. The `hub` script adds `hub run` (`launcher.cli`), which starts the portals too."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from flask.cli import AppGroup, routes_command, shell_command
 from idp.cli import (
     accounts,
     audit,
+    check,
     clients,
     database,
     demo,
     keys,
     logout,
     mail,
+    purge,
     reminders,
     structures,
 )
@@ -33,5 +35,7 @@ for module in (
     clients,
     keys,
     logout,
+    purge,
+    check,
 ):
     cli.add_command(module.command)

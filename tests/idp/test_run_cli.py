@@ -197,7 +197,7 @@ def test_hub_run_started_by_make_stops_when_the_group_gets_sigterm(tmp_path):
         make = subprocess.Popen(
             ["make", "-s", "-f", str(makefile), "run"],
             env=os.environ | {"HUB_INSTANCE_PATH": str(tmp_path / "instance"),
-                              "HUB_SMTP_PORT": str(free_port())},
+                              "HUB_SMTP_PORT": str(free_port()), "HUB_DEMO": "1"},
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, as a terminal gives `make run`
