@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 import migrations
+from hub.audit.models import AuditEvent
 from hub.clock import utcnow
 from hub.database import make_engine, make_session_factory
 from hub.demo import load_demo
@@ -203,6 +204,23 @@ def test_a_reminder_day_sends_each_reminder_once_with_two_instances(
     assert recipients.count("denise.rappel@alpha.example") == 1
     assert recipients.count("etienne.rappel@alpha.example") == 1
     assert _count(session_factory, ReminderSent) == 2
+
+
+def test_the_daily_purge_runs_on_one_instance(session_factory, start_worker):
+    old = utcnow() - timedelta(days=40)
+    with session_factory.begin() as session:
+        for n in range(5):
+            message = queue_simple(session, old, recipient=f"ancien{n}@example.org")
+            message.status, message.sent_at = MailStatus.SENT, old
+
+    start_worker(), start_worker()
+    until(lambda: _count(session_factory, OutboxMessage) == 0, "the old mail purged")
+    time.sleep(2.5)  # two more scheduler ticks of each instance
+
+    with session_factory() as session:
+        purges = list(session.scalars(select(AuditEvent).filter_by(action="maintenance.purge")))
+    assert len(purges) == 1
+    assert purges[0].after["sent_mail"] == 5
 
 
 def test_an_instance_killed_holding_the_lease_is_replaced_within_seconds(
