@@ -73,7 +73,7 @@ def hub_server(
         env["HUB_MAIL_CATCHER"] = str(mail_catcher.folder)
     if demo and not os.environ.get("HUB_LDAP_URL"):
         env["HUB_SUPPORT_DEMO_DIRECTORY"] = "1"
-    return Server("Hub d'identité", argv, url, f"{bound}/healthz", env)
+    return Server("Hub d'identité", argv, url, f"{bound}/readyz", env)
 
 
 def demo_mail_catcher() -> MailCatcher:
