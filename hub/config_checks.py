@@ -70,7 +70,7 @@ def check_configuration(
     migration_heads: Collection[str] | None = None,
 ) -> list[Finding]:
     """Every finding, in the order an operator fixes them. `migration_heads`: the revisions the
-    code expects (`migrations.heads()`); None skips that check."""
+    code expects (`migrations.script_heads()`); None skips that check."""
     demo = settings.demo
     findings = [
         _warning("Mode démonstration (HUB_DEMO) : rien ne bloque le démarrage.", "HUB_DEMO")

@@ -1,24 +1,91 @@
-"""`/healthz`: whether this instance can serve, for load balancers and `hub run`."""
+"""Probes for load balancers and `hub run`.
+
+- `/healthz`: the process is alive and answers. It reads no database, so that a database gone
+  away does not get every instance restarted by its supervisor: it is the liveness probe.
+- `/readyz`: this instance may be sent requests (HAProxy's health check, `hub run`'s wait for
+  its servers): the database answers, it is migrated to this code's head, a signing key
+  exists, and the instance is not draining (`Settings.drain_file`: `hub run` creates it on
+  SIGTERM, so that the balancer stops sending before the servers stop). 200 or 503, with
+  each check's state in the JSON body.
+
+What `/readyz` once saw true of the database — at head, keys present — it does not ask again
+(a database is not downgraded under a running instance, nor its keys deleted): a ready
+instance pays one `SELECT 1` per probe. A failure is never remembered. A freshly migrated
+database gets its first signing keys here (`hub.oidc.keys.create_first_keys`, safe with several
+instances starting at once), since nothing is sent to an instance before it is ready.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from dataclasses import dataclass
+
+from flask import Blueprint, Flask, Response, current_app, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+import migrations
+from hub.clock import utcnow
+from hub.errors import ConcurrentChange, DatabaseUnavailable
+from hub.oidc import keys
+from hub.transactions import unit_of_work
 from idp.extensions import db
+from idp.web.settings import settings_of
 
 bp = Blueprint("health", __name__)
+
+EXTENSION = "hub.readiness"
+UNREACHABLE = (SQLAlchemyError, DatabaseUnavailable, ConcurrentChange)
+
+
+@dataclass
+class Seen:
+    """What `/readyz` found true once, and need not check again (see the module docstring)."""
+
+    at_head: bool = False
+    signing_keys: bool = False
 
 
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
+    return jsonify(status="ok"), 200
+
+
+@bp.get("/readyz")
+def readyz() -> tuple[Response, int]:
+    drain_file = settings_of(current_app).drain_file
+    draining = drain_file is not None and drain_file.exists()
+    checks = {"database": "unavailable", "migrations": "unknown", "signing_key": "unknown"}
     try:
-        db.session.execute(text("SELECT 1"))
-        database = "ok"
-    except SQLAlchemyError:
-        database = "unavailable"
+        _check(_seen(current_app), checks)
+    except UNREACHABLE:
+        pass
     finally:
         db.session.rollback()
-    status = 200 if database == "ok" else 503
-    return jsonify(status="ok" if status == 200 else "degraded", database=database), status
+    ready = all(state == "ok" for state in checks.values())
+    status = "draining" if draining else "ready" if ready else "not_ready"
+    return jsonify(status=status, draining=draining, **checks), 200 if status == "ready" else 503
+
+
+def _check(seen: Seen, checks: dict[str, str]) -> None:
+    db.session.execute(text("SELECT 1"))
+    checks["database"] = "ok"
+    if not seen.at_head:
+        at = migrations.database_heads(db.session.connection())
+        seen.at_head = at == migrations.script_heads()
+    checks["migrations"] = "ok" if seen.at_head else "pending"
+    if not seen.at_head:
+        return
+    if not seen.signing_keys:
+        seen.signing_keys = keys.has_signing_keys(db.session) or _create_first_keys()
+    checks["signing_key"] = "ok" if seen.signing_keys else "missing"
+
+
+def _create_first_keys() -> bool:
+    db.session.rollback()  # `create_first_keys` begins its own transaction
+    with unit_of_work(db.session):
+        keys.create_first_keys(db.session, now=utcnow())
+    return True
+
+
+def _seen(app: Flask) -> Seen:
+    return app.extensions.setdefault(EXTENSION, Seen())

@@ -91,7 +91,7 @@ def hub_server(
         env["HUB_DEMO"] = "1"  # the servers know they serve the demo, as `hub run` does
         if not os.environ.get("HUB_LDAP_URL"):
             env["HUB_SUPPORT_DEMO_DIRECTORY"] = "1"
-    return Server("Hub d'identité", argv, url, f"{bound}/healthz", env)
+    return Server("Hub d'identité", argv, url, f"{bound}/readyz", env)
 
 
 def drain_file(port: int) -> Path:

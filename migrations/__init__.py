@@ -6,7 +6,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
 
 HERE = Path(__file__).resolve().parent
 
@@ -28,6 +30,11 @@ def downgrade(database_url: str, revision: str) -> None:
     command.downgrade(alembic_config(database_url), revision)
 
 
-def heads() -> set[str]:
-    """The revisions a database at head carries: what `hub check` compares it with."""
-    return set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+def script_heads() -> frozenset[str]:
+    """The revisions a database at head carries: the heads of this package's scripts."""
+    return frozenset(ScriptDirectory.from_config(alembic_config("")).get_heads())
+
+
+def database_heads(connection: Connection) -> frozenset[str]:
+    """The revisions the database on `connection` is at (none before its first migration)."""
+    return frozenset(MigrationContext.configure(connection).get_current_heads())

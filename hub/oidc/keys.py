@@ -12,11 +12,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from joserfc.jwk import ECKey, RSAKey
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
 from hub.actors import Actor
 from hub.audit.services import record
+from hub.database import queue_behind_writers
 from hub.oidc.models import SigningKey
 
 ALGORITHMS = ("RS256", "ES256")
@@ -38,6 +39,29 @@ def ensure_keys(session: Session, *, now: datetime) -> list[SigningKey]:
     session.add_all(created)
     session.flush()
     return created
+
+
+def has_signing_keys(session: Session) -> bool:
+    """Whether every algorithm has an active key: what `/readyz` asks before letting the load
+    balancer send requests that sign tokens."""
+    active = select(func.count(func.distinct(SigningKey.alg))).where(
+        SigningKey.retired_at.is_(None), SigningKey.alg.in_(ALGORITHMS)
+    )
+    return session.scalar(active) == len(ALGORITHMS)
+
+
+def create_first_keys(session: Session, *, now: datetime) -> list[SigningKey]:
+    """`ensure_keys` for a freshly migrated database, safe when several instances start at
+    once: the keys' table is locked before it is read (PostgreSQL: SHARE ROW EXCLUSIVE, a lock
+    that conflicts with itself and not with readers; SQLite: its writer lock), so the second
+    instance waits, then finds the first one's keys and makes none. Call it first in its own
+    transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        table = SigningKey.__tablename__
+        session.execute(text(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE"))
+    else:
+        queue_behind_writers(session, SigningKey.__table__)
+    return ensure_keys(session, now=now)
 
 
 def active_keys(session: Session) -> dict[str, SigningKey]:
