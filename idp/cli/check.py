@@ -18,7 +18,9 @@ MARKS = {Severity.OK: "✔", Severity.WARNING: "⚠", Severity.BLOCKING: "✖"}
 
 def findings() -> list[Finding]:
     """The findings for the app's settings and the environment they came from."""
-    return check_configuration(settings(), environ=os.environ, migration_heads=migrations.script_heads())
+    return check_configuration(
+        settings(), environ=os.environ, migration_heads=migrations.script_heads()
+    )
 
 
 def show(found: Sequence[Finding], *, problems_only: bool = False, err: bool = False) -> None:
