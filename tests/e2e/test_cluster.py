@@ -125,8 +125,8 @@ class Cluster:
 
     def stop(self) -> tuple[int | None, list[psutil.Process]]:
         """Ctrl-C; the exit code and whatever outlived it."""
-        if self.process is None:
-            return None, []
+        if self.process is None or self.process.poll() is not None:
+            return None if self.process is None else self.process.returncode, []
         descendants = psutil.Process(self.process.pid).children(recursive=True)
         self.process.send_signal(signal.SIGINT)
         try:
