@@ -176,6 +176,17 @@ class Flow:
     error: str | None
 
 
+TIMELINE: list[tuple[float, str]] = []  # (time.monotonic(), what happened), printed by `report`
+
+
+def noted(what: str, action: Callable[[], object]) -> Callable[[], None]:
+    def run() -> None:
+        action()
+        TIMELINE.append((time.monotonic(), what))
+
+    return run
+
+
 def sso_load(issuer: str, events: list[tuple[float, Callable[[], None]]]) -> list[Flow]:
     """`FLOWS` threads running the driver's SSO flow for `DURATION` seconds; each event runs at
     its time (seconds from the start) in a thread of its own."""
@@ -216,6 +227,7 @@ def sso_load(issuer: str, events: list[tuple[float, Callable[[], None]]]) -> lis
         thread.start()
     signed_in.wait()
     start[0] = time.monotonic()
+    TIMELINE[:] = [(start[0], "load started")]
     timers = [threading.Timer(at, action) for at, action in events]
     for timer in timers:
         timer.start()
@@ -243,6 +255,9 @@ def report(title: str, flows: list[Flow]) -> list[Flow]:
             f"  {name:>6} ({begin:4.0f}–{end:2.0f} s): {len(ok) / (end - begin):6.1f} flows/s, "
             f"p95 {p95:6.1f} ms, {failed} failed"
         )
+    begun = TIMELINE[0][0]
+    for moment, what in TIMELINE[1:]:
+        print(f"  at {moment - begun:5.2f} s: {what}")
     failures = [f for f in flows if f.error]
     print(f"  failed flows: {len(failures)} of {len(flows)}")
     for failure in failures[:5]:
@@ -265,7 +280,11 @@ def restart_later(cluster: Cluster, number: int) -> Callable[[], None]:
     def restart() -> None:
         old = cluster.instances[number]
         old.process.wait(30)
+        TIMELINE.append(
+            (time.monotonic(), f"instance {number} had exited (code {old.process.returncode})")
+        )
         cluster.start_instance(number).wait_until_ready()
+        TIMELINE.append((time.monotonic(), f"instance {number} started again, ready"))
 
     return restart
 
@@ -275,7 +294,13 @@ def test_an_instance_stopped_and_started_again_under_load_fails_no_flow(cluster_
         flows = sso_load(
             cluster.issuer,
             [
-                (EVENT_AT, lambda: cluster.instances[1].process.send_signal(signal.SIGTERM)),
+                (
+                    EVENT_AT,
+                    noted(
+                        "SIGTERM to instance 1",
+                        lambda: cluster.instances[1].process.send_signal(signal.SIGTERM),
+                    ),
+                ),
                 (BACK_AT, restart_later(cluster, 1)),
             ],
         )
@@ -289,7 +314,15 @@ def test_an_instance_killed_under_load_fails_only_its_requests_in_flight_cleanly
     with running_cluster(cluster_database, tmp_path) as cluster:
         flows = sso_load(
             cluster.issuer,
-            [(EVENT_AT, lambda: cluster.kill_instance(1)), (BACK_AT, restart_later(cluster, 1))],
+            [
+                (
+                    EVENT_AT,
+                    noted(
+                        "SIGKILL to instance 1 and its workers", lambda: cluster.kill_instance(1)
+                    ),
+                ),
+                (BACK_AT, restart_later(cluster, 1)),
+            ],
         )
     failures = report("SIGKILL at 10 s, started again at 20 s", flows)
     assert len(failures) <= FLOWS  # at most the flows that had a request in flight
@@ -305,6 +338,8 @@ def test_postgresql_restarted_under_load_fails_no_flow(tmp_path):
     with ExitStack() as stack:
         server = stack.enter_context(own_postgres(tmp_path / "postgres"))
         cluster = stack.enter_context(running_cluster(server.url, tmp_path / "cluster"))
-        flows = sso_load(cluster.issuer, [(EVENT_AT, server.restart)])
+        flows = sso_load(
+            cluster.issuer, [(EVENT_AT, noted("PostgreSQL restarted", server.restart))]
+        )
     failures = report("PostgreSQL restarted at 10 s", flows)
     assert failures == []
