@@ -83,6 +83,12 @@ def published_keys(session: Session, *, now: datetime) -> list[SigningKey]:
     )
 
 
+def exists(session: Session, kid: str) -> bool:
+    """Whether the hub made a key `kid` (one indexed look-up: a token naming a key an instance
+    has not loaded yet)."""
+    return session.scalar(select(SigningKey.id).where(SigningKey.kid == kid)) is not None
+
+
 def public_jwk(key: SigningKey) -> dict[str, Any]:
     members = {name: value for name, value in key.private_jwk.items() if name in PUBLIC_MEMBERS}
     return {**members, "kid": key.kid, "alg": key.alg, "use": "sig"}

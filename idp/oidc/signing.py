@@ -2,6 +2,8 @@
 `hub.oidc.keys`, kept in memory: the token endpoint signs on every grant and must not read and
 parse keys each time. The cache is refreshed every `RELOAD_SECONDS`, so a rotation made by
 another process (`hub keys rotate`) is picked up quickly; the old key stays published meanwhile.
+With several instances, the JWKS is read afresh and an unknown `kid` reloads the keys, so that
+no instance ever refuses or hides a key another one already signs with.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, RSAKey
+from joserfc.jws import extract_compact
 from sqlalchemy.orm import Session
 
 from hub.clock import utcnow
@@ -26,7 +29,6 @@ RELOAD_SECONDS = 30.0
 class _Loaded:
     signers: dict[str, tuple[str, RSAKey | ECKey]]  # alg -> (kid, private key)
     verifiers: KeySet
-    jwks: dict[str, Any]
     loaded_at: float
 
 
@@ -60,7 +62,6 @@ class KeyRing:
         return _Loaded(
             signers=signers,
             verifiers=KeySet.import_key_set({"keys": public}),
-            jwks={"keys": public},
             loaded_at=time.monotonic(),
         )
 
@@ -69,7 +70,15 @@ class KeyRing:
         self._loaded = None
 
     def jwks(self, session: Session) -> dict[str, Any]:
-        return self._current(session).jwks
+        """Read afresh: with several instances, a key created by a rotation must be published
+        by every instance before any of them signs with it (they sign with it from their next
+        reload, at most `RELOAD_SECONDS` later). Portals cache the JWKS, so this is rare."""
+        published = keys.published_keys(session, now=utcnow())
+        if not published:  # a new database: its first keys
+            self.reload()
+            self._current(session)
+            published = keys.published_keys(session, now=utcnow())
+        return {"keys": [keys.public_jwk(key) for key in published]}
 
     def sign(self, session: Session, claims: dict[str, Any], *, alg: str, typ: str = "JWT") -> str:
         kid, key = self._current(session).signers[alg]
@@ -78,13 +87,27 @@ class KeyRing:
     def verify(self, session: Session, token: str) -> dict[str, Any]:
         """The claims of a JWT this hub signed with a published key. Time claims are not
         checked: callers decide (an `id_token_hint` may have expired)."""
+        loaded = self._current(session)
+        kid = self._unknown_kid(loaded, token)
+        if kid is not None and keys.exists(session, kid):
+            self.reload()  # another instance signs with a key made since this one loaded
+            loaded = self._current(session)
         try:
-            decoded = jwt.decode(
-                token, self._current(session).verifiers, algorithms=list(keys.ALGORITHMS)
-            )
+            decoded = jwt.decode(token, loaded.verifiers, algorithms=list(keys.ALGORITHMS))
         except (JoseError, ValueError) as error:
             raise InvalidJwt(str(error)) from error
         return dict(decoded.claims)
+
+    @staticmethod
+    def _unknown_kid(loaded: _Loaded, token: str) -> str | None:
+        """The token's `kid` when it names none of the loaded keys."""
+        try:
+            kid = extract_compact(token.encode()).headers().get("kid")
+        except (JoseError, ValueError):
+            return None
+        if not isinstance(kid, str) or any(key.kid == kid for key in loaded.verifiers.keys):
+            return None
+        return kid
 
 
 def _import(private_jwk: dict[str, Any], kid: str) -> RSAKey | ECKey:
