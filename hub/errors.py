@@ -94,6 +94,27 @@ class ConcurrentChange(Conflict):
     message = "Une autre modification est en cours sur ces données. Veuillez réessayer."
 
 
+class DatabaseUnavailable(Exception):
+    """The database went away (restarted, unreachable) and did not come back in time
+    (`hub.database.is_disconnect` says which errors mean this). Nothing is wrong with the
+    request, which may be sent again in a moment (`retry_after_seconds`).
+
+    Not a `HubError`: it refuses nothing, and the views that show a refusal in their own form
+    (`except HubError`) must let it through to the one answer that waits for the database and
+    replays the request (`idp.web.database_wait`)."""
+
+    code = "temporarily_unavailable"
+    status = 503
+    message = (
+        "Le service est momentanément indisponible : votre demande n'a pas pu être traitée. "
+        "Réessayez dans quelques instants."
+    )
+    retry_after_seconds = 5
+
+    def __init__(self) -> None:
+        super().__init__(self.message)
+
+
 class LastAdministrator(Conflict):
     """The change would leave a structure active on a portal without any administrator."""
 

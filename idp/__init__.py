@@ -29,7 +29,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     from idp.api import admin, me, openapi
     from idp.auth import invitations, passwords, renewal_requests, views
     from idp.oidc import endpoints, logout
-    from idp.web import csrf, errors, sessions
+    from idp.web import csrf, database_wait, errors, sessions
 
     app.register_blueprint(health.bp)
     app.register_blueprint(views.bp)
@@ -53,4 +53,5 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     input_guard.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    database_wait.init_app(app, wait_seconds=settings.database_wait_seconds)
     return app
