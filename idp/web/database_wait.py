@@ -33,6 +33,7 @@ failed attempt per restart instead of a ping at every checkout.
 from __future__ import annotations
 
 import io
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ from typing import Any
 from flask import Flask, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+
+log = logging.getLogger("hub.database")
 
 ENVIRON_KEY = "hub.database_wait"
 WROTE = "hub.wrote"  # in a connection's `info`: its transaction ran a write
@@ -107,7 +110,8 @@ class DatabaseWait:
         body = _buffered_body(environ, self.max_body)
         if body is None:
             return self.app(environ, start_response)
-        deadline = time.monotonic() + self.wait_seconds
+        started = time.monotonic()
+        deadline = started + self.wait_seconds
         pause = FIRST_PAUSE
         while True:
             attempt = Attempt()
@@ -115,6 +119,14 @@ class DatabaseWait:
             held = _HeldResponse(start_response, attempt, last=time.monotonic() + pause >= deadline)
             answer = self.app(attempt_environ, held)
             if not held.dropped:
+                if attempt.unavailable:  # one line per request, the answer says the rest
+                    log.warning(
+                        "%s %s: the database is unavailable; answered 503 after %.1f s%s",
+                        environ.get("REQUEST_METHOD"),
+                        environ.get("PATH_INFO"),
+                        time.monotonic() - started,
+                        " (a change was committed: not run again)" if attempt.committed else "",
+                    )
                 return answer
             close = getattr(answer, "close", None)
             if close is not None:
