@@ -3,7 +3,7 @@
 One code path for SQLite (the zero-set-up default) and PostgreSQL (production, several
 instances). SQLite is put in WAL mode with foreign keys on, and its driver's implicit
 transaction handling is replaced by explicit BEGINs so that reads belong to the transaction that
-follows them, as they do on PostgreSQL.
+follows them, as they do on PostgreSQL. `is_disconnect` says when PostgreSQL went away.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+import psycopg
+from psycopg.pq import ConnStatus
 from sqlalchemy import (
     BigInteger,
     DateTime,
@@ -30,8 +32,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, registry, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from hub.errors import DatabaseUnavailable
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -40,6 +45,13 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+# PostgreSQL: SQLSTATE class 08, connection_exception (08000, 08003 connection_does_not_exist,
+# 08006 connection_failure, 08001, 08004…), and the server's own going away: 57P01
+# admin_shutdown (« terminating connection due to administrator command », a restart), 57P02
+# crash_shutdown, 57P03 cannot_connect_now (starting up, shutting down).
+POSTGRESQL_DISCONNECT_CLASS = "08"
+POSTGRESQL_DISCONNECT = frozenset({"57P01", "57P02", "57P03"})
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -109,8 +121,33 @@ def make_engine(url: str, **options: Any) -> Engine:
         engine = create_engine(url, **options)
         _configure_sqlite(engine)
         return engine
-    options.setdefault("pool_pre_ping", True)
+    # No `pool_pre_ping`: a connection the database dropped (a restart) fails on its first
+    # statement, SQLAlchemy then invalidates it and every older connection of the pool, and the
+    # work is run again on a fresh one (the web request whole: `idp.web.database_wait`; the
+    # workers' next pass: `hub.polling`), rather than paying a round trip at every checkout.
     return create_engine(url, **options)
+
+
+def is_disconnect(error: BaseException) -> bool:
+    """Whether `error` says that the database went away — the transaction it interrupted
+    is lost, and no statement can run until a new connection is made: `DatabaseUnavailable`,
+    or a database error that SQLAlchemy found had invalidated its connection
+    (`connection_invalidated`, from the driver's own `broken` state), that carries one of the
+    codes above, or that psycopg raised while connecting (its connection in the BAD state:
+    refused, timed out). SQLite, a file, never goes away."""
+    if isinstance(error, DatabaseUnavailable):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    if not isinstance(error.orig, psycopg.Error):
+        return False
+    sqlstate = error.orig.sqlstate
+    if sqlstate is not None:
+        return sqlstate in POSTGRESQL_DISCONNECT or sqlstate[:2] == POSTGRESQL_DISCONNECT_CLASS
+    pgconn = error.orig.pgconn
+    return pgconn is not None and pgconn.status == ConnStatus.BAD
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

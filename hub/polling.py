@@ -10,6 +10,8 @@ import logging
 import threading
 from collections.abc import Callable
 
+from hub.database import is_disconnect
+
 log = logging.getLogger("hub.workers")
 
 
@@ -18,7 +20,10 @@ class PollingWorker:
     reports more work waiting (True), until stopped; `stop` is set on shutdown.
 
     A failing pass (database unreachable, a bug) is logged and the next poll tries again: the
-    worker must outlive any one error, since no one watches it die.
+    worker must outlive any one error, since no one watches it die. A database gone away
+    (`hub.database.is_disconnect`) pauses the worker: one line when it goes, one when it comes
+    back, not a traceback at every poll. Nothing is lost meanwhile: the work waits in the
+    database, and what a pass claimed and could not finish is taken again once its lease ends.
     """
 
     name = "worker"
@@ -51,12 +56,26 @@ class PollingWorker:
 
     def _run(self) -> None:
         log.info("%s started, polling every %s s", self.name, self.poll_seconds)
+        paused = False
         while not self._stopping.is_set():
             try:
                 more = self.run_once(self._stopping)
-            except Exception:
-                log.exception("%s pass failed; retrying in %s s", self.name, self.poll_seconds)
+            except Exception as error:
                 more = False
+                if not is_disconnect(error):
+                    log.exception("%s pass failed; retrying in %s s", self.name, self.poll_seconds)
+                elif not paused:
+                    log.warning(
+                        "%s paused: the database is unavailable (%s); trying again every %s s",
+                        self.name,
+                        type(error).__name__,
+                        self.poll_seconds,
+                    )
+                    paused = True
+            else:
+                if paused:
+                    log.info("%s resumed: the database is back", self.name)
+                    paused = False
             if not more:
                 self._stopping.wait(self.poll_seconds)
         log.info("%s stopped", self.name)

@@ -8,13 +8,26 @@
 - One retry policy (`ATTEMPTS`; `retrying` on fresh sessions, `retried` on a session that
   outlives the work, the web request's): start over on fresh data, which is correct because
   every service re-reads what it changes.
+- One list of disconnections (`hub.database.is_disconnect`, where the infrastructure below the
+  areas can read it too): the errors that mean the database went away (restarted,
+  unreachable), again from the driver's codes and state, never from messages. The
+  unit of work turns them into `DatabaseUnavailable`. They are not retried here: a transaction
+  that lost its connection may have been part of a larger piece of work (a web request's
+  several transactions), so the caller that owns the whole retries it whole, and only when it
+  committed nothing — the web app waits and replays the request (`idp.web.database_wait`),
+  the background workers pause and poll again (`hub.polling`). One exception: a write that
+  records what already happened outside the database (a mail the server took) waits for the
+  database to come back (`waiting_for_database`), for losing it would do that again.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from threading import Event
 from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError
@@ -22,9 +35,11 @@ from sqlalchemy.orm import Session
 
 from hub.audit.services import record_refusal
 from hub.clock import utcnow
-from hub.errors import ConcurrentChange, HubError, NotAllowed
+from hub.database import is_disconnect
+from hub.errors import ConcurrentChange, DatabaseUnavailable, HubError, NotAllowed
 
 T = TypeVar("T")
+log = logging.getLogger("hub.database")
 
 ATTEMPTS = 5
 # PostgreSQL: SQLSTATE class 40, transaction rollback — 40001 serialization_failure (« could not
@@ -73,8 +88,7 @@ def unit_of_work(session: Session, *, clock: Callable[[], datetime] = utcnow) ->
         raise
     except BaseException as error:
         session.rollback()
-        if is_transient(error):
-            raise ConcurrentChange() from error
+        _raise_as_policy_error(error)
         raise
 
 
@@ -83,9 +97,15 @@ def _commit(session: Session) -> None:
         session.commit()
     except DBAPIError as error:
         session.rollback()
-        if is_transient(error):
-            raise ConcurrentChange() from error
+        _raise_as_policy_error(error)
         raise
+
+
+def _raise_as_policy_error(error: BaseException) -> None:
+    if is_transient(error):
+        raise ConcurrentChange() from error
+    if is_disconnect(error) and not isinstance(error, DatabaseUnavailable):
+        raise DatabaseUnavailable() from error
 
 
 def end_reading(session: Session) -> None:
@@ -145,3 +165,39 @@ def _again_while_transient(
             if not is_transient(error) or attempt == attempts:
                 raise
     raise AssertionError("unreachable")
+
+
+RECONNECT_PAUSE = 1.0  # seconds between two tries while the database is away
+
+
+def waiting_for_database(
+    work: Callable[[], T], *, seconds: float, stop: Event | None = None, what: str = "work"
+) -> T:
+    """Runs `work` again while the database is away, for at most `seconds` (or until `stop`
+    is set), then raises the last error: for the writes that record what was done outside the
+    database — a mail the SMTP server took, a logout token a portal accepted — which are lost
+    otherwise, and that outside work done again once its lease is over.
+
+    `work` must be idempotent (one UPDATE setting values, in its own transaction): a
+    connection lost during its COMMIT leaves its outcome unknown, and it runs again. `seconds`
+    stays below the lease of what it records, so that no other sender takes it meanwhile."""
+    deadline = time.monotonic() + seconds
+    waited = False
+    while True:
+        try:
+            done = work()
+        except Exception as error:
+            out_of_time = time.monotonic() + RECONNECT_PAUSE > deadline
+            if not is_disconnect(error) or out_of_time or (stop and stop.is_set()):
+                raise
+            if not waited:
+                log.warning("the database is unavailable; %s waits for it", what)
+                waited = True
+            if stop is not None:
+                stop.wait(RECONNECT_PAUSE)
+            else:
+                time.sleep(RECONNECT_PAUSE)
+            continue
+        if waited:
+            log.info("the database is back; %s done", what)
+        return done

@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     from idp.auth import invitations, passwords, renewal_requests, views
     from idp.metrics import scrape
     from idp.oidc import endpoints, logout
-    from idp.web import csrf, errors, sessions
+    from idp.web import csrf, database_wait, errors, sessions
 
     app.register_blueprint(health.bp)
     app.register_blueprint(views.bp)
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     input_guard.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    database_wait.init_app(app, wait_seconds=settings.database_wait_seconds)
     if settings.trusted_proxies:
         # The browser's address and scheme, as the last `trusted_proxies` hops report them; the
         # Host is not taken from a header: the hub's URLs come from `public_url`.

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Flask, Response, current_app, jsonify
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 import migrations
 from hub.clock import utcnow
@@ -54,16 +54,28 @@ def healthz() -> tuple[Response, int]:
 def readyz() -> tuple[Response, int]:
     drain_file = settings_of(current_app).drain_file
     draining = drain_file is not None and drain_file.exists()
-    checks = {"database": "unavailable", "migrations": "unknown", "signing_key": "unknown"}
-    try:
-        _check(_seen(current_app), checks)
-    except UNREACHABLE:
-        pass
-    finally:
-        db.session.rollback()
+    checks = _checked(_seen(current_app))
     ready = all(state == "ok" for state in checks.values())
     status = "draining" if draining else "ready" if ready else "not_ready"
     return jsonify(status=status, draining=draining, **checks), 200 if status == "ready" else 503
+
+
+def _checked(seen: Seen) -> dict[str, str]:
+    """Each check's state. A pooled connection the database dropped (a restart) fails once,
+    and is thrown away with every older one: the check runs again on a fresh connection, so
+    that the first probe after a restart tells the truth."""
+    for attempt in (1, 2):
+        checks = {"database": "unavailable", "migrations": "unknown", "signing_key": "unknown"}
+        try:
+            _check(seen, checks)
+            return checks
+        except UNREACHABLE as error:
+            stale = isinstance(error, DBAPIError) and error.connection_invalidated
+            if not stale or attempt == 2:
+                return checks
+        finally:
+            db.session.rollback()
+    raise AssertionError("unreachable")
 
 
 def _check(seen: Seen, checks: dict[str, str]) -> None:

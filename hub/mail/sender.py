@@ -32,12 +32,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub.clock import utcnow
 from hub.config import Smtp
 from hub.mail.models import MailStatus, OutboxMessage
+from hub.transactions import waiting_for_database
 
 log = logging.getLogger("hub.mail")
 
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(hours=1)
 LEASE = timedelta(minutes=15)  # longer than any send can take with the SMTP timeouts
+# How long an outcome waits for a database gone away once the server answered: well within the
+# lease, so that no other sender takes the message meanwhile and sends it again.
+RECORD_WAIT = LEASE / 2
 JITTER = 0.1  # up to 10 % later, so that messages failed together do not retry together
 
 
@@ -236,12 +240,26 @@ def _outcome(
     }
 
 
-def _record(session_factory: sessionmaker[Session], message: OutboxMessage, **outcome: Any) -> None:
-    """One UPDATE, no read before it: SQLite then never has a stale snapshot to upgrade."""
-    with session_factory.begin() as session:
-        session.execute(
-            update(OutboxMessage).where(OutboxMessage.id == message.id).values(**outcome)
-        )
+def _record(
+    session_factory: sessionmaker[Session],
+    message: OutboxMessage,
+    *,
+    stop: Event | None = None,
+    **outcome: Any,
+) -> None:
+    """One UPDATE, no read before it: SQLite then never has a stale snapshot to upgrade. It
+    waits for a database gone away (`RECORD_WAIT`): a sent message recorded as sent is never
+    sent again."""
+
+    def write() -> None:
+        with session_factory.begin() as session:
+            session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == message.id).values(**outcome)
+            )
+
+    waiting_for_database(
+        write, seconds=RECORD_WAIT.total_seconds(), stop=stop, what=f"mail {message.id}'s outcome"
+    )
 
 
 def _deliver_one(
@@ -282,7 +300,7 @@ def deliver_pending(
             after = message.id
             error = _deliver_one(connection, message, now=clock())
             outcome = _outcome(message, error, now=clock(), max_attempts=sender.smtp.max_attempts)
-            _record(session_factory, message, **outcome)
+            _record(session_factory, message, stop=stop, **outcome)
             _count(report, message, outcome["status"], error)
             if isinstance(error, _Unavailable) and error.connection_lost:
                 report.unreachable = str(error)

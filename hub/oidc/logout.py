@@ -31,6 +31,7 @@ from hub.audit.services import record
 from hub.oidc import sessions
 from hub.oidc.models import BrowserSession, LogoutDelivery, OidcClient
 from hub.oidc.secrets import new_secret
+from hub.transactions import waiting_for_database
 
 log = logging.getLogger("hub.oidc.logout")
 
@@ -43,6 +44,7 @@ LONGEST_RETRY = timedelta(minutes=10)
 MAX_ATTEMPTS = 10  # about 40 minutes of retries with the back-off above
 GIVE_UP_AFTER = timedelta(hours=24)  # the portal's own session has ended long before
 LEASE = timedelta(minutes=1)  # longer than one POST can take with the sender's timeouts
+RECORD_WAIT = LEASE / 2  # an outcome waits this long for a database gone away, within the lease
 JITTER = 0.1  # up to 10 % later, so that deliveries failed together do not retry together
 
 SENDER = System("backchannel-logout")
@@ -219,7 +221,8 @@ def record_attempt(
     """Writes how the portal answered: delivered, retried after a back-off, or abandoned once
     `MAX_ATTEMPTS` or `GIVE_UP_AFTER` is reached (or at once with `give_up`). An abandoned
     logout is logged and audited: that portal may still show the person as signed in until
-    its own session or its (revoked) tokens run out."""
+    its own session or its (revoked) tokens run out. The outcome waits for a database gone
+    away (`RECORD_WAIT`), so that a delivered token is not posted again."""
     outcome = _outcome(due, now=now, error=error, give_up=give_up)
     values: dict[str, Any] = {"logout_token": logout_token, "last_error": error}
     if outcome is Outcome.DELIVERED:
@@ -228,10 +231,17 @@ def record_attempt(
         values["abandoned_at"] = now
     else:
         values["next_attempt_at"] = now + backoff(due.attempts)
-    with session_factory.begin() as session:
-        session.execute(update(LogoutDelivery).where(LogoutDelivery.id == due.id).values(values))
-        if outcome is Outcome.ABANDONED:
-            _audit_abandon(session, due, now=now, error=error)
+
+    def write() -> None:
+        with session_factory.begin() as session:
+            update_ = update(LogoutDelivery).where(LogoutDelivery.id == due.id).values(values)
+            session.execute(update_)
+            if outcome is Outcome.ABANDONED:
+                _audit_abandon(session, due, now=now, error=error)
+
+    waiting_for_database(
+        write, seconds=RECORD_WAIT.total_seconds(), what=f"logout {due.id}'s outcome"
+    )
     _log(due, outcome, error)
     return outcome
 

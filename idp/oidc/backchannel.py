@@ -30,6 +30,7 @@ import requests
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.clock import utcnow
+from hub.database import is_disconnect
 from hub.oidc import logout
 from hub.oidc.logout import LOGOUT_TOKEN_TYPE, DueDelivery, Outcome
 from hub.oidc.models import OidcClient
@@ -203,8 +204,17 @@ def _deliver_alone(session_factory: sessionmaker[Session], due: DueDelivery) -> 
     try:
         with requests.Session() as http:
             return _deliver(session_factory, http, due, utcnow)
-    except Exception:
-        log.exception("logout %s to %s: delivery failed, left to the sender", due.id, due.client_id)
+    except Exception as error:
+        if not is_disconnect(error):
+            log.exception(
+                "logout %s to %s: delivery failed, left to the sender", due.id, due.client_id
+            )
+        else:  # the database went away: one line, not a traceback per portal
+            log.warning(
+                "logout %s to %s: the database is unavailable, left to the sender",
+                due.id,
+                due.client_id,
+            )
         return Outcome.RETRY
 
 

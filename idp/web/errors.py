@@ -11,6 +11,12 @@ Two kinds of error arrive here, each through one handler registered once:
   page, the French message, under the title the view declared (`refusals_titled`) or else the
   status's.
 
+A database that went away (`hub.errors.DatabaseUnavailable`, or a driver error that says so:
+`hub.transactions.is_disconnect`) is answered by `answer_unavailable`: 503 with `Retry-After`,
+`temporarily_unavailable` at the OAuth endpoints, JSON on the API, a French page for people —
+never a 500. That answer also asks `idp.web.database_wait` to run the request again, once the
+database is back, when it committed nothing: the client sees it only when the wait is over.
+
 A view maps a refusal itself only when the answer needs what the view knows: a form shown again
 with its fields, a link back to where the person came from. The authorization endpoint answers
 its own protocol errors (`invalid_request`…, at the portal's redirect URI), and `idp.input_guard`
@@ -24,9 +30,12 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, json, jsonify, render_template, request
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
-from hub.errors import ConcurrentChange, HubError, InvalidField
+from hub.errors import ConcurrentChange, DatabaseUnavailable, HubError, InvalidField
+from hub.transactions import is_disconnect
+from idp.web import database_wait
 from idp.web.pages import render_message
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -71,6 +80,11 @@ TEXTS = {
         "too_many_requests",
     ),
     500: ErrorText("Erreur inattendue", "Une erreur inattendue s'est produite.", "server_error"),
+    503: ErrorText(
+        "Service momentanément indisponible",
+        DatabaseUnavailable.message,
+        DatabaseUnavailable.code,
+    ),
 }
 FALLBACK = ErrorText("Erreur", "La requête n'a pas pu être traitée.", "error")
 
@@ -79,11 +93,14 @@ FALLBACK = ErrorText("Erreur", "La requête n'a pas pu être traitée.", "error"
 OAUTH_RULES = frozenset({"/token", "/oauth/revoke", "/oauth/introspect", "/userinfo"})
 OAUTH_REFUSED = "The request was refused ({code})."
 OAUTH_TRY_AGAIN = "The request met a concurrent change; try again."
+OAUTH_UNAVAILABLE = "The service is temporarily unavailable; try again in a few seconds."
 
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, render_error)
     app.register_error_handler(HubError, answer_refusal)
+    app.register_error_handler(DatabaseUnavailable, answer_unavailable)
+    app.register_error_handler(DBAPIError, answer_database_error)
 
 
 def render_error(error: HTTPException) -> Response:
@@ -121,6 +138,30 @@ def answer_refusal(error: HubError) -> Response:
         return Response(page, status=status, mimetype="text/html")
     title = TEXTS.get(error.status, FALLBACK).title
     return _error_answer(error.status, title, error.message, code=error.code)
+
+
+def answer_unavailable(error: DatabaseUnavailable) -> Response:
+    """503 with `Retry-After` while the database is away, as the caller reads answers (see the
+    module's docstring); `idp.web.database_wait` replays the request instead when it may."""
+    database_wait.note_unavailable()
+    if request.path.startswith("/api/"):
+        response = jsonify(error=error.code, message=error.message)
+        response.status_code = error.status
+    elif is_oauth_endpoint():
+        response = oauth_error(OAUTH_UNAVAILABLE, error=error.code, status=error.status)
+    else:
+        text = TEXTS[error.status]
+        response = _error_answer(error.status, text.title, error.message, code=error.code)
+    response.headers["Retry-After"] = str(error.retry_after_seconds)
+    return response
+
+
+def answer_database_error(error: DBAPIError) -> Response:
+    """A driver error that no unit of work turned into the hub's own (a read outside one):
+    the database gone is `answer_unavailable`; anything else is a bug, a 500 as ever."""
+    if is_disconnect(error):
+        return answer_unavailable(DatabaseUnavailable())
+    raise error
 
 
 def refusals_titled(title: str) -> Callable[[View], View]:
