@@ -38,6 +38,7 @@ from launcher.cluster import HAPROXY_CONFIG
 from tests.conftest import empty_postgres_schema, postgres_unavailable
 from tests.fixtures.hub_run import HubRun, start_hub_run
 from tests.fixtures.ports import free_port
+from tests.fixtures.postgres_server import running_postgres_server
 
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = Path(os.environ.get("OIDC_BENCH_DRIVER", ROOT.parent / "shared/bench/oidc-bench.py"))
@@ -331,13 +332,11 @@ def test_an_instance_killed_under_load_fails_only_its_requests_in_flight_cleanly
 
 
 def test_postgresql_restarted_under_load_fails_no_flow(tmp_path):
-    from tests.fixtures.postgres_server import own_postgres
-
     if not (shutil.which("haproxy") or Path("/usr/sbin/haproxy").exists()):
         pytest.skip("HAProxy is not installed (apt-get install haproxy)")
     with ExitStack() as stack:
-        server = stack.enter_context(own_postgres(tmp_path / "postgres"))
-        cluster = stack.enter_context(running_cluster(server.url, tmp_path / "cluster"))
+        server = stack.enter_context(running_postgres_server())
+        cluster = stack.enter_context(running_cluster(server.url(), tmp_path / "cluster"))
         flows = sso_load(
             cluster.issuer, [(EVENT_AT, noted("PostgreSQL restarted", server.restart))]
         )
