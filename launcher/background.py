@@ -20,6 +20,7 @@ from hub.polling import PollingWorker
 from hub.purge import PurgeReport, purge
 from hub.reminders.job import reminder_job
 from hub.scheduler import Job, Scheduler
+from idp.logs import JSON
 from idp.oidc.backchannel import LogoutWorker
 
 PURGE_EVERY = timedelta(days=1)  # from the holder's start, then daily: a small, steady purge
@@ -31,6 +32,16 @@ def log_purge(report: PurgeReport) -> None:
     if report.total:
         counts = ", ".join(f"{kind} {n}" for kind, n in report.counts.items() if n)
         log.info("purged %s row(s): %s", report.total, counts)
+
+
+def show_background_log(settings: Settings) -> None:
+    """What the background work does (a lease taken, mail sent, a purge) on standard error, in
+    text mode; JSON mode has its own handler already (`idp.logs`)."""
+    if settings.log_format != JSON:
+        logging.basicConfig(
+            level=logging.INFO,
+            format="%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s",
+        )
 
 
 def background_workers(

@@ -35,7 +35,7 @@ from idp.extensions import db
 from idp.logs import JSON
 from idp.metrics.scrape import MULTIPROCESS_VARIABLE
 from launcher import gunicorn_conf
-from launcher.background import background_workers
+from launcher.background import background_workers, show_background_log
 from launcher.servers import (
     Server,
     Shutdown,
@@ -210,6 +210,8 @@ def command(
         click.echo(f"Données de démonstration : {len(created)} élément(s) créé(s).")
     smtp = catcher_smtp(hub_settings.smtp, catcher) if catcher else None
     pollers = background_workers(hub_settings, db.engine, smtp=smtp) if background else []
+    if pollers:
+        show_background_log(hub_settings)
     drain_file(port).unlink(missing_ok=True)
     shutdown = Shutdown(servers)
     catching = False

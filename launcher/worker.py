@@ -10,7 +10,7 @@ from flask.cli import with_appcontext
 
 from idp.cli.session import settings
 from idp.extensions import db
-from launcher.background import background_workers
+from launcher.background import background_workers, show_background_log
 from launcher.servers import Shutdown, Stop, signals_to
 
 
@@ -21,6 +21,7 @@ from launcher.servers import Shutdown, Stop, signals_to
 @with_appcontext
 def command() -> None:
     workers = background_workers(settings(), db.engine)
+    show_background_log(settings())
     shutdown = Shutdown(servers=[])
     with signals_to(shutdown):
         try:

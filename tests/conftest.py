@@ -191,3 +191,14 @@ def sign_in_as(session: Session, settings: Settings):
         return new.browser_session
 
     return sign_in
+
+
+@pytest.fixture(autouse=True)
+def fresh_key_ring():
+    """The identity provider caches its signing keys per process, while each test has its own
+    database: every test starts from, and leaves, an empty cache."""
+    from idp.oidc.signing import key_ring
+
+    key_ring.reload()
+    yield
+    key_ring.reload()

@@ -196,6 +196,11 @@ def _watch_commits(engine: Engine) -> None:
     @event.listens_for(engine, "rollback")
     def _rolled_back(connection: Connection) -> None:
         if not connection.invalidated:
+            connection.info.pop(WROTE, None)  # its writes are undone: the next commit's own
+
+    @event.listens_for(engine, "rollback")
+    def _rolled_back(connection: Connection) -> None:
+        if not connection.invalidated:
             connection.info.pop(WROTE, None)
 
 

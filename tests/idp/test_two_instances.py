@@ -242,6 +242,7 @@ def test_an_instance_killed_holding_the_lease_is_replaced_within_seconds(
     )
 
     assert time.monotonic() - killed_at < LEASE_SECONDS * 2
+    assert "holds the lease" in second.output  # the operator reads who took over
 
 
 def test_a_stopped_instance_hands_the_lease_over_at_once(session_factory, start_worker):
