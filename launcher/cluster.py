@@ -32,16 +32,8 @@ from hub.demo import load_demo
 from hub.transactions import retrying
 from idp.cli.output import fail_usage
 from idp.cli.session import settings
-from launcher.run import demo_mail_catcher
-from launcher.servers import (
-    Server,
-    Shutdown,
-    Stop,
-    refuse_taken_ports,
-    signals_to,
-    wait_until_ready,
-    watch,
-)
+from launcher.run import demo_mail_catcher, serve_until_stopped
+from launcher.servers import Server, refuse_taken_ports
 
 DEFAULT_DATABASE_URL = "postgresql+psycopg://127.0.0.1:5432/hub_cluster"
 HAPROXY_CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "haproxy.cfg"
@@ -190,26 +182,4 @@ def command(
     created = prepare_database(database_url, hub_settings)
     name = make_url(database_url).database
     click.echo(f"Base {name} à jour ; données de démonstration : {created} ajout(s).")
-    shutdown = Shutdown(servers)
-    catching = False
-    with signals_to(shutdown):
-        try:
-            for server in servers:  # first: no other thread may run while they start
-                server.start()
-            if catcher is not None:
-                catcher.start()
-                catching = True
-            wait_until_ready(servers, shutdown)
-            for server in servers:
-                click.echo(f"{server.name} prêt : {server.url}")
-            if catcher is not None:
-                click.echo(f"Courriels de démonstration (non envoyés) : {public_url}/dev/mail")
-            click.echo("Ctrl-C pour tout arrêter.")
-            watch(servers, shutdown)
-        except Stop:
-            click.echo("\nArrêt en cours…")
-        finally:
-            shutdown.stop_servers()
-            if catcher is not None and catching:
-                catcher.stop()
-    click.echo("Arrêté.")
+    serve_until_stopped(servers, catcher=catcher, mail_url=f"{public_url}/dev/mail")

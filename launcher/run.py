@@ -17,6 +17,7 @@ import os
 import shutil
 import socket
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,6 +28,7 @@ import migrations
 from hub.config import Smtp
 from hub.config_checks import is_blocking
 from hub.mail.catcher import MailCatcher
+from hub.polling import PollingWorker
 from idp.cli import check
 from idp.cli.demo import load as load_demo
 from idp.cli.output import fail_usage
@@ -170,6 +172,47 @@ def refuse_blocking_configuration() -> None:
     )
 
 
+def serve_until_stopped(
+    servers: Sequence[Server],
+    *,
+    catcher: MailCatcher | None = None,
+    mail_url: str = "",
+    workers: Sequence[PollingWorker] = (),
+    draining: Callable[[Shutdown], None] | None = None,
+) -> None:
+    """Starts `servers`, then the demo's mail catcher and the background `workers`; says where
+    each server answers once all do; keeps them until Ctrl-C or SIGTERM (or until one dies),
+    `draining` first on a stop asked for; then stops everything it started."""
+    shutdown = Shutdown(servers)
+    catching = False
+    with signals_to(shutdown):
+        try:
+            for server in servers:  # first: no other thread may run while they start
+                server.start()
+            if catcher is not None:
+                catcher.start()
+                catching = True
+            for worker in workers:
+                worker.start()
+            wait_until_ready(servers, shutdown)
+            for server in servers:
+                click.echo(f"{server.name} prêt : {server.url}")
+            if catcher is not None:
+                click.echo(f"Courriels de démonstration (non envoyés) : {mail_url}")
+            click.echo("Ctrl-C pour tout arrêter.")
+            watch(servers, shutdown)
+        except Stop:
+            click.echo("\nArrêt en cours…")
+            if draining is not None:
+                draining(shutdown)
+        finally:
+            shutdown.stop_servers()
+            shutdown.stop_workers(workers)
+            if catcher is not None and catching:
+                catcher.stop()
+    click.echo("Arrêté.")
+
+
 @click.command(
     "run",
     help="Migre la base, charge la démo (--demo) et démarre le hub, et les portails avec --demo.",
@@ -213,31 +256,11 @@ def command(
     if pollers:
         show_background_log(hub_settings)
     drain_file(port).unlink(missing_ok=True)
-    shutdown = Shutdown(servers)
-    catching = False
-    with signals_to(shutdown):
-        try:
-            for server in servers:  # first: no other thread may run while they start
-                server.start()
-            if catcher is not None:
-                catcher.start()
-                catching = True
-            for worker in pollers:
-                worker.start()
-            wait_until_ready(servers, shutdown)
-            for server in servers:
-                click.echo(f"{server.name} prêt : {server.url}")
-            if catcher is not None:
-                click.echo(f"Courriels de démonstration (non envoyés) : {hub.url}/dev/mail")
-            click.echo("Ctrl-C pour tout arrêter.")
-            watch(servers, shutdown)
-        except Stop:
-            click.echo("\nArrêt en cours…")
-            drain(port, shutdown)
-        finally:
-            shutdown.stop_servers()
-            shutdown.stop_workers(pollers)
-            if catcher is not None and catching:
-                catcher.stop()
-            drain_file(port).unlink(missing_ok=True)
-    click.echo("Arrêté.")
+    serve_until_stopped(
+        servers,
+        catcher=catcher,
+        mail_url=f"{hub.url}/dev/mail",
+        workers=pollers,
+        draining=lambda shutdown: drain(port, shutdown),
+    )
+    drain_file(port).unlink(missing_ok=True)
