@@ -98,8 +98,8 @@ class Meter:
         return response
 
     def _endpoint(self, method: str, path: str) -> str:
-        rule, _args = self._adapter.match(path.split("?", 1)[0], method=method.upper())
-        return rule
+        endpoint, _args = self._adapter.match(path.split("?", 1)[0], method=method.upper())
+        return endpoint
 
     def _on_statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if self._current is None:
