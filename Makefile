@@ -47,9 +47,10 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## Speed and memory targets (tests/bench), with the real argon2 parameters.
+## Speed and memory targets (tests/bench), with the real argon2 parameters; the OIDC benchmark
+## runs node oidc-provider beside the hub (npm-installed once into .bench/reference-op).
 bench: $(VENV)/.installed-test
 	$(BIN)/pytest -o addopts="-ra --strict-markers" -p no:xdist -s tests/bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .bench

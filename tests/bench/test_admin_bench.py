@@ -8,9 +8,10 @@ over the other structures. alice calls from SOLTÉA for Certificateurs (R9, the 
 
 Measured (targets from the issue): a page of 50 accounts filtered by portal and status, p95 ≤
 50 ms; the same with a search by name, p95 ≤ 80 ms; renewing 500 selected accounts in one
-request, ≤ 1 s. As in the OIDC benchmark, the targets were set on a reference day of this kind of
-machine, whose speed varies threefold from day to day: each figure is also given at that day's
-speed (`machine_speed`, measured before and after), and the targets apply to those.
+request, ≤ 1 s. These are times an administrator waits, so they are wall-clock milliseconds on
+the machine the benchmark runs on, checked as measured: unlike the OIDC benchmark, there is no
+reference implementation to run beside it, and a slow day of the machine is a slow day for the
+person too. A miss on one run only is worth a second run before it is read as a regression.
 Run with `pytest -o addopts="" -p no:xdist -s tests/bench/test_admin_bench.py`.
 """
 
@@ -41,7 +42,6 @@ from hub.portals.models import Portal
 from hub.structures.models import Contract, Structure, StructureKind
 from hub.users.models import Civility, User
 from hub.validation import search_key
-from tests.bench.machine_speed import REFERENCE_HELLO_CPU_MS, slowdown
 from tests.conftest import LIGHT_HASHING, empty_postgres_schema, postgres_unavailable
 from tests.idp.oidc.conftest import Portal as RelyingParty
 
@@ -269,9 +269,6 @@ def test_administration_at_scale(kind, tmp_path):
             passwords=LIGHT_HASHING,
         )
         app = create_app(settings)
-        (tmp_path / "speed-before").mkdir()
-        (tmp_path / "speed-after").mkdir()
-        before = slowdown(tmp_path / "speed-before")
         try:
             headers = access_token(app, engine, settings)
             timings = measure(app.test_client(), headers, engine)
@@ -281,10 +278,9 @@ def test_administration_at_scale(kind, tmp_path):
 
                 db.engine.dispose()
             engine.dispose()
-        factor = statistics.mean([before, slowdown(tmp_path / "speed-after")])
-    report(kind, generated_s, timings, factor)
+    report(kind, generated_s, timings)
     for timing in timings:
-        assert timing.figure / factor <= TARGETS_MS[timing.name], (kind, timing.name, factor)
+        assert timing.figure <= TARGETS_MS[timing.name], (kind, timing.name, timing.figure)
 
 
 ACCOUNTS_URL = "/api/v1/admin/structures/100001/portals/certificateurs/accounts"
@@ -337,7 +333,7 @@ def measure(client, headers: dict[str, str], engine: Engine) -> list[Timing]:
     return [pages, searches, Timing("renew", renewals)]
 
 
-def report(kind: str, generated_s: float, timings: list[Timing], factor: float) -> None:
+def report(kind: str, generated_s: float, timings: list[Timing]) -> None:
     labels = {
         "page": "page of 50, portal + status",
         "search": "same, with a search by name",
@@ -345,14 +341,13 @@ def report(kind: str, generated_s: float, timings: list[Timing], factor: float) 
     }
     print(
         f"\n{kind}: {STRUCTURES:,} structures, {ACCOUNTS:,} accounts "
-        f"(Alpha: {ALPHA_PEOPLE * 2:,}), generated in {generated_s:.1f} s; machine: a Flask hello "
-        f"costs {factor:.2f}× the reference day's {REFERENCE_HELLO_CPU_MS} ms, '≙' is at that speed"
+        f"(Alpha: {ALPHA_PEOPLE * 2:,}), generated in {generated_s:.1f} s"
     )
-    print(f"{'measure':<36} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'≙ ms':>7}  target")
+    print(f"{'measure':<36} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7}  target")
     for timing in timings:
         bound = "max" if timing.name == "renew" else "p95"
         print(
             f"{labels[timing.name]:<36} {timing.p50:7.1f} {timing.p95:7.1f} "
-            f"{max(timing.samples_ms):7.1f} {timing.figure / factor:7.1f}  "
+            f"{max(timing.samples_ms):7.1f}  "
             f"{bound} ≤ {TARGETS_MS[timing.name]:.0f}"
         )
