@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import migrations
 from hub.audit.models import AuditEvent
-from hub.clock import utcnow
+from hub.clock import paris_day_start, to_paris, utcnow
 from hub.database import make_engine, make_session_factory
 from hub.demo import load_demo
 from hub.leases import Lease
@@ -189,7 +189,7 @@ def test_a_reminder_day_sends_each_reminder_once_with_two_instances(
                 structure=alpha,
                 portal=certificateurs,
                 user=user,
-                expires_in=timedelta(days=days, hours=1),
+                expires_in=_noon_in_paris(now, days_ahead=days) - now,
             )
 
     workers = start_worker(), start_worker()
@@ -255,6 +255,12 @@ def test_a_stopped_instance_hands_the_lease_over_at_once(session_factory, start_
     assert first.process.returncode == 0
     assert _holder(session_factory) is None or f":{second.process.pid}:" in _holder(session_factory)
     until(lambda: f":{second.process.pid}:" in (_holder(session_factory) or ""), "handover")
+
+
+def _noon_in_paris(now: datetime, *, days_ahead: int) -> datetime:
+    """Noon, Paris time, `days_ahead` Paris calendar days after `now`'s: that many days left
+    whatever the hour the test runs (reminders count Paris days)."""
+    return paris_day_start(to_paris(now).date() + timedelta(days=days_ahead)) + timedelta(hours=12)
 
 
 def _token(*, jti: str, now: datetime) -> str:
