@@ -108,13 +108,18 @@ class Cluster:
         env = os.environ | light_hashing_env() | self.prepare() | {
             "HUB_DATABASE_URL": self.database,
             "HUB_INSTANCE_PATH": str(self.tmp_path / "instance"),
+            # The logout page waits this long for the portals' answers (2 s by default): eight
+            # servers share the machine's two cores with the rest of the suite here.
+            "HUB_LOGOUT_WAIT_SECONDS": "15",
         }  # fmt: skip
         argv = [
             str(HUB), "cluster",
             "--port", str(self.proxy),
             "--instance-ports", *map(str, self.instance_ports),
             "--portal-ports", str(self.soltea_port), str(self.certificateurs_port),
-            "--workers", "1",
+            # two workers per instance, as by default: the one answering /logout waits for the
+            # portals, which fetch the hub's keys through the proxy meanwhile
+            "--workers", "2",
         ]  # fmt: skip
         with self.log.open("wb") as output:
             self.process = subprocess.Popen(argv, env=env, stdout=output, stderr=subprocess.STDOUT)
