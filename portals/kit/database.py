@@ -3,13 +3,16 @@ instances share it. Tables are created at start; the schema is the kit's, small 
 
 from __future__ import annotations
 
+import fcntl
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import OperationalError
 
 from portals.kit.models import metadata
 
@@ -36,17 +39,40 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def create_tables(engine: Engine) -> None:
-    """Creates missing tables. Gunicorn workers start together: when another one created a
-    table between our check and our CREATE, the second attempt finds it there."""
-    for attempt in (1, 2):
+SCHEMA_LOCK_KEY = 0x504F5254  # "PORT": one PostgreSQL advisory lock for every portal process
+
+
+@contextmanager
+def schema_lock(engine: Engine) -> Iterator[Connection]:
+    """A transaction in which no other process of the portal changes the schema: gunicorn starts
+    its workers together, and each creates the tables (and Certificateurs migrates its own) on
+    a database they share. PostgreSQL: an advisory lock held until the transaction ends;
+    SQLite, whose workers share a machine: a file lock next to the database (its own writer
+    lock is not held between the check for a table and its CREATE)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY}
+                )
+            yield connection
+        return
+    lock_path = Path(database).with_name(Path(database).name + ".schema.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            metadata.create_all(engine)
-            return
-        except (OperationalError, ProgrammingError):
-            if attempt == 2:
-                raise
-            log.info("tables created concurrently by another worker; checking again")
+            with engine.begin() as connection:
+                yield connection
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def create_tables(engine: Engine) -> None:
+    """Creates missing tables, one process at a time (`schema_lock`)."""
+    with schema_lock(engine) as connection:
+        metadata.create_all(connection)
 
 
 def database_answers(engine: Engine) -> bool:
