@@ -96,15 +96,24 @@ def instance_server(
     return Server(f"Hub, instance {number}", argv, url, f"{url}/readyz", env)
 
 
-def proxy_server(haproxy: str, port: int, instance_ports: tuple[int, int]) -> Server:
-    url = f"http://{HOST}:{port}"
-    env = {
+def haproxy_binary() -> str | None:
+    """HAProxy from the distribution (`/usr/sbin` is not on every user's PATH)."""
+    return shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin")
+
+
+def proxy_environment(port: int, instance_ports: tuple[int, int]) -> dict[str, str]:
+    """The addresses `deploy/haproxy.cfg` reads from its environment."""
+    return {
         "HUB_PROXY_BIND": f"{HOST}:{port}",
         "HUB_INSTANCE_1": f"{HOST}:{instance_ports[0]}",
         "HUB_INSTANCE_2": f"{HOST}:{instance_ports[1]}",
     }
+
+
+def proxy_server(haproxy: str, port: int, instance_ports: tuple[int, int]) -> Server:
+    url = f"http://{HOST}:{port}"
     argv = [haproxy, "-f", str(HAPROXY_CONFIG), "-db"]
-    return Server("HAProxy", argv, url, f"{url}/readyz", env)
+    return Server("HAProxy", argv, url, f"{url}/readyz", proxy_environment(port, instance_ports))
 
 
 def portal_servers(issuer: str, root: Path, ports: tuple[int, int]) -> list[Server]:
@@ -142,7 +151,7 @@ def portal_servers(issuer: str, root: Path, ports: tuple[int, int]) -> list[Serv
 def command(
     port: int, instance_ports: tuple[int, int], portal_ports: tuple[int, int], workers: int
 ) -> None:
-    haproxy = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin")
+    haproxy = haproxy_binary()
     if haproxy is None:
         fail_usage(
             "HAProxy est introuvable. Installez-le (Debian, Ubuntu : sudo apt-get install "

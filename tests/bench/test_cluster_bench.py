@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import signal
 import statistics
 import subprocess
@@ -27,14 +26,13 @@ from types import SimpleNamespace
 import psutil
 import pytest
 import requests
-from sqlalchemy.orm import Session
 
 import migrations
 from hub.clock import utcnow
 from hub.config import PasswordHashing
 from hub.database import make_engine, make_session_factory
 from hub.demo import DEMO_PASSWORD, load_demo
-from launcher.cluster import HAPROXY_CONFIG
+from launcher.cluster import HAPROXY_CONFIG, haproxy_binary, proxy_environment
 from tests.conftest import empty_postgres_schema, postgres_unavailable
 from tests.fixtures.hub_run import HubRun, start_hub_run
 from tests.fixtures.ports import free_port
@@ -93,15 +91,14 @@ class Cluster:
         return run
 
     def start_proxy(self) -> None:
-        haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
-        env = os.environ | {
-            "HUB_PROXY_BIND": f"{HOST}:{self.proxy_port}",
-            "HUB_INSTANCE_1": f"{HOST}:{self.instance_ports[0]}",
-            "HUB_INSTANCE_2": f"{HOST}:{self.instance_ports[1]}",
-        }
+        """HAProxy with the repository's file, its log to a file (a line per request)."""
+        env = os.environ | proxy_environment(self.proxy_port, self.instance_ports)
         log = (self.root / "haproxy.log").open("wb")
         self.proxy = subprocess.Popen(
-            [haproxy, "-f", str(HAPROXY_CONFIG), "-db"], env=env, stdout=log, stderr=log
+            [str(haproxy_binary()), "-f", str(HAPROXY_CONFIG), "-db"],
+            env=env,
+            stdout=log,
+            stderr=log,
         )
 
     def wait_until_both_serve(self, limit: float = 60.0) -> None:
@@ -148,12 +145,8 @@ def prepare(database_url: str) -> None:
     engine = make_engine(database_url)
     factory = make_session_factory(engine)
     with factory.begin() as session:
-        _load(session)
+        load_demo(session, now=utcnow(), passwords=PasswordHashing())
     engine.dispose()
-
-
-def _load(session: Session) -> None:
-    load_demo(session, now=utcnow(), passwords=PasswordHashing())
 
 
 @contextmanager
@@ -271,7 +264,7 @@ def cluster_database() -> Iterator[str]:
     reason = postgres_unavailable()
     if reason:
         pytest.skip(reason)
-    if not (shutil.which("haproxy") or Path("/usr/sbin/haproxy").exists()):
+    if haproxy_binary() is None:
         pytest.skip("HAProxy is not installed (apt-get install haproxy)")
     with empty_postgres_schema("hubcluster") as url:
         yield url
@@ -332,7 +325,7 @@ def test_an_instance_killed_under_load_fails_only_its_requests_in_flight_cleanly
 
 
 def test_postgresql_restarted_under_load_fails_no_flow(tmp_path):
-    if not (shutil.which("haproxy") or Path("/usr/sbin/haproxy").exists()):
+    if haproxy_binary() is None:
         pytest.skip("HAProxy is not installed (apt-get install haproxy)")
     with ExitStack() as stack:
         server = stack.enter_context(running_postgres_server())

@@ -10,7 +10,6 @@ HAProxy's X-Forwarded-For (HUB_TRUSTED_PROXIES=1), and ignore what the browser i
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -29,6 +28,7 @@ from hub.database import make_engine, make_session_factory
 from hub.demo import load_demo
 from hub.oidc.models import BrowserSession
 from hub.users.models import User
+from launcher.cluster import haproxy_binary
 from tests.conftest import LIGHT_HASHING, empty_postgres_schema, postgres_unavailable
 from tests.e2e.browser import Browser, asked_for_password, text
 from tests.e2e.servers import register_portal_client
@@ -52,7 +52,7 @@ def database() -> Iterator[str]:
     reason = postgres_unavailable()
     if reason:
         pytest.skip(reason)
-    if not (shutil.which("haproxy") or Path("/usr/sbin/haproxy").exists()):
+    if haproxy_binary() is None:
         pytest.skip("HAProxy is not installed (.ci/run installs it: apt-get install haproxy)")
     with empty_postgres_schema("hubcluster") as url:
         yield url

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -16,12 +15,12 @@ import migrations
 from hub.clock import utcnow
 from hub.database import make_engine, make_session_factory
 from hub.mail.models import MailStatus, OutboxMessage
-from hub.mail.outbox import queue
 from hub.mail.sender import SmtpSender
 from hub.mail.worker import MailWorker
 from tests.fixtures.postgres_server import PostgresServer
 from tests.fixtures.postgres_server import postgres_server as postgres_server
 from tests.fixtures.smtp import CollectingHandler, SmtpServer, running_smtp_server
+from tests.hub.test_mail import queue_simple
 
 MAILS = 5
 
@@ -48,23 +47,7 @@ def queue_mails(session_factory: sessionmaker[Session], count: int) -> None:
     now = utcnow()
     with session_factory.begin() as session:
         for number in range(count):
-            queue(
-                session,
-                recipient=f"personne.{number}@example.org",
-                template="account_renewed",
-                context={
-                    "civility": "Mme",
-                    "first_name": "Jeanne",
-                    "last_name": f"Durand {number}",
-                    "username": f"jeanne.durand{number}",
-                    "portal": "SOLTÉA",
-                    "portal_url": "http://127.0.0.1:5001",
-                    "structure": "Organisme Alpha",
-                    "matricule": "100001",
-                    "expires_at": now + timedelta(days=548),
-                },
-                now=now,
-            )
+            queue_simple(session, now, recipient=f"personne.{number}@example.org")
 
 
 def statuses(session_factory: sessionmaker[Session]) -> list[MailStatus]:

@@ -229,14 +229,13 @@ def test_an_instance_killed_holding_the_lease_is_replaced_within_seconds(
     first = start_worker()
     until(lambda: _holder(session_factory) is not None, "a lease holder")
     second = start_worker()
-    holder = _holder(session_factory)
-    assert f":{first.process.pid}:" in (holder or "")
+    assert _held_by(session_factory, first)
 
     first.process.send_signal(signal.SIGKILL)
     first.process.wait()
     killed_at = time.monotonic()
     until(
-        lambda: f":{second.process.pid}:" in (_holder(session_factory) or ""),
+        lambda: _held_by(session_factory, second),
         "the second instance holding the lease",
         limit=LEASE_SECONDS * 3,
     )
@@ -253,8 +252,8 @@ def test_a_stopped_instance_hands_the_lease_over_at_once(session_factory, start_
     first.stop()
 
     assert first.process.returncode == 0
-    assert _holder(session_factory) is None or f":{second.process.pid}:" in _holder(session_factory)
-    until(lambda: f":{second.process.pid}:" in (_holder(session_factory) or ""), "handover")
+    assert _holder(session_factory) is None or _held_by(session_factory, second)
+    until(lambda: _held_by(session_factory, second), "handover")
 
 
 def _noon_in_paris(now: datetime, *, days_ahead: int) -> datetime:
@@ -279,6 +278,11 @@ def _holder(session_factory: sessionmaker[Session]) -> str | None:
     with session_factory() as session:
         lease = session.get(Lease, "scheduler")
         return lease.holder if lease is not None and lease.expires_at > utcnow() else None
+
+
+def _held_by(session_factory: sessionmaker[Session], worker: Worker) -> bool:
+    """Whether `worker`'s process holds the lease (`hub.leases.holder_name`: host:pid:random)."""
+    return f":{worker.process.pid}:" in (_holder(session_factory) or "")
 
 
 def _count(session_factory: sessionmaker[Session], model: type) -> int:
