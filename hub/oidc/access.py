@@ -15,9 +15,11 @@ Per structure, the person gets one entry:
 
 R5: the door opens when at least one entry is not expired. A person whose entries are all
 expired is refused with `AccountExpired` (`ACCOUNT_EXPIRED`, DESIGN.md's sentence); a person
-without any entry with `NoAccount`. `check_admission` is that rule, and the only copy of it: the
-authorization endpoint asks it through `admit` (which audits a refusal), the code exchange and
-every refresh ask it directly.
+without any entry with `NoAccount`. `decide` is that rule, and the only copy of it, on two
+facts read by one statement (`admission_facts`): `check_admission` asks them alone; the
+authorization endpoint asks through `admit` (which audits a refusal); the code exchange and
+every refresh read them with the code or the token (`hub.oidc.tokens`), one statement fewer on
+their hot path.
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ class Admission:
 
 
 def _held(
-    user_id: BindParameter[int], portal_id: BindParameter[int], now: BindParameter[datetime]
+    user_id: ColumnElement[int], portal_id: BindParameter[int], now: BindParameter[datetime]
 ) -> ColumnElement[bool]:
     """Accounts that place their holder on the portal: any own account there (valid or not),
     and the valid admin accounts that make them a delegated admin there (R9)."""
@@ -90,25 +92,45 @@ _HELD = (
     .where(_held(_USER, _PORTAL, _NOW))
     .order_by(Account.id)
 )
-_DECISION = select(
-    exists().where(_held(_USER, _PORTAL, _NOW), Account.expires_at > _NOW),
-    exists().where(Account.user_id == _USER, Account.portal_id == _PORTAL),
-)
+
+
+def admission_facts(user_id: ColumnElement[int]) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """R5's two facts about the person `user_id` — a bound parameter, or a column of the query
+    these join, so that the code exchange and the refresh grant learn them with the code or
+    token they read, in the same statement — on the portal bound as `portal_id` at `now`:
+    whether an account lets them in (`admitted`), and whether they hold one of their own there
+    at all (`has_own_account`). `decide` turns them into R5's answer."""
+    return (
+        exists().where(_held(user_id, _PORTAL, _NOW), Account.expires_at > _NOW).label("admitted"),
+        exists()
+        .where(Account.user_id == user_id, Account.portal_id == _PORTAL)
+        .label("has_own_account"),
+    )
+
+
+_DECISION = select(*admission_facts(_USER))
+
+
+def decide(
+    user_id: int, portal: PortalLike, *, admitted: bool, has_own_account: bool, now: datetime
+) -> Admission:
+    """R5 from its two facts (`admission_facts`): admitted, or `AccountExpired`, or
+    `NoAccount`, raised."""
+    if admitted:
+        return Admission(user_id, portal, now)
+    if has_own_account:
+        raise AccountExpired()
+    raise NoAccount(portal.name)
 
 
 def check_admission(
     session: Session, user_id: int, portal: PortalLike, *, now: datetime
 ) -> Admission:
-    """R5, the person at the portal's door (module docstring): admitted, or `AccountExpired`,
-    or `NoAccount`, raised. One query and no objects built, as it runs on the hot path (every
-    authorization, code exchange and refresh). Audits nothing: `admit` does, at the door."""
+    """R5, the person at the portal's door (module docstring). One query and no objects built,
+    as it runs on the hot path. Audits nothing: `admit` does, at the door."""
     params = {"user_id": user_id, "portal_id": portal.id, "now": now}
-    usable, has_own = session.execute(_DECISION, params).one()
-    if usable:
-        return Admission(user_id, portal, now)
-    if has_own:
-        raise AccountExpired()
-    raise NoAccount(portal.name)
+    admitted, has_own = session.execute(_DECISION, params).one()
+    return decide(user_id, portal, admitted=admitted, has_own_account=has_own, now=now)
 
 
 def admit(

@@ -16,27 +16,47 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.orm import Session, lazyload
-from sqlalchemy.orm.attributes import set_committed_value
 
 import hub.models  # noqa: F401 - statements are built at import: every mapper must exist
 from hub.config import Oidc
+from hub.oidc import access
 from hub.oidc.models import AuthorizationCode, BrowserSession, OAuthToken
 from hub.oidc.secrets import digest, new_secret
-from hub.users.models import User
+from hub.oidc.sessions import SessionState
+from hub.users.models import User, full_name
 
-# Writes go straight to the tables: nothing in the session needs synchronising with them.
+# The token endpoint reads and writes the tables as rows, not ORM objects: nothing it reads is
+# changed through the ORM, and building and tracking objects cost more than the statements.
 _CODES = AuthorizationCode.__table__
 _TOKENS = OAuthToken.__table__
+_SESSIONS = BrowserSession.__table__
+_USERS = User.__table__
 
+_SESSION_COLUMNS = [
+    _SESSIONS.c[name].label(f"session_{name}") for name in SessionState.__dataclass_fields__
+]
+# `Person`'s fields, in its order.
+_PERSON_FIELDS = (
+    "id",
+    "public_id",
+    "username",
+    "email",
+    "email_verified",
+    "first_name",
+    "last_name",
+)
+_PERSON_COLUMNS = [_USERS.c[name].label(f"person_{name}") for name in _PERSON_FIELDS]
 _CODE = (
-    select(AuthorizationCode, User, BrowserSession)
-    .options(lazyload(BrowserSession.user))  # the same person: joined once, not twice
-    .join(User, User.id == AuthorizationCode.user_id)
-    .outerjoin(BrowserSession, BrowserSession.id == AuthorizationCode.browser_session_id)
-    .where(AuthorizationCode.code_hash == bindparam("digest"))
+    select(
+        *_CODES.c, *_PERSON_COLUMNS, *_SESSION_COLUMNS, *access.admission_facts(_CODES.c.user_id)
+    )
+    .join(_USERS, _USERS.c.id == _CODES.c.user_id)
+    .outerjoin(_SESSIONS, _SESSIONS.c.id == _CODES.c.browser_session_id)
+    .where(_CODES.c.code_hash == bindparam("digest"))
 )
 _REDEEM_CODE = (
     update(_CODES)
@@ -50,8 +70,12 @@ _REVOKE_FROM_CODE = (
 )
 _INSERT_CODE = insert(_CODES)
 _INSERT_TOKENS = insert(_TOKENS)
-_TOKEN_COLUMNS = [column.key for column in _TOKENS.columns if column.key != "id"]
 _BY_ACCESS_TOKEN = select(OAuthToken).where(OAuthToken.access_token_hash == bindparam("digest"))
+_REFRESH_GRANT = (
+    select(*_TOKENS.c, *_SESSION_COLUMNS, *access.admission_facts(_TOKENS.c.user_id))
+    .outerjoin(_SESSIONS, _SESSIONS.c.id == _TOKENS.c.browser_session_id)
+    .where(_TOKENS.c.refresh_token_hash == bindparam("digest"))
+)
 _BY_REFRESH_TOKEN = (
     select(OAuthToken, BrowserSession)
     # The client is the authenticated one, known already; the session's person is the
@@ -73,12 +97,56 @@ _REVOKE_FAMILY = (
 
 
 @dataclass(frozen=True)
-class CodeGrant:
-    """A stored authorization code with what the token endpoint needs to honour it."""
+class Person:
+    """Whom a code was issued to, as the ID token names them (`idp.oidc.claims`)."""
 
-    code: AuthorizationCode
-    user: User
-    browser_session: BrowserSession | None
+    id: int
+    public_id: str
+    username: str
+    email: str
+    email_verified: bool
+    first_name: str
+    last_name: str
+
+    @property
+    def full_name(self) -> str:
+        return full_name(self.first_name, self.last_name)
+
+
+@dataclass(frozen=True)
+class CodeGrant:
+    """A stored authorization code with what the token endpoint needs to honour it: the code's
+    row (`oidc_authorization_codes`' columns), its person, its sign-in session, and R5's facts
+    for the portal asked about (`hub.oidc.access.decide`)."""
+
+    code: Row[Any]
+    user: Person
+    browser_session: SessionState | None
+    admitted: bool
+    has_own_account: bool
+
+
+@dataclass(frozen=True)
+class RefreshGrant:
+    """A stored refresh token (its `oidc_tokens` row) with its sign-in session and R5's facts
+    for the portal asked about."""
+
+    token: Row[Any]
+    browser_session: SessionState | None
+    admitted: bool
+    has_own_account: bool
+
+
+def _session_state(row: Row[Any]) -> SessionState | None:
+    if row.session_id is None:
+        return None
+    return SessionState(
+        row.session_id,
+        row.session_sid,
+        row.session_last_seen_at,
+        row.session_expires_at,
+        row.session_ended_at,
+    )
 
 
 def store_code(
@@ -114,28 +182,28 @@ def store_code(
     session.execute(_INSERT_CODE, values)
 
 
-def find_code(session: Session, code: str) -> CodeGrant | None:
-    """The code with its person and session, in one query; None when unknown."""
-    row = session.execute(_CODE, {"digest": digest(code)}).first()
+def find_code(session: Session, code: str, *, portal_id: int, now: datetime) -> CodeGrant | None:
+    """The code with its person, its session and R5's facts on `portal_id` at `now`, in one
+    statement; None when unknown."""
+    params = {"digest": digest(code), "portal_id": portal_id, "now": now}
+    row = session.execute(_CODE, params).first()
     if row is None:
         return None
-    return CodeGrant(code=row[0], user=row[1], browser_session=row[2])
+    person = Person(*(getattr(row, f"person_{name}") for name in _PERSON_FIELDS))
+    return CodeGrant(row, person, _session_state(row), row.admitted, row.has_own_account)
 
 
-def redeem_code(session: Session, code: AuthorizationCode, *, now: datetime) -> bool:
+def redeem_code(session: Session, code_id: int, *, now: datetime) -> bool:
     """Marks the code used; False when it already was (a replay, or a concurrent request that
     won the race)."""
-    result = session.execute(_REDEEM_CODE, {"code_id": code.id, "now": now})
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        return False
-    set_committed_value(code, "used_at", now)  # already written: no second UPDATE
-    return True
+    result = session.execute(_REDEEM_CODE, {"code_id": code_id, "now": now})
+    return result.rowcount == 1  # type: ignore[attr-defined]
 
 
-def revoke_issued_from_code(session: Session, code: AuthorizationCode, *, now: datetime) -> None:
+def revoke_issued_from_code(session: Session, code_id: int, *, now: datetime) -> None:
     """RFC 6749 §4.1.2: a code used twice revokes every token issued from it (rotated refresh
     tokens carry the code they descend from, so the whole family goes)."""
-    session.execute(_REVOKE_FROM_CODE, {"from_code": code.id, "now": now})
+    session.execute(_REVOKE_FROM_CODE, {"from_code": code_id, "now": now})
 
 
 def new_tokens(
@@ -144,7 +212,7 @@ def new_tokens(
     refresh_token: str | None,
     client_id: int,
     user_id: int,
-    browser_session: BrowserSession | None,
+    browser_session: SessionState | None,
     scope: str,
     auth_time: datetime,
     now: datetime,
@@ -152,36 +220,38 @@ def new_tokens(
     family: str | None = None,
     code_id: int | None = None,
     refresh_expires_at: datetime | None = None,
-) -> OAuthToken:
-    """The row (not yet stored) keeping the digests of an access token and, usually, a
-    refresh token issued together. The caller stores it (`store_tokens`) once the grant it
-    comes from is secured (the code redeemed, the refresh token retired).
+) -> dict[str, Any]:
+    """The row's values (not yet stored) keeping the digests of an access token and, usually,
+    a refresh token issued together. The caller stores them (`store_tokens`) once the grant
+    they come from is secured (the code redeemed, the refresh token retired).
 
     A refresh token lives no longer than the sign-in session it comes from (`expires_at` of
     the session): single logout and the session lifetime bound every portal's access.
     """
     if refresh_token is not None and refresh_expires_at is None and browser_session is not None:
         refresh_expires_at = browser_session.expires_at
-    return OAuthToken(
-        access_token_hash=digest(access_token),
-        refresh_token_hash=digest(refresh_token) if refresh_token else None,
-        family=family or new_secret(12),
-        client_id=client_id,
-        user_id=user_id,
-        browser_session_id=browser_session.id if browser_session else None,
-        code_id=code_id,
-        scope=scope,
-        auth_time=auth_time,
-        issued_at=now,
-        access_expires_at=now + timedelta(seconds=lifetimes.access_token_seconds),
-        refresh_expires_at=refresh_expires_at if refresh_token else None,
-    )
+    return {
+        "access_token_hash": digest(access_token),
+        "refresh_token_hash": digest(refresh_token) if refresh_token else None,
+        "family": family or new_secret(12),
+        "client_id": client_id,
+        "user_id": user_id,
+        "browser_session_id": browser_session.id if browser_session else None,
+        "code_id": code_id,
+        "scope": scope,
+        "auth_time": auth_time,
+        "issued_at": now,
+        "access_expires_at": now + timedelta(seconds=lifetimes.access_token_seconds),
+        "refresh_expires_at": refresh_expires_at if refresh_token else None,
+        "refresh_used_at": None,
+        "revoked_at": None,
+    }
 
 
-def store_tokens(session: Session, row: OAuthToken) -> None:
+def store_tokens(session: Session, values: dict[str, Any]) -> None:
     """Writes the row with one plain INSERT (the ORM's unit of work costs twice as much, and
     nothing reads the row back in this request)."""
-    session.execute(_INSERT_TOKENS, {name: getattr(row, name) for name in _TOKEN_COLUMNS})
+    session.execute(_INSERT_TOKENS, values)
 
 
 def find_by_access_token(session: Session, token: str) -> OAuthToken | None:
@@ -189,10 +259,23 @@ def find_by_access_token(session: Session, token: str) -> OAuthToken | None:
     return session.scalar(_BY_ACCESS_TOKEN, {"digest": digest(token)})
 
 
+def find_refresh_grant(
+    session: Session, token: str, *, portal_id: int, now: datetime
+) -> RefreshGrant | None:
+    """The refresh grant's look-up: the token's row, its session and R5's facts on
+    `portal_id` at `now`, in one statement; None when unknown."""
+    params = {"digest": digest(token), "portal_id": portal_id, "now": now}
+    row = session.execute(_REFRESH_GRANT, params).first()
+    if row is None:
+        return None
+    return RefreshGrant(row, _session_state(row), row.admitted, row.has_own_account)
+
+
 def find_by_refresh_token(
     session: Session, token: str
 ) -> tuple[OAuthToken, BrowserSession | None] | None:
-    """The row of a refresh token and the sign-in session it belongs to, in one query."""
+    """The row of a refresh token and the sign-in session it belongs to, in one query, as
+    revocation and introspection read it (with its client and person)."""
     row = session.execute(_BY_REFRESH_TOKEN, {"digest": digest(token)}).first()
     return None if row is None else (row[0], row[1])
 
@@ -201,7 +284,7 @@ def access_token_is_active(token: OAuthToken, *, now: datetime) -> bool:
     return token.revoked_at is None and now < token.access_expires_at
 
 
-def refresh_token_is_active(token: OAuthToken, *, now: datetime) -> bool:
+def refresh_token_is_active(token: OAuthToken | Row[Any], *, now: datetime) -> bool:
     return (
         token.refresh_token_hash is not None
         and token.revoked_at is None
@@ -211,14 +294,11 @@ def refresh_token_is_active(token: OAuthToken, *, now: datetime) -> bool:
     )
 
 
-def use_refresh_token(session: Session, token: OAuthToken, *, now: datetime) -> bool:
+def use_refresh_token(session: Session, token_id: int, *, now: datetime) -> bool:
     """Marks a refresh token used (rotation); False when it already was. The caller then treats
     the presentation as a replay and revokes the family."""
-    result = session.execute(_USE_REFRESH_TOKEN, {"token_id": token.id, "now": now})
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        return False
-    set_committed_value(token, "refresh_used_at", now)  # already written: no second UPDATE
-    return True
+    result = session.execute(_USE_REFRESH_TOKEN, {"token_id": token_id, "now": now})
+    return result.rowcount == 1  # type: ignore[attr-defined]
 
 
 def revoke_family(session: Session, family: str, *, now: datetime) -> None:

@@ -25,6 +25,11 @@ def _new_public_id() -> str:
     return uuid.uuid4().hex
 
 
+def full_name(first_name: str, last_name: str) -> str:
+    """« Prénom Nom », the way R10 names an administrator (and the `name` claim names anyone)."""
+    return f"{first_name} {last_name}"
+
+
 class User(Base):
     """A person's one identity across every portal (R14): one username, one password.
 
@@ -67,8 +72,7 @@ class User(Base):
 
     @property
     def full_name(self) -> str:
-        """« Prénom Nom », the way R10 names an administrator."""
-        return f"{self.first_name} {self.last_name}"
+        return full_name(self.first_name, self.last_name)
 
     def __repr__(self) -> str:
         return f"<User {self.username}>"

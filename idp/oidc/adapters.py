@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
 from authlib.oidc.core import AuthorizationCodeMixin
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from hub.clock import utcnow
@@ -19,6 +21,7 @@ from hub.config import Oidc
 from hub.oidc import clients, sessions, tokens
 from hub.oidc.models import BrowserSession, OAuthToken
 from hub.oidc.secrets import matches
+from hub.oidc.sessions import SessionState
 from hub.oidc.tokens import CodeGrant
 from hub.users.models import User
 from idp.web.client_registry import ClientRecord
@@ -85,6 +88,8 @@ class IssuedCode(AuthorizationCodeMixin):
         self.row = grant.code
         self.user = grant.user
         self.browser_session = grant.browser_session
+        self.admitted = grant.admitted
+        self.has_own_account = grant.has_own_account
 
     @property
     def code_challenge(self) -> str:
@@ -108,13 +113,15 @@ class IssuedCode(AuthorizationCodeMixin):
 
 
 class IssuedToken(TokenMixin):
-    """An access or refresh token, as presented: `kind` says which of the row's two it was."""
+    """An access or refresh token, as presented: `kind` says which of the row's two it was.
+    The row is an `OAuthToken` (with its client and person) for revocation and introspection,
+    the plain row of `hub.oidc.tokens.find_refresh_grant` for the refresh grant."""
 
     def __init__(
         self,
-        row: OAuthToken,
+        row: OAuthToken | Row[Any],
         kind: str,
-        browser_session: BrowserSession | None = None,
+        browser_session: BrowserSession | SessionState | None = None,
         *,
         now: datetime | None = None,
         session_live: bool = True,

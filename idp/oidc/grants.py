@@ -19,8 +19,9 @@ from hub.clock import utcnow
 from hub.config import Settings
 from hub.errors import NotAdmitted
 from hub.oidc import access, sessions, tokens
-from hub.oidc.models import BrowserSession
 from hub.oidc.secrets import new_secret
+from hub.oidc.sessions import SessionState
+from hub.oidc.tokens import Person
 from hub.users.models import User
 from idp.extensions import db
 from idp.metrics import events
@@ -42,7 +43,7 @@ def _settings() -> Settings:
     return settings_of(current_app)
 
 
-def _session_is_live(browser_session: BrowserSession | None) -> bool:
+def _session_is_live(browser_session: SessionState | None) -> bool:
     return browser_session is not None and sessions.is_active(
         browser_session, now=utcnow(), lifetimes=_settings().oidc
     )
@@ -72,7 +73,7 @@ class OpenIDCode(oidc_grants.OpenIDCode):
         by the relying party in the ID token, which is what defeats replays in the code flow."""
         return False
 
-    def generate_user_info(self, user: User, scope: str) -> dict[str, Any]:
+    def generate_user_info(self, user: Person, scope: str) -> dict[str, Any]:
         return person_claims(user, set(scope.split()))
 
     def encode_id_token(self, token: dict[str, Any], request: Any) -> str:
@@ -124,12 +125,12 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         presented again revokes what it gave (RFC 6749 §4.1.2)."""
         if len(code) > MAX_TOKEN_LENGTH:
             return None
-        found = tokens.find_code(db.session, code)
+        now = utcnow()
+        found = tokens.find_code(db.session, code, portal_id=client.client.portal.id, now=now)
         if found is None or found.code.client_id != client.client.id:
             return None  # unknown, or another client's code: invalid_grant
-        now = utcnow()
         if found.code.used_at is not None:
-            tokens.revoke_issued_from_code(db.session, found.code, now=now)
+            tokens.revoke_issued_from_code(db.session, found.code.id, now=now)
             raise InvalidGrantError("The authorization code has already been used.")
         if now >= found.code.expires_at:
             raise InvalidGrantError("The authorization code has expired.")
@@ -155,7 +156,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     def delete_authorization_code(self, authorization_code: IssuedCode) -> None:
         """Codes are kept, marked used, so that a replay is recognised and punished."""
 
-    def authenticate_user(self, authorization_code: IssuedCode) -> User:
+    def authenticate_user(self, authorization_code: IssuedCode) -> Person:
         return authorization_code.user
 
 
@@ -173,9 +174,9 @@ class AccountRefused(InvalidGrantError):
 def _spent(code: IssuedCode, *, now: datetime) -> bool:
     """Redeems the code; False when a concurrent exchange redeemed it first, whose tokens are
     then revoked (RFC 6749 §4.1.2: a code used twice revokes what it gave)."""
-    if tokens.redeem_code(db.session, code.row, now=now):
+    if tokens.redeem_code(db.session, code.row.id, now=now):
         return True
-    tokens.revoke_issued_from_code(db.session, code.row, now=now)
+    tokens.revoke_issued_from_code(db.session, code.row.id, now=now)
     return False
 
 
@@ -189,14 +190,20 @@ def _refuse_unless_admitted(code: IssuedCode, client: RelyingParty) -> None:
     now = utcnow()
     portal = client.client.portal
     try:
-        access.check_admission(db.session, code.user.id, portal, now=now)
+        access.decide(
+            code.user.id,
+            portal,
+            admitted=code.admitted,
+            has_own_account=code.has_own_account,
+            now=now,
+        )
     except NotAdmitted as refused:
         start_writing()
         _spent(code, now=now)
         access.audit_refusal(
             db.session,
             refused,
-            person=code.user,
+            person=db.session.get_one(User, code.user.id),
             portal=portal,
             client=client.get_client_id(),
             now=now,
@@ -217,25 +224,32 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     def authenticate_refresh_token(self, refresh_token: str) -> IssuedToken | None:
         if len(refresh_token) > MAX_TOKEN_LENGTH:
             return None
-        found = tokens.find_by_refresh_token(db.session, refresh_token)
         client: RelyingParty = self.request.client
-        if found is None or found[0].client_id != client.client.id:
-            return None
-        row, browser_session = found
+        portal = client.client.portal
         now = utcnow()
+        found = tokens.find_refresh_grant(db.session, refresh_token, portal_id=portal.id, now=now)
+        if found is None or found.token.client_id != client.client.id:
+            return None
+        row = found.token
         if row.refresh_used_at is not None:
             tokens.revoke_family(db.session, row.family, now=now)
             raise InvalidGrantError("The refresh token has already been used; grant revoked.")
         if not tokens.refresh_token_is_active(row, now=now):
             return None
-        if not _session_is_live(browser_session):
+        if not _session_is_live(found.browser_session):
             raise InvalidGrantError("The sign-in session has ended.")
         try:  # R5 again: an account that expired stops the portal session
-            access.check_admission(db.session, row.user_id, client.client.portal, now=now)
+            access.decide(
+                row.user_id,
+                portal,
+                admitted=found.admitted,
+                has_own_account=found.has_own_account,
+                now=now,
+            )
         except NotAdmitted as refused:
             events.access_refused("token", refused.code)
             raise InvalidGrantError(refused.code) from None
-        return IssuedToken(row, "refresh_token", browser_session, now=now)
+        return IssuedToken(row, "refresh_token", found.browser_session, now=now)
 
     def create_token_response(self) -> Any:
         """Issues the new tokens, then retires the presented refresh token and stores them."""
@@ -243,16 +257,18 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         presented: IssuedToken = self.request.refresh_token
         now = utcnow()
         start_writing()
-        if not tokens.use_refresh_token(db.session, presented.row, now=now):
+        if not tokens.use_refresh_token(db.session, presented.row.id, now=now):
             tokens.revoke_family(db.session, presented.row.family, now=now)
             raise InvalidGrantError("The refresh token has already been used; grant revoked.")
         tokens.store_tokens(db.session, self.request.issued_tokens)
         assert presented.browser_session is not None  # checked live above
-        sessions.touch(presented.browser_session, now=now)  # the person is active on a portal
+        # The person is active on a portal.
+        sessions.keep_alive(db.session, presented.browser_session, now=now)
         return response
 
-    def authenticate_user(self, refresh_token: IssuedToken) -> User:
-        return refresh_token.row.user
+    def authenticate_user(self, refresh_token: IssuedToken) -> int:
+        """The person's id: nothing issued on refresh needs more of them (no ID token)."""
+        return refresh_token.row.user_id
 
     def revoke_old_credential(self, refresh_token: IssuedToken) -> None:
         """Retired by `create_token_response`, in the transaction that stores its successor."""
