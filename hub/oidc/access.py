@@ -26,8 +26,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, exists, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Row, and_, bindparam, exists, or_, select
 from sqlalchemy.orm import Session, raiseload
 
 import hub.models  # noqa: F401 - statements are built at import: every mapper must exist
@@ -62,6 +63,15 @@ class PortalAccount:
 class PortalAccess:
     portal: Portal
     accounts: list[PortalAccount]
+
+
+@dataclass(frozen=True)
+class AdmissionFacts:
+    """R5's two facts about a person on a portal, read by `admission_facts`' columns: whether
+    an account lets them in, and whether they hold one of their own there at all."""
+
+    admitted: bool
+    has_own_account: bool
 
 
 @dataclass(frozen=True)
@@ -111,14 +121,16 @@ def admission_facts(user_id: ColumnElement[int]) -> tuple[ColumnElement[bool], C
 _DECISION = select(*admission_facts(_USER))
 
 
-def decide(
-    user_id: int, portal: PortalLike, *, admitted: bool, has_own_account: bool, now: datetime
-) -> Admission:
-    """R5 from its two facts (`admission_facts`): admitted, or `AccountExpired`, or
-    `NoAccount`, raised."""
-    if admitted:
+def facts_of(row: Row[Any]) -> AdmissionFacts:
+    """The facts from a row that selected `admission_facts`' columns."""
+    return AdmissionFacts(bool(row.admitted), bool(row.has_own_account))
+
+
+def decide(user_id: int, portal: PortalLike, facts: AdmissionFacts, *, now: datetime) -> Admission:
+    """R5 from its two facts: admitted, or `AccountExpired`, or `NoAccount`, raised."""
+    if facts.admitted:
         return Admission(user_id, portal, now)
-    if has_own_account:
+    if facts.has_own_account:
         raise AccountExpired()
     raise NoAccount(portal.name)
 
@@ -130,22 +142,31 @@ def check_admission(
     as it runs on the hot path. Audits nothing: `admit` does, at the door."""
     params = {"user_id": user_id, "portal_id": portal.id, "now": now}
     admitted, has_own = session.execute(_DECISION, params).one()
-    return decide(user_id, portal, admitted=admitted, has_own_account=has_own, now=now)
+    return decide(user_id, portal, AdmissionFacts(admitted, has_own), now=now)
 
 
 def admit(
-    session: Session, person: User, portal: PortalLike, *, now: datetime, client: str
+    session: Session,
+    user_id: int,
+    portal: PortalLike,
+    *,
+    now: datetime,
+    client: str,
+    facts: AdmissionFacts | None = None,
 ) -> Admission:
-    """R5 at the authorization endpoint, for `client` (its `client_id`): the admission, or the
-    refusal raised once its audit event (`oidc.authorize.refused`) is added to the caller's
-    transaction, which the caller commits."""
+    """R5 at the authorization endpoint, for `client` (its `client_id`), on the `facts` read
+    with the person's session, or read here: the admission, or the refusal raised once its
+    audit event (`oidc.authorize.refused`) is added to the caller's transaction, which the
+    caller commits."""
     try:
-        return check_admission(session, person.id, portal, now=now)
+        if facts is None:
+            return check_admission(session, user_id, portal, now=now)
+        return decide(user_id, portal, facts, now=now)
     except NotAdmitted as refused:
         audit_refusal(
             session,
             refused,
-            person=person,
+            person=session.get_one(User, user_id),
             portal=portal,
             client=client,
             now=now,

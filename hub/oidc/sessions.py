@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import bindparam, exists, select, update
+from sqlalchemy import Label, Row, bindparam, exists, select, update
 from sqlalchemy.orm import Session
 
 from hub.clock import utcnow
 from hub.config import Oidc
 from hub.database import upsert_insert
+from hub.oidc import access
 from hub.oidc.models import BrowserSession, OAuthToken, OidcClient, SessionClient
 from hub.oidc.secrets import digest, new_secret
 from hub.users.models import User
@@ -66,16 +67,44 @@ def start(
 
 @dataclass(frozen=True)
 class SessionState:
-    """A sign-in session as the token endpoint reads it, with the code or the refresh token it
-    honours (one statement, no objects to track): enough to tell whether it is live, to name it
-    in the ID token (`sid`), to bound a refresh token (`expires_at`) and to keep it from
-    idling out (`keep_alive`)."""
+    """A sign-in session as the protocol's hot path reads it, with what it serves in the same
+    statement (the person at the door, the code or the refresh token), no object to track:
+    enough to tell whether it is live, to bind a code to it, to name it in the ID token (`sid`),
+    to bound a refresh token (`expires_at`) and to keep it from idling out (`keep_alive`)."""
 
     id: int
     sid: str
+    user_id: int
+    auth_time: datetime
     last_seen_at: datetime
     expires_at: datetime
     ended_at: datetime | None
+
+
+_SESSIONS = BrowserSession.__table__
+_STATE_FIELDS = tuple(SessionState.__dataclass_fields__)
+# A session's state in the columns of a statement that reads it with something else.
+STATE_COLUMNS: list[Label[Any]] = [_SESSIONS.c[n].label(f"session_{n}") for n in _STATE_FIELDS]
+
+
+def state_of(row: Row[Any]) -> SessionState | None:
+    """The state from a row that selected `STATE_COLUMNS` (None: no session, outer-joined)."""
+    if row.session_id is None:
+        return None
+    return SessionState(*(getattr(row, f"session_{name}") for name in _STATE_FIELDS))
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """A live session at the authorization endpoint, read for one client in one statement:
+    its state, what the endpoint asks of the person (`sub`, R14), whether the session signed in
+    to this client before, and R5's facts on the client's portal."""
+
+    state: SessionState
+    public_id: str
+    password_must_change: bool
+    signed_in_before: bool
+    facts: access.AdmissionFacts
 
 
 def is_active(
@@ -92,18 +121,70 @@ def is_active(
 # Built once, as every request that reads the session runs it (building it costs more than
 # running it).
 _BY_KEY = select(BrowserSession).where(BrowserSession.key_hash == bindparam("key_hash"))
+_USERS = User.__table__
+_LINKS = SessionClient.__table__
+_AT_DOOR = (
+    select(
+        *STATE_COLUMNS,
+        _USERS.c.public_id,
+        _USERS.c.password_must_change,
+        exists()
+        .where(_LINKS.c.browser_session_id == _SESSIONS.c.id)
+        .where(_LINKS.c.client_id == bindparam("client_id"))
+        .label("signed_in_before"),
+        *access.admission_facts(_SESSIONS.c.user_id),
+    )
+    .join(_USERS, _USERS.c.id == _SESSIONS.c.user_id)
+    .where(_SESSIONS.c.key_hash == bindparam("key_hash"))
+)
+
+
+def _readable(cookie_value: str | None) -> bool:
+    return bool(cookie_value) and len(cookie_value or "") <= 100
 
 
 def find_active(
     session: Session, cookie_value: str | None, *, now: datetime, lifetimes: Oidc
 ) -> BrowserSession | None:
     """The live session this cookie designates, or None (unknown, ended, expired or idle)."""
-    if not cookie_value or len(cookie_value) > 100:
+    if not _readable(cookie_value):
         return None
-    browser_session = session.scalar(_BY_KEY, {"key_hash": digest(cookie_value)})
+    browser_session = session.scalar(_BY_KEY, {"key_hash": digest(cookie_value or "")})
     if browser_session is None or not is_active(browser_session, now=now, lifetimes=lifetimes):
         return None
     return browser_session
+
+
+def find_at_door(
+    session: Session,
+    cookie_value: str | None,
+    *,
+    client_id: int,
+    portal_id: int,
+    now: datetime,
+    lifetimes: Oidc,
+) -> Arrival | None:
+    """`find_active` for the authorization endpoint, with what it needs next for the client
+    `client_id` of portal `portal_id`, in one statement: the hot path of every sign-on."""
+    if not _readable(cookie_value):
+        return None
+    params = {
+        "key_hash": digest(cookie_value or ""),
+        "client_id": client_id,
+        "portal_id": portal_id,
+        "now": now,
+    }
+    row = session.execute(_AT_DOOR, params).first()
+    state = None if row is None else state_of(row)
+    if state is None or not is_active(state, now=now, lifetimes=lifetimes):
+        return None
+    return Arrival(
+        state,
+        row.public_id,
+        row.password_must_change,
+        bool(row.signed_in_before),
+        access.facts_of(row),
+    )
 
 
 def connected_portal_ids(
@@ -126,67 +207,40 @@ def find_by_sid(session: Session, sid: str) -> BrowserSession | None:
     return session.scalar(select(BrowserSession).filter_by(sid=sid))
 
 
-def touch(browser_session: BrowserSession, *, now: datetime) -> None:
-    """Keeps an used session from idling out, without a write on every request."""
-    if now - browser_session.last_seen_at >= TOUCH_EVERY:
-        browser_session.last_seen_at = now
-
-
 _KEEP_ALIVE = (
-    update(BrowserSession.__table__)
-    .where(BrowserSession.__table__.c.id == bindparam("session_id"))
+    update(_SESSIONS)
+    .where(_SESSIONS.c.id == bindparam("session_id"))
     .values(last_seen_at=bindparam("now"))
 )
 
 
 def keep_alive(session: Session, state: SessionState, *, now: datetime) -> None:
-    """`touch` for a session read as a `SessionState`: one UPDATE, at most every `TOUCH_EVERY`."""
+    """Keeps a used session from idling out, without a write on every request: one UPDATE, at
+    most every `TOUCH_EVERY`."""
     if now - state.last_seen_at >= TOUCH_EVERY:
         session.execute(_KEEP_ALIVE, {"session_id": state.id, "now": now})
 
 
-# Whether a session already signed in to a client, built once (hot path).
-_SIGNED_IN_TO = select(
-    exists().where(
-        SessionClient.browser_session_id == bindparam("browser_session_id"),
-        SessionClient.client_id == bindparam("client_id"),
-    )
-)
-
-
-def has_signed_in_to(session: Session, browser_session: BrowserSession, client: ClientRef) -> bool:
-    """Whether this session already signed in to `client` (one indexed query). Asked while
-    reading, so that a sign-in writes the link only the first time (`note_sign_in`)."""
-    params = {"browser_session_id": browser_session.id, "client_id": client.id}
-    return bool(session.execute(_SIGNED_IN_TO, params).scalar())
-
-
-def note_sign_in(
-    session: Session,
-    browser_session: BrowserSession,
-    client: ClientRef,
-    *,
-    signed_in_before: bool,
-    now: datetime,
-) -> None:
+def note_sign_in(session: Session, arrival: Arrival, client: ClientRef, *, now: datetime) -> None:
     """The session signs in to `client` now: the client is remembered for single logout
-    (unless `signed_in_before`, as `has_signed_in_to` found) and the session kept from idling
-    out."""
-    if not signed_in_before:
-        remember_client(session, browser_session, client)
-    touch(browser_session, now=now)
+    (unless it signed in to it before: no write) and the session kept from idling out."""
+    if not arrival.signed_in_before:
+        remember_client(session, arrival.state, client)
+    keep_alive(session, arrival.state, now=now)
 
 
-def remember_client(session: Session, browser_session: BrowserSession, client: ClientRef) -> None:
+def remember_client(
+    session: Session, browser_session: BrowserSession | SessionState, client: ClientRef
+) -> None:
     """Notes that this session signed in to `client` (idempotent, safe under concurrency: one
     `INSERT … ON CONFLICT DO NOTHING`, no savepoint). Callers on a hot path check first."""
-    table = SessionClient.__table__
     session.execute(
-        upsert_insert(session, table)
+        upsert_insert(session, _LINKS)
         .values(browser_session_id=browser_session.id, client_id=client.id, first_seen_at=utcnow())
-        .on_conflict_do_nothing(index_elements=[table.c.browser_session_id, table.c.client_id])
+        .on_conflict_do_nothing(index_elements=[_LINKS.c.browser_session_id, _LINKS.c.client_id])
     )
-    session.expire(browser_session, ["clients"])
+    if isinstance(browser_session, BrowserSession):  # its loaded links are out of date
+        session.expire(browser_session, ["clients"])
 
 
 def end(session: Session, browser_session: BrowserSession, *, now: datetime) -> list[OidcClient]:

@@ -26,7 +26,7 @@ from hub.config import Oidc
 from hub.oidc import access
 from hub.oidc.models import AuthorizationCode, BrowserSession, OAuthToken
 from hub.oidc.secrets import digest, new_secret
-from hub.oidc.sessions import SessionState
+from hub.oidc.sessions import STATE_COLUMNS, SessionState, state_of
 from hub.users.models import User, full_name
 
 # The token endpoint reads and writes the tables as rows, not ORM objects: nothing it reads is
@@ -36,9 +36,6 @@ _TOKENS = OAuthToken.__table__
 _SESSIONS = BrowserSession.__table__
 _USERS = User.__table__
 
-_SESSION_COLUMNS = [
-    _SESSIONS.c[name].label(f"session_{name}") for name in SessionState.__dataclass_fields__
-]
 # `Person`'s fields, in its order.
 _PERSON_FIELDS = (
     "id",
@@ -51,9 +48,7 @@ _PERSON_FIELDS = (
 )
 _PERSON_COLUMNS = [_USERS.c[name].label(f"person_{name}") for name in _PERSON_FIELDS]
 _CODE = (
-    select(
-        *_CODES.c, *_PERSON_COLUMNS, *_SESSION_COLUMNS, *access.admission_facts(_CODES.c.user_id)
-    )
+    select(*_CODES.c, *_PERSON_COLUMNS, *STATE_COLUMNS, *access.admission_facts(_CODES.c.user_id))
     .join(_USERS, _USERS.c.id == _CODES.c.user_id)
     .outerjoin(_SESSIONS, _SESSIONS.c.id == _CODES.c.browser_session_id)
     .where(_CODES.c.code_hash == bindparam("digest"))
@@ -72,7 +67,7 @@ _INSERT_CODE = insert(_CODES)
 _INSERT_TOKENS = insert(_TOKENS)
 _BY_ACCESS_TOKEN = select(OAuthToken).where(OAuthToken.access_token_hash == bindparam("digest"))
 _REFRESH_GRANT = (
-    select(*_TOKENS.c, *_SESSION_COLUMNS, *access.admission_facts(_TOKENS.c.user_id))
+    select(*_TOKENS.c, *STATE_COLUMNS, *access.admission_facts(_TOKENS.c.user_id))
     .outerjoin(_SESSIONS, _SESSIONS.c.id == _TOKENS.c.browser_session_id)
     .where(_TOKENS.c.refresh_token_hash == bindparam("digest"))
 )
@@ -122,8 +117,7 @@ class CodeGrant:
     code: Row[Any]
     user: Person
     browser_session: SessionState | None
-    admitted: bool
-    has_own_account: bool
+    facts: access.AdmissionFacts
 
 
 @dataclass(frozen=True)
@@ -133,20 +127,7 @@ class RefreshGrant:
 
     token: Row[Any]
     browser_session: SessionState | None
-    admitted: bool
-    has_own_account: bool
-
-
-def _session_state(row: Row[Any]) -> SessionState | None:
-    if row.session_id is None:
-        return None
-    return SessionState(
-        row.session_id,
-        row.session_sid,
-        row.session_last_seen_at,
-        row.session_expires_at,
-        row.session_ended_at,
-    )
+    facts: access.AdmissionFacts
 
 
 def store_code(
@@ -154,7 +135,7 @@ def store_code(
     code: str,
     *,
     client_id: int,
-    browser_session: BrowserSession,
+    browser_session: SessionState,
     redirect_uri: str,
     scope: str,
     nonce: str | None,
@@ -190,7 +171,7 @@ def find_code(session: Session, code: str, *, portal_id: int, now: datetime) -> 
     if row is None:
         return None
     person = Person(*(getattr(row, f"person_{name}") for name in _PERSON_FIELDS))
-    return CodeGrant(row, person, _session_state(row), row.admitted, row.has_own_account)
+    return CodeGrant(row, person, state_of(row), access.facts_of(row))
 
 
 def redeem_code(session: Session, code_id: int, *, now: datetime) -> bool:
@@ -268,7 +249,7 @@ def find_refresh_grant(
     row = session.execute(_REFRESH_GRANT, params).first()
     if row is None:
         return None
-    return RefreshGrant(row, _session_state(row), row.admitted, row.has_own_account)
+    return RefreshGrant(row, state_of(row), access.facts_of(row))
 
 
 def find_by_refresh_token(

@@ -78,7 +78,7 @@ class RelyingParty(ClientMixin):
 class SignedIn:
     """The person at the authorization endpoint, by their live sign-in session."""
 
-    browser_session: BrowserSession
+    browser_session: SessionState
 
 
 class IssuedCode(AuthorizationCodeMixin):
@@ -88,8 +88,7 @@ class IssuedCode(AuthorizationCodeMixin):
         self.row = grant.code
         self.user = grant.user
         self.browser_session = grant.browser_session
-        self.admitted = grant.admitted
-        self.has_own_account = grant.has_own_account
+        self.facts = grant.facts
 
     @property
     def code_challenge(self) -> str:

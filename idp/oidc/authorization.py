@@ -40,14 +40,13 @@ from authlib.oidc.core.errors import (
     RequestNotSupportedError,
     RequestURINotSupportedError,
 )
-from flask import Response, redirect
+from flask import Response, current_app, redirect
 from flask import request as flask_request
 
 from hub.clock import utcnow
 from hub.errors import AccountExpired, NotAdmitted
 from hub.oidc import sessions
 from hub.oidc.access import admit
-from hub.oidc.models import BrowserSession
 from idp.auth import forms
 from idp.auth.renewal_requests import expired_page
 from idp.auth.views import render_login
@@ -57,11 +56,12 @@ from idp.oidc import hints
 from idp.oidc.adapters import RelyingParty, SignedIn
 from idp.oidc.server import MAX_STATE_LENGTH, HubRequest, repeated_parameter, server
 from idp.oidc.transactions import start_writing
-from idp.web import messages
+from idp.web import cookies, messages
 from idp.web.characters import holds_control_characters
 from idp.web.client_registry import PortalRecord
 from idp.web.pages import render_message
-from idp.web.sessions import current_browser_session
+from idp.web.sessions import COOKIE_NAME
+from idp.web.settings import settings_of
 
 REGISTER_PATH = "/register"  # registration (`prompt=create`)
 CHOOSE_PASSWORD_PATH = "/password/new"  # noqa: S105 - R14: after a temporary password
@@ -98,8 +98,9 @@ def authorize() -> Response | Page:
     target = _verified_target(request)
     if not isinstance(target, Target):
         return target
-    browser_session = current_browser_session()
-    request.user = SignedIn(browser_session) if browser_session else None
+    now = utcnow()
+    arrival = _arrival(target, now=now)
+    request.user = SignedIn(arrival.state) if arrival else None
     try:
         grant, max_age = _validated_grant(request)
         hinted_sub = _hinted_subject(request, target)
@@ -109,29 +110,48 @@ def authorize() -> Response | Page:
     if "create" in prompts:
         return redirect(_register_url(target.client, request), 302)
     if (
-        browser_session is None
+        arrival is None
         or grant.prompt == "login"
-        or _too_old(browser_session, max_age)
-        or not _is_hinted_person(browser_session, hinted_sub)
+        or _too_old(arrival.state, max_age, now=now)
+        or not _is_hinted_person(arrival, hinted_sub)
     ):
         if "none" in prompts:
             return server.authorization_error(request, LoginRequiredError(), target.redirect_uri)
         return _sign_in_page(request, target)
-    if browser_session.user.password_must_change:  # R14: a new password before anything else
+    if arrival.password_must_change:  # R14: a new password before anything else
         if "none" in prompts:
             error = InteractionRequiredError()
             return server.authorization_error(request, error, target.redirect_uri)
         return redirect(_choose_password_url(request), 302)
-    now = utcnow()
     try:
-        admit(db.session, browser_session.user, target.portal, now=now, client=target.client_id)
+        admit(
+            db.session,
+            arrival.state.user_id,
+            target.portal,
+            now=now,
+            client=target.client_id,
+            facts=arrival.facts,
+        )
     except NotAdmitted as refused:  # audited by `admit`, committed with the answer
         events.access_refused("authorize", refused.code)
         if "none" in prompts:
             error = AccessDeniedError(refused.code)
             return server.authorization_error(request, error, target.redirect_uri)
         return _refusal_page(target.client, refused)
-    return _issue_code(request, grant, target, browser_session, now=now)
+    return _issue_code(request, grant, target, arrival, now=now)
+
+
+def _arrival(target: Target, *, now: datetime) -> sessions.Arrival | None:
+    """The person's live session, read with what this endpoint asks next about it for the
+    target's client (`hub.oidc.sessions.find_at_door`)."""
+    return sessions.find_at_door(
+        db.session,
+        cookies.read(COOKIE_NAME),
+        client_id=target.client.client.id,
+        portal_id=target.portal.id,
+        now=now,
+        lifetimes=settings_of(current_app).oidc,
+    )
 
 
 def _validated_grant(request: HubRequest) -> tuple[Any, int | None]:
@@ -144,22 +164,13 @@ def _validated_grant(request: HubRequest) -> tuple[Any, int | None]:
 
 
 def _issue_code(
-    request: HubRequest,
-    grant: Any,
-    target: Target,
-    browser_session: BrowserSession,
-    *,
-    now: datetime,
+    request: HubRequest, grant: Any, target: Target, arrival: sessions.Arrival, *, now: datetime
 ) -> Response:
     """The code, and the portal noted as signed in by this session (for single logout). The
     reading transaction ends before the first write, the code's (`idp.oidc.transactions`)."""
-    client = target.client.client
-    signed_in_before = sessions.has_signed_in_to(db.session, browser_session, client)
     start_writing()
     response = grant.create_authorization_response(target.redirect_uri, request.user)
-    sessions.note_sign_in(
-        db.session, browser_session, client, signed_in_before=signed_in_before, now=now
-    )
+    sessions.note_sign_in(db.session, arrival, target.client.client, now=now)
     return server.authorization_response(*response)
 
 
@@ -221,10 +232,10 @@ def _hinted_subject(request: HubRequest, target: Target) -> str | None:
     return subject if isinstance(subject, str) else None
 
 
-def _is_hinted_person(browser_session: BrowserSession, hinted_sub: str | None) -> bool:
+def _is_hinted_person(arrival: sessions.Arrival, hinted_sub: str | None) -> bool:
     """Whether the session is the hinted person's (§3.1.2.1: otherwise `login_required` for
     `prompt=none`, and the sign-in form for the others)."""
-    return hinted_sub is None or browser_session.user.public_id == hinted_sub
+    return hinted_sub is None or arrival.public_id == hinted_sub
 
 
 def _max_age(request: HubRequest) -> int | None:
@@ -236,11 +247,11 @@ def _max_age(request: HubRequest) -> int | None:
     return int(value)
 
 
-def _too_old(browser_session: BrowserSession, max_age: int | None) -> bool:
+def _too_old(state: sessions.SessionState, max_age: int | None, *, now: datetime) -> bool:
     """OpenID Connect Core §3.1.2.1: a sign-in older than `max_age` seconds must be redone."""
     if max_age is None:
         return False
-    return (utcnow() - browser_session.auth_time).total_seconds() > max_age
+    return (now - state.auth_time).total_seconds() > max_age
 
 
 def _return_path(request: HubRequest, *, drop_prompt: str) -> str:

@@ -190,13 +190,7 @@ def _refuse_unless_admitted(code: IssuedCode, client: RelyingParty) -> None:
     now = utcnow()
     portal = client.client.portal
     try:
-        access.decide(
-            code.user.id,
-            portal,
-            admitted=code.admitted,
-            has_own_account=code.has_own_account,
-            now=now,
-        )
+        access.decide(code.user.id, portal, code.facts, now=now)
     except NotAdmitted as refused:
         start_writing()
         _spent(code, now=now)
@@ -239,13 +233,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         if not _session_is_live(found.browser_session):
             raise InvalidGrantError("The sign-in session has ended.")
         try:  # R5 again: an account that expired stops the portal session
-            access.decide(
-                row.user_id,
-                portal,
-                admitted=found.admitted,
-                has_own_account=found.has_own_account,
-                now=now,
-            )
+            access.decide(row.user_id, portal, found.facts, now=now)
         except NotAdmitted as refused:
             events.access_refused("token", refused.code)
             raise InvalidGrantError(refused.code) from None

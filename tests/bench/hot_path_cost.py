@@ -123,16 +123,28 @@ def shortened(statement: str, width: int = 200) -> str:
     """One line, long column lists replaced by their count, so that what a statement reads,
     writes and filters on shows."""
     flat = " ".join(statement.split())
-    flat = re.sub(r"^SELECT (.+?) FROM ", _select_list, flat)
+    flat = _shorter_select_list(flat)
     flat = re.sub(
         r"^INSERT INTO (\S+) \((.+?)\) VALUES \(.+?\)(?= RETURNING |$)", _insert_lists, flat
     )
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
-def _select_list(match: re.Match[str]) -> str:
-    columns = match[1].count(",") + 1
-    return match[0] if columns <= 3 else f"SELECT <{columns} columns> FROM "  # noqa: S608 - shown, never run
+def _shorter_select_list(statement: str) -> str:
+    """A SELECT's list of more than three items as their count; the items are those at the top
+    level (an EXISTS (…) item counts as one, its own FROM is not the statement's)."""
+    if not statement.startswith("SELECT "):
+        return statement
+    depth, items = 0, 1
+    for at, character in enumerate(statement):
+        depth += {"(": 1, ")": -1}.get(character, 0)
+        if depth == 0 and character == ",":
+            items += 1
+        if depth == 0 and statement.startswith(" FROM ", at):
+            if items <= 3:
+                return statement
+            return f"SELECT <{items} columns> FROM {statement[at + 6 :]}"  # noqa: S608 - shown
+    return statement
 
 
 def _insert_lists(match: re.Match[str]) -> str:

@@ -55,7 +55,7 @@ def refusals(session) -> list[AuditEvent]:
 def test_r5_a_valid_own_account_is_admitted(session, holds, certificateurs, person, now):
     holds(certificateurs)
 
-    admission = admit(session, person, certificateurs, now=now, client=CLIENT)
+    admission = admit(session, person.id, certificateurs, now=now, client=CLIENT)
 
     assert (admission.user_id, admission.portal, admission.at) == (person.id, certificateurs, now)
     assert refusals(session) == []
@@ -68,7 +68,7 @@ def test_r5_one_valid_account_among_expired_ones_is_enough(
     holds(certificateurs, expires_in=EXPIRED)
     holds(certificateurs, structure=other)
 
-    assert admit(session, person, certificateurs, now=now, client=CLIENT).user_id == person.id
+    assert admit(session, person.id, certificateurs, now=now, client=CLIENT).user_id == person.id
 
 
 def test_r5_all_accounts_expired_is_refused_with_the_exact_sentence_and_audited(
@@ -77,7 +77,7 @@ def test_r5_all_accounts_expired_is_refused_with_the_exact_sentence_and_audited(
     holds(certificateurs, expires_in=EXPIRED)
 
     with pytest.raises(AccountExpired) as refused:
-        admit(session, person, certificateurs, now=now, client=CLIENT)
+        admit(session, person.id, certificateurs, now=now, client=CLIENT)
 
     assert refused.value.message == (
         "Votre compte est expiré. Veuillez contacter votre administrateur."
@@ -98,7 +98,7 @@ def test_r5_the_account_expires_at_its_expiry_instant(session, holds, certificat
     account = holds(certificateurs)
 
     with pytest.raises(AccountExpired):
-        admit(session, person, certificateurs, now=account.expires_at, client=CLIENT)
+        admit(session, person.id, certificateurs, now=account.expires_at, client=CLIENT)
 
 
 def test_no_account_on_the_portal_is_refused_as_such_and_audited(
@@ -107,7 +107,7 @@ def test_no_account_on_the_portal_is_refused_as_such_and_audited(
     holds(soltea)  # elsewhere
 
     with pytest.raises(NoAccount) as refused:
-        admit(session, person, certificateurs, now=now, client=CLIENT)
+        admit(session, person.id, certificateurs, now=now, client=CLIENT)
 
     assert refused.value.message.startswith("Vous n'avez pas de compte sur Certificateurs.")
     assert (refused.value.code, refused.value.status) == ("no_account", 403)
@@ -121,7 +121,7 @@ def test_r9_a_delegated_admin_is_admitted_without_an_account_of_their_own(
     make_delegation(session, soltea, certificateurs)
     holds(soltea, role=Role.ADMIN)
 
-    assert admit(session, person, certificateurs, now=now, client=CLIENT).user_id == person.id
+    assert admit(session, person.id, certificateurs, now=now, client=CLIENT).user_id == person.id
 
 
 def test_r9_a_delegated_admin_with_an_expired_own_account_is_admitted(
@@ -131,7 +131,7 @@ def test_r9_a_delegated_admin_with_an_expired_own_account_is_admitted(
     holds(soltea, role=Role.ADMIN)
     holds(certificateurs, expires_in=EXPIRED)
 
-    assert admit(session, person, certificateurs, now=now, client=CLIENT).user_id == person.id
+    assert admit(session, person.id, certificateurs, now=now, client=CLIENT).user_id == person.id
 
 
 def test_r9_the_delegated_right_lapses_with_the_source_admin_account(
@@ -141,7 +141,7 @@ def test_r9_the_delegated_right_lapses_with_the_source_admin_account(
     holds(soltea, role=Role.ADMIN, expires_in=EXPIRED)
 
     with pytest.raises(NoAccount):
-        admit(session, person, certificateurs, now=now, client=CLIENT)
+        admit(session, person.id, certificateurs, now=now, client=CLIENT)
     assert [event.after["reason"] for event in refusals(session)] == ["no_account"]
 
 
@@ -152,7 +152,7 @@ def test_r9_a_user_on_the_source_portal_is_no_delegated_admin(
     holds(soltea, role=Role.USER)
 
     with pytest.raises(NoAccount):
-        admit(session, person, certificateurs, now=now, client=CLIENT)
+        admit(session, person.id, certificateurs, now=now, client=CLIENT)
 
 
 def test_r9_no_delegation_without_the_structures_contract_for_the_portal(
@@ -163,7 +163,7 @@ def test_r9_no_delegation_without_the_structures_contract_for_the_portal(
     holds(soltea, structure=soltea_only, role=Role.ADMIN)
 
     with pytest.raises(NoAccount):
-        admit(session, person, certificateurs, now=now, client=CLIENT)
+        admit(session, person.id, certificateurs, now=now, client=CLIENT)
 
 
 def test_r5_the_decision_alone_audits_nothing(session, holds, certificateurs, person, now):
