@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -36,7 +35,7 @@ from idp.cli.session import settings
 from idp.extensions import db
 from idp.logs import JSON
 from idp.metrics.scrape import MULTIPROCESS_VARIABLE
-from launcher import gunicorn_conf
+from launcher import web_server
 from launcher.background import background_workers, show_background_log
 from launcher.servers import (
     Server,
@@ -57,29 +56,13 @@ def hub_server(
     mail_catcher: MailCatcher | None = None,
     demo: bool = False,
 ) -> Server:
-    """The hub under gunicorn. With `demo` and no `HUB_LDAP_URL`, the support console signs in
-    from the demo's embedded directory (R11: `make run` needs no directory server)."""
+    """The hub under granian (`launcher.web_server`). With `demo` and no `HUB_LDAP_URL`, the
+    support console signs in from the demo's embedded directory (R11: `make run` needs no
+    directory server)."""
     bound = f"http://{host}:{port}"
     url = os.environ.get("HUB_PUBLIC_URL") or bound  # the issuer the portals must use
     hub_settings = settings()
-    # In JSON mode the app writes each request's line itself, without the query string.
-    access_log = [] if hub_settings.log_format == JSON else ["--access-logfile", "-"]
-    argv = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--config",
-        f"python:{gunicorn_conf.__name__}",
-        "--bind",
-        f"{host}:{port}",
-        "--workers",
-        str(workers),
-        *access_log,
-        "--graceful-timeout",
-        "5",
-        "--no-control-socket",
-        "idp.wsgi:app",
-    ]
+    argv = web_server.argv(host, port, workers, json_logs=hub_settings.log_format == JSON)
     instance = hub_settings.instance_path.resolve()
     env = {
         "HUB_INSTANCE_PATH": str(instance),

@@ -9,8 +9,9 @@ Two kinds of figures, kept apart:
   depth and age, the logout tokens still owed to portals. The same figure from every instance,
   whichever process does the background work.
 
-Under gunicorn each worker is a process of its own: `hub run` gives every hub instance a fresh
-folder in `PROMETHEUS_MULTIPROC_DIR`, where each worker keeps its counts, and a scrape adds them
-up (prometheus-client's multiprocess mode; `launcher.gunicorn_conf` marks dead workers).
+Each web worker is a process of its own (`launcher.web_server`): `hub run` gives every hub
+instance a fresh folder in `PROMETHEUS_MULTIPROC_DIR`, where each worker keeps its counts, and a
+scrape adds them up (prometheus-client's multiprocess mode). The workers keep no live gauge
+(the `live*` modes), so a worker that dies needs no bookkeeping: its counts stay in the sums.
 Without that variable (Flask's test client, one process) the process's own registry serves.
 """

@@ -1,7 +1,7 @@
-"""`/metrics` under `hub run`, as in production: gunicorn's workers are processes of their own,
+"""`/metrics` under `hub run`, as in production: the web workers are processes of their own,
 each counting in the instance's multiprocess folder, and a scrape adds up all of them, workers
-that died included. With `HUB_LOG_FORMAT=json` the app's request lines replace gunicorn's
-text access log."""
+that died included. With `HUB_LOG_FORMAT=json` the app's request lines replace the web
+server's text access log."""
 
 from __future__ import annotations
 
@@ -30,15 +30,22 @@ def workers_of(run) -> set[int]:
     return {worker.pid for worker in master.children()}
 
 
-def replaced(run, dead: set[int]) -> set[int]:
-    """The two new workers gunicorn starts in place of `dead`, once they serve."""
+def replaced(run, dead: set[int], base: str) -> set[int]:
+    """The two new workers the web server starts in place of `dead`, once they serve."""
     deadline = time.monotonic() + START_LIMIT
     while time.monotonic() < deadline:
         current = workers_of(run)
-        if len(current) == 2 and not current & dead:
+        if len(current) == 2 and not current & dead and serves(base):
             return current
         time.sleep(0.1)
     raise AssertionError(f"the workers were not replaced:\n{run.output}")
+
+
+def serves(base: str) -> bool:
+    try:
+        return requests.get(f"{base}/readyz", timeout=1).status_code == 200
+    except requests.ConnectionError:
+        return False
 
 
 def test_a_scrape_sums_the_counts_of_every_worker_dead_or_alive(tmp_path):
@@ -53,7 +60,7 @@ def test_a_scrape_sums_the_counts_of_every_worker_dead_or_alive(tmp_path):
             assert requests.get(f"{base}/healthz", timeout=5).status_code == 200
         for pid in first:  # their counts must outlive them
             psutil.Process(pid).send_signal(signal.SIGKILL)
-        replaced(run, first)
+        replaced(run, first, base)
         for _ in range(REQUESTS_PER_ROUND):
             assert requests.get(f"{base}/healthz", timeout=5).status_code == 200
 
@@ -67,4 +74,4 @@ def test_a_scrape_sums_the_counts_of_every_worker_dead_or_alive(tmp_path):
     healthz = [line for line in lines if line.get("path") == "/healthz"]
     assert len(healthz) >= 2 * REQUESTS_PER_ROUND
     assert all(line["request_id"] and line["status"] == 200 for line in healthz)
-    assert '"GET /healthz HTTP/1.1"' not in run.output  # gunicorn's access log is off
+    assert '"GET /healthz HTTP/1.1"' not in run.output  # the web server's access log is off

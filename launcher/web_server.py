@@ -1,0 +1,57 @@
+"""How the hub's web app is served: granian (a Rust HTTP server) with worker processes that run
+the WSGI app, `idp.wsgi:app`.
+
+Why granian rather than gunicorn: on the protocol's hot path, HTTP parsing, the WSGI environ and
+the response's headers cost a pure-Python server about as much as the hub's own work on a
+request; granian does them in Rust (issue 17: about a fifth of the server's CPU per sign-on, and
+as much more throughput, measured side by side by `make bench`). The portals, whose speed
+matters less, stay under gunicorn.
+
+What the settings below keep of the production topology (README « Production »):
+- each worker process serves `THREADS` requests at once: granian hands a connection to a worker
+  whether or not it is busy, so a quick request (a portal fetching the JWKS) must not wait
+  behind a slow one in the same process (a password hash, the single-logout page waiting for the
+  portals);
+- SIGTERM stops it gracefully: it stops accepting, finishes the requests in flight (at most
+  `STOP_SECONDS`), then exits; a worker that dies is started again;
+- `/metrics` sums the counts of every worker process, dead ones included
+  (`idp.metrics.scrape` notices the dead ones);
+- the access log carries the path without the query string (no authorization code or link
+  token in a log); with `HUB_LOG_FORMAT=json` the app writes each request's line itself and
+  granian's own messages are JSON lines like the app's (`JSON_LOGGING`).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+THREADS = 2
+STOP_SECONDS = 5
+JSON_LOGGING = Path(__file__).with_name("granian_json_logging.json")
+
+
+def argv(host: str, port: int, workers: int, *, json_logs: bool) -> list[str]:
+    """The command that serves the hub on `host:port` with `workers` processes."""
+    logs = ["--log-config", str(JSON_LOGGING)] if json_logs else ["--access-log"]
+    return [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "wsgi",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--blocking-threads",
+        str(THREADS),
+        "--no-ws",
+        "--respawn-failed-workers",
+        "--workers-kill-timeout",
+        str(STOP_SECONDS),
+        *logs,
+        "idp.wsgi:app",
+    ]
