@@ -6,9 +6,9 @@ A request line says which endpoint answered what, and how fast, never what was s
 without its query string (OAuth codes, `state` and sign-in hints travel there) and with a
 single-use link's token hidden, no header, no cookie, no form field. The person's address is
 `request.remote_addr`, which ProxyFix corrects behind a trusted proxy (`HUB_TRUSTED_PROXIES`).
-In JSON mode this line replaces gunicorn's access log, which `hub run` then turns off.
+In JSON mode this line replaces the web server's access log, which `hub run` then turns off.
 
-In the default text mode the hub leaves logging as Python and gunicorn set it up. The app
+In the default text mode the hub leaves logging as Python and the web server set it up. The app
 factory runs many times in one process (tests): `configure` sets the root logger to the mode
 asked, with at most one JSON handler, whatever was there before.
 """

@@ -1,6 +1,6 @@
 """`hub cluster` (`make cluster`): the demo served by the production topology.
 
-Two hub instances (`hub run --no-portals`, each with its gunicorn workers and its background
+Two hub instances (`hub run --no-portals`, each with its web workers and its background
 work) on one PostgreSQL database, behind HAProxy with the repository's `deploy/haproxy.cfg`,
 and both portals signing in through the proxy: the demo's URLs, issuer and data, as a
 deployment runs them. The instances share what must be shared — the database, the secret key

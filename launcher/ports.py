@@ -27,8 +27,9 @@ class Holder:
 
 
 def check_can_listen(host: str, port: int) -> None:
-    """Binds `host:port` as gunicorn will (with SO_REUSEADDR, so a port whose last connections
-    are in TIME_WAIT counts as free) and lets it go; raises the OSError binding raises."""
+    """Binds `host:port` as the web servers will (with SO_REUSEADDR, so a port whose last
+    connections are in TIME_WAIT counts as free) and lets it go; raises the OSError binding
+    raises."""
     family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     with socket.socket(family, kind, protocol) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -36,9 +37,9 @@ def check_can_listen(host: str, port: int) -> None:
 
 
 def holder_of(port: int) -> Holder | None:
-    """The process holding a socket on local `port`, or None if it cannot be found. A gunicorn
-    master and its workers share the listening socket: the master, whose parent does not hold
-    it, is the one to name."""
+    """The process holding a socket on local `port`, or None if it cannot be found. A web
+    server's main process and its workers may share the listening socket: the topmost, whose
+    parent does not hold it, is the one to name."""
     inodes = _socket_inodes(port)
     if not inodes:
         return None

@@ -3,7 +3,8 @@
 It checks that every server's port is free and, outside the demo (`--demo`, `HUB_DEMO`), that
 the configuration is fit for production (`hub check`: a blocking problem starts nothing). It
 migrates the database, optionally loads the demo data, starts the hub (and with `--demo` the
-portals) under gunicorn in child processes, and runs the background work from threads
+portals) in child processes (the hub under granian, `launcher.web_server`; the portals under
+gunicorn), and runs the background work from threads
 (`launcher.background`: mail, back-channel logouts, the periodic jobs; with `--demo` and no
 `HUB_SMTP_HOST`, mail goes to a local catcher read at the hub's `/dev/mail` instead of a mail
 server). It prints the URLs only once each server answers. Ctrl-C (or SIGTERM) stops everything,
@@ -88,7 +89,7 @@ def drain_file(port: int) -> Path:
 def drain(port: int, shutdown: Shutdown) -> None:
     """On a stop, the hub first reports itself draining for `HUB_DRAIN_SECONDS` (at least the
     load balancer's check interval), serving all the while; then it stops. Nothing is lost
-    either way: requests that reach a stopping server are finished (gunicorn's graceful stop),
+    either way: requests that reach a stopping server are finished (the web server's graceful stop),
     and connections it no longer accepts are retried elsewhere by the balancer."""
     seconds = settings().drain_seconds
     if seconds <= 0:

@@ -51,8 +51,8 @@ class Stop(Exception):
 
 def dying_with_parent() -> Callable[[], None] | None:
     """Popen's `preexec_fn` on Linux: the kernel sends the child SIGTERM when `hub run` dies (its
-    main thread, which starts the servers), even by SIGKILL. A gunicorn master stops its workers
-    on SIGTERM. None elsewhere."""
+    main thread, which starts the servers), even by SIGKILL. A web server's main process stops
+    its workers on SIGTERM. None elsewhere."""
     if not sys.platform.startswith("linux"):
         return None
     prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork, called after
@@ -105,7 +105,7 @@ class Server:
             return False
 
     def terminate(self) -> None:
-        """SIGTERM to the master: gunicorn's graceful stop of its workers."""
+        """SIGTERM to the main process: the web server's graceful stop of its workers."""
         if self.process is not None and self.process.returncode is None:
             with suppress(ProcessLookupError):
                 self.process.terminate()

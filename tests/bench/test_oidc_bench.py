@@ -49,7 +49,7 @@ SQLITE_RATE_AT_LEAST = 1.0  # × the reference's flows/s
 SQLITE_CPU_AT_MOST = 1.0  # × the reference's server CPU per flow
 POSTGRESQL_CPU_AT_MOST = 1.5
 SIGN_IN_OVERHEAD_MS = 5.0  # server CPU per sign-in beyond the password hash
-WORKER_RSS_MB = 120.0  # per gunicorn worker, after the load
+WORKER_RSS_MB = 120.0  # per web worker process, after the load
 
 SOLTEA = {
     "client_id": "soltea",
@@ -142,7 +142,7 @@ def errors(results: list[dict]) -> list[str]:
 
 @contextmanager
 def running_hub(folder: Path, env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
-    """`hub run --demo --no-portals --workers 2`; yields (issuer, gunicorn master pid)."""
+    """`hub run --demo --no-portals --workers 2`; yields (issuer, the web server's main pid)."""
     port = free_port()
     run = start_hub_run(
         "--demo",
@@ -281,7 +281,7 @@ def targets(run: SameRun) -> list[tuple[str, bool | None, str]]:
         rss = ", ".join(f"{mb:.0f}" for mb in hub.worker_rss_mb)
         rows.append(
             (
-                f"{hub.name}: RSS per gunicorn worker ≤ {WORKER_RSS_MB:.0f} MB",
+                f"{hub.name}: RSS per web worker ≤ {WORKER_RSS_MB:.0f} MB",
                 max(hub.worker_rss_mb) <= WORKER_RSS_MB,
                 f"{rss} MB",
             )

@@ -1,4 +1,4 @@
-"""`hub run` delivers back-channel logouts: a person logs out of the hub served by gunicorn, and
+"""`hub run` delivers back-channel logouts: a person logs out of the hub as `hub run` serves it, and
 the portal's endpoint on 127.0.0.1 has received the logout token when the page comes back (the
 logout request posts it; `hub run`'s worker thread only retries what that left)."""
 
