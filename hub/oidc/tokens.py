@@ -63,8 +63,9 @@ _REVOKE_FROM_CODE = (
     .where(_TOKENS.c.code_id == bindparam("from_code"), _TOKENS.c.revoked_at.is_(None))
     .values(revoked_at=bindparam("now"))
 )
-_INSERT_CODE = insert(_CODES)
-_INSERT_TOKENS = insert(_TOKENS)
+# Nothing reads a new row back: no `RETURNING id` on PostgreSQL (`inline`).
+_INSERT_CODE = insert(_CODES).inline()
+_INSERT_TOKENS = insert(_TOKENS).inline()
 _BY_ACCESS_TOKEN = select(OAuthToken).where(OAuthToken.access_token_hash == bindparam("digest"))
 _REFRESH_GRANT = (
     select(*_TOKENS.c, *STATE_COLUMNS, *access.admission_facts(_TOKENS.c.user_id))

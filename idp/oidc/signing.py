@@ -8,6 +8,7 @@ no instance ever refuses or hides a key another one already signs with.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass
@@ -40,6 +41,9 @@ class KeyRing:
     def __init__(self) -> None:
         self._loaded: _Loaded | None = None
         self._lock = threading.Lock()
+        # Private keys as imported, by their JWK: importing one (the library checks the key)
+        # costs tens of milliseconds, and every reload would import the same keys again.
+        self._imported: dict[str, RSAKey | ECKey] = {}
 
     def _current(self, session: Session) -> _Loaded:
         loaded = self._loaded
@@ -57,13 +61,22 @@ class KeyRing:
         signers: dict[str, tuple[str, RSAKey | ECKey]] = {}
         for key in reversed(published):  # oldest first: the newest active key wins
             if key.retired_at is None:
-                signers[key.alg] = (key.kid, _import(key.private_jwk, key.kid))
+                signers[key.alg] = (key.kid, self._private_key(key.private_jwk, key.kid))
         public = [keys.public_jwk(key) for key in published]
         return _Loaded(
             signers=signers,
             verifiers=KeySet.import_key_set({"keys": public}),
             loaded_at=time.monotonic(),
         )
+
+    def _private_key(self, private_jwk: dict[str, Any], kid: str) -> RSAKey | ECKey:
+        data = {**private_jwk, "kid": kid}
+        known = json.dumps(data, sort_keys=True)
+        if known not in self._imported:
+            self._imported[known] = (
+                RSAKey.import_key(data) if data["kty"] == "RSA" else ECKey.import_key(data)
+            )
+        return self._imported[known]
 
     def reload(self) -> None:
         """Forget the cache (tests, and right after `hub keys rotate` in this process)."""
@@ -108,11 +121,6 @@ class KeyRing:
         if not isinstance(kid, str) or any(key.kid == kid for key in loaded.verifiers.keys):
             return None
         return kid
-
-
-def _import(private_jwk: dict[str, Any], kid: str) -> RSAKey | ECKey:
-    data = {**private_jwk, "kid": kid}
-    return RSAKey.import_key(data) if data["kty"] == "RSA" else ECKey.import_key(data)
 
 
 key_ring = KeyRing()
