@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
 from sqlalchemy import Label, Row, bindparam, exists, select, update
 from sqlalchemy.orm import Session
@@ -139,8 +139,8 @@ _AT_DOOR = (
 )
 
 
-def _readable(cookie_value: str | None) -> bool:
-    return bool(cookie_value) and len(cookie_value or "") <= 100
+def _readable(cookie_value: str | None) -> TypeGuard[str]:
+    return cookie_value is not None and 0 < len(cookie_value) <= 100
 
 
 def find_active(
@@ -149,7 +149,7 @@ def find_active(
     """The live session this cookie designates, or None (unknown, ended, expired or idle)."""
     if not _readable(cookie_value):
         return None
-    browser_session = session.scalar(_BY_KEY, {"key_hash": digest(cookie_value or "")})
+    browser_session = session.scalar(_BY_KEY, {"key_hash": digest(cookie_value)})
     if browser_session is None or not is_active(browser_session, now=now, lifetimes=lifetimes):
         return None
     return browser_session
@@ -169,7 +169,7 @@ def find_at_door(
     if not _readable(cookie_value):
         return None
     params = {
-        "key_hash": digest(cookie_value or ""),
+        "key_hash": digest(cookie_value),
         "client_id": client_id,
         "portal_id": portal_id,
         "now": now,
