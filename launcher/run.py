@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -77,7 +78,11 @@ def hub_server(
         env["HUB_DEMO"] = "1"  # the servers know they serve the demo, as `hub run` does
         if not os.environ.get("HUB_LDAP_URL"):
             env["HUB_SUPPORT_DEMO_DIRECTORY"] = "1"
-    return Server("Hub d'identité", argv, url, f"{bound}/readyz", env)
+    # granian's main process answers SIGTERM by setting a threading.Event from its signal
+    # handler, which can deadlock when the signal lands while that same thread holds the
+    # Event's lock (a `hub run` killed under load once left granian serving, deaf to SIGTERM).
+    # SIGKILL to its main process takes its workers with it.
+    return Server("Hub d'identité", argv, url, f"{bound}/readyz", env, signal.SIGKILL)
 
 
 def drain_file(port: int) -> Path:

@@ -49,17 +49,16 @@ class Stop(Exception):
     the signal handler."""
 
 
-def dying_with_parent() -> Callable[[], None] | None:
-    """Popen's `preexec_fn` on Linux: the kernel sends the child SIGTERM when `hub run` dies (its
-    main thread, which starts the servers), even by SIGKILL. A web server's main process stops
-    its workers on SIGTERM. None elsewhere."""
+def dying_with_parent(signum: signal.Signals) -> Callable[[], None] | None:
+    """Popen's `preexec_fn` on Linux: the kernel sends the child `signum` when `hub run` dies
+    (its main thread, which starts the servers), even by SIGKILL. None elsewhere."""
     if not sys.platform.startswith("linux"):
         return None
     prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork, called after
     parent = os.getpid()
 
     def set_parent_death_signal() -> None:
-        prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM))
+        prctl(PR_SET_PDEATHSIG, int(signum))
         if os.getppid() != parent:  # `hub run` died before the kernel was told
             os._exit(1)
 
@@ -68,13 +67,16 @@ def dying_with_parent() -> Callable[[], None] | None:
 
 @dataclass
 class Server:
-    """A child process serving HTTP, ready once `health_url` answers 200."""
+    """A child process serving HTTP, ready once `health_url` answers 200. Should `hub run` die
+    without stopping it, the kernel sends it `on_parent_death`: SIGTERM, a graceful stop, unless
+    the server cannot be trusted to stop on it with nobody left to insist."""
 
     name: str
     argv: Sequence[str]
     url: str
     health_url: str
     env: dict[str, str] = field(default_factory=dict)
+    on_parent_death: signal.Signals = signal.SIGTERM
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -92,7 +94,7 @@ class Server:
             self.argv,
             env=os.environ | self.env,
             start_new_session=True,
-            preexec_fn=dying_with_parent(),
+            preexec_fn=dying_with_parent(self.on_parent_death),
         )
 
     def exited(self) -> int | None:

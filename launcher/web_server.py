@@ -1,5 +1,5 @@
 """How the hub's web app is served: granian (a Rust HTTP server) with worker processes that run
-the WSGI app, `idp.wsgi:app`.
+the WSGI app (`launcher.web_worker`: `idp.wsgi`'s app, in a process that dies with granian's).
 
 Why granian rather than gunicorn: on the protocol's hot path, HTTP parsing, the WSGI environ and
 the response's headers cost a pure-Python server about as much as the hub's own work on a
@@ -53,5 +53,5 @@ def argv(host: str, port: int, workers: int, *, json_logs: bool) -> list[str]:
         "--workers-kill-timeout",
         str(STOP_SECONDS),
         *logs,
-        "idp.wsgi:app",
+        "launcher.web_worker:app",
     ]

@@ -1,0 +1,29 @@
+"""What each of the hub's web worker processes loads (granian's target, `launcher.web_server`):
+the WSGI app (`idp.wsgi`), in a process that dies with the web server's main process.
+
+gunicorn's workers notice that their master is gone and exit; granian's do not, and a worker
+left behind keeps serving on the port. So each worker asks the kernel for SIGKILL when its
+parent dies (Linux): it has nothing left to finish by then, the main process having waited for
+it on any orderly stop. `hub run` itself has the main process killed when it dies.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+from pathlib import Path
+
+from launcher.servers import PR_SET_PDEATHSIG
+
+if sys.platform.startswith("linux"):
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
+    parent = Path(f"/proc/{os.getppid()}/cmdline")
+    if b"granian" not in (parent.read_bytes() if parent.exists() else b""):
+        os._exit(1)  # the main process died before the kernel was told
+
+# Imported once the process is bound to its parent.
+from idp.wsgi import app
+
+__all__ = ["app"]
