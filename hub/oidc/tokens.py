@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy import Insert, Row, Update, bindparam, insert, literal_column, select, update
 from sqlalchemy.orm import Session, lazyload
 
 import hub.models  # noqa: F401 - statements are built at import: every mapper must exist
@@ -85,6 +85,24 @@ _USE_REFRESH_TOKEN = (
     .where(_TOKENS.c.id == bindparam("token_id"), _TOKENS.c.refresh_used_at.is_(None))
     .values(refresh_used_at=bindparam("now"))
 )
+
+
+def _stored_after(guard: Update, name: str) -> Insert:
+    """PostgreSQL: `guard` (a conditional UPDATE) and, only if it changed its row, the INSERT of
+    a new `oidc_tokens` row, in one statement (the INSERT selects from the UPDATE's RETURNING):
+    it returns a row when both happened."""
+    changed = guard.returning(literal_column("1")).cte(name)
+    columns = [column for column in _TOKENS.columns if column.key != "id"]
+    values = [bindparam(f"new_{column.key}", type_=column.type) for column in columns]
+    return (
+        insert(_TOKENS)
+        .from_select([column.key for column in columns], select(*values).select_from(changed))
+        .returning(literal_column("1"))  # a row when stored (its rowcount is not reported)
+    )
+
+
+_REDEEM_CODE_AND_STORE = _stored_after(_REDEEM_CODE, "redeemed")
+_USE_REFRESH_TOKEN_AND_STORE = _stored_after(_USE_REFRESH_TOKEN, "retired")
 _REVOKE_FAMILY = (
     update(_TOKENS)
     .where(_TOKENS.c.family == bindparam("grant_family"), _TOKENS.c.revoked_at.is_(None))
@@ -175,11 +193,36 @@ def find_code(session: Session, code: str, *, portal_id: int, now: datetime) -> 
     return CodeGrant(row, person, state_of(row), access.facts_of(row))
 
 
-def redeem_code(session: Session, code_id: int, *, now: datetime) -> bool:
-    """Marks the code used; False when it already was (a replay, or a concurrent request that
-    won the race)."""
-    result = session.execute(_REDEEM_CODE, {"code_id": code_id, "now": now})
-    return result.rowcount == 1  # type: ignore[attr-defined]
+def redeem_code(
+    session: Session, code_id: int, *, now: datetime, issued: dict[str, Any] | None = None
+) -> bool:
+    """Marks the code used, and stores the tokens `issued` from it (`new_tokens`) if any: both
+    or neither. False when the code was used already (a replay, or a concurrent request that won
+    the race), and nothing is stored."""
+    params = {"code_id": code_id, "now": now}
+    return _guarded(session, _REDEEM_CODE, _REDEEM_CODE_AND_STORE, params, issued)
+
+
+def _guarded(
+    session: Session,
+    guard: Update,
+    guard_and_store: Insert,
+    params: dict[str, Any],
+    issued: dict[str, Any] | None,
+) -> bool:
+    """Runs the conditional `guard` and, if it changed its row, stores `issued`: on PostgreSQL
+    in one statement (`guard_and_store`, one round trip fewer), on SQLite in two."""
+    if issued is not None and session.get_bind().dialect.name == "postgresql":
+        # The row's values under names of their own: a parameter named after a column of the
+        # guard's table would be added to what the UPDATE sets.
+        values = {f"new_{name}": value for name, value in issued.items()}
+        return session.execute(guard_and_store, {**values, **params}).first() is not None
+    result = session.execute(guard, params)
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    if issued is not None:
+        store_tokens(session, issued)
+    return True
 
 
 def revoke_issued_from_code(session: Session, code_id: int, *, now: datetime) -> None:
@@ -276,11 +319,14 @@ def refresh_token_is_active(token: OAuthToken | Row[Any], *, now: datetime) -> b
     )
 
 
-def use_refresh_token(session: Session, token_id: int, *, now: datetime) -> bool:
-    """Marks a refresh token used (rotation); False when it already was. The caller then treats
-    the presentation as a replay and revokes the family."""
-    result = session.execute(_USE_REFRESH_TOKEN, {"token_id": token_id, "now": now})
-    return result.rowcount == 1  # type: ignore[attr-defined]
+def use_refresh_token(
+    session: Session, token_id: int, issued: dict[str, Any], *, now: datetime
+) -> bool:
+    """Marks a refresh token used (rotation) and stores its successor `issued` (`new_tokens`):
+    both or neither. False when it was used already, and nothing is stored: the caller then
+    treats the presentation as a replay and revokes the family."""
+    params = {"token_id": token_id, "now": now}
+    return _guarded(session, _USE_REFRESH_TOKEN, _USE_REFRESH_TOKEN_AND_STORE, params, issued)
 
 
 def revoke_family(session: Session, family: str, *, now: datetime) -> None:

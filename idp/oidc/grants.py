@@ -148,9 +148,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         response = super().create_token_response()
         now = utcnow()
         start_writing()
-        if not _spent(code, now=now):
+        if not _spent(code, now=now, issued=self.request.issued_tokens):
             raise InvalidGrantError("The authorization code has already been used.")
-        tokens.store_tokens(db.session, self.request.issued_tokens)
         return response
 
     def delete_authorization_code(self, authorization_code: IssuedCode) -> None:
@@ -171,10 +170,11 @@ class AccountRefused(InvalidGrantError):
         self.description = sentence
 
 
-def _spent(code: IssuedCode, *, now: datetime) -> bool:
-    """Redeems the code; False when a concurrent exchange redeemed it first, whose tokens are
-    then revoked (RFC 6749 §4.1.2: a code used twice revokes what it gave)."""
-    if tokens.redeem_code(db.session, code.row.id, now=now):
+def _spent(code: IssuedCode, *, now: datetime, issued: dict[str, Any] | None = None) -> bool:
+    """Redeems the code, storing the tokens `issued` from it; False when a concurrent exchange
+    redeemed it first, whose tokens are then revoked (RFC 6749 §4.1.2: a code used twice revokes
+    what it gave)."""
+    if tokens.redeem_code(db.session, code.row.id, now=now, issued=issued):
         return True
     tokens.revoke_issued_from_code(db.session, code.row.id, now=now)
     return False
@@ -245,10 +245,10 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         presented: IssuedToken = self.request.refresh_token
         now = utcnow()
         start_writing()
-        if not tokens.use_refresh_token(db.session, presented.row.id, now=now):
+        issued = self.request.issued_tokens
+        if not tokens.use_refresh_token(db.session, presented.row.id, issued, now=now):
             tokens.revoke_family(db.session, presented.row.family, now=now)
             raise InvalidGrantError("The refresh token has already been used; grant revoked.")
-        tokens.store_tokens(db.session, self.request.issued_tokens)
         assert presented.browser_session is not None  # checked live above
         # The person is active on a portal.
         sessions.keep_alive(db.session, presented.browser_session, now=now)
