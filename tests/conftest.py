@@ -24,6 +24,7 @@ from hub.config import PasswordHashing, Settings
 from hub.database import make_engine, make_session_factory
 from hub.models import Base
 from hub.portals.models import Portal
+from launcher.cluster import haproxy_binary
 from tests.factories import make_portal
 
 POSTGRES_URL = os.environ.get(
@@ -74,6 +75,19 @@ def postgres_schema_url() -> Iterator[str]:
     if reason:
         pytest.skip(reason)
     with empty_postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def cluster_database() -> Iterator[str]:
+    """An empty PostgreSQL schema for a cluster of hub instances behind HAProxy (`hub cluster`'s
+    topology); skipped, with the reason, when either is missing."""
+    reason = postgres_unavailable()
+    if reason:
+        pytest.skip(reason)
+    if haproxy_binary() is None:
+        pytest.skip("HAProxy is not installed (.ci/run installs it: apt-get install haproxy)")
+    with empty_postgres_schema("hubcluster") as url:
         yield url
 
 

@@ -36,16 +36,25 @@ _TOKENS = OAuthToken.__table__
 _SESSIONS = BrowserSession.__table__
 _USERS = User.__table__
 
-# `Person`'s fields, in its order.
-_PERSON_FIELDS = (
-    "id",
-    "public_id",
-    "username",
-    "email",
-    "email_verified",
-    "first_name",
-    "last_name",
-)
+
+@dataclass(frozen=True)
+class Person:
+    """Whom a code was issued to, as the ID token names them (`idp.oidc.claims`)."""
+
+    id: int
+    public_id: str
+    username: str
+    email: str
+    email_verified: bool
+    first_name: str
+    last_name: str
+
+    @property
+    def full_name(self) -> str:
+        return full_name(self.first_name, self.last_name)
+
+
+_PERSON_FIELDS = tuple(Person.__dataclass_fields__)
 _PERSON_COLUMNS = [_USERS.c[name].label(f"person_{name}") for name in _PERSON_FIELDS]
 _CODE = (
     select(*_CODES.c, *_PERSON_COLUMNS, *STATE_COLUMNS, *access.admission_facts(_CODES.c.user_id))
@@ -108,23 +117,6 @@ _REVOKE_FAMILY = (
     .where(_TOKENS.c.family == bindparam("grant_family"), _TOKENS.c.revoked_at.is_(None))
     .values(revoked_at=bindparam("now"))
 )
-
-
-@dataclass(frozen=True)
-class Person:
-    """Whom a code was issued to, as the ID token names them (`idp.oidc.claims`)."""
-
-    id: int
-    public_id: str
-    username: str
-    email: str
-    email_verified: bool
-    first_name: str
-    last_name: str
-
-    @property
-    def full_name(self) -> str:
-        return full_name(self.first_name, self.last_name)
 
 
 @dataclass(frozen=True)

@@ -43,9 +43,9 @@ def _settings() -> Settings:
     return settings_of(current_app)
 
 
-def _session_is_live(browser_session: SessionState | None) -> bool:
+def _session_is_live(browser_session: SessionState | None, *, now: datetime) -> bool:
     return browser_session is not None and sessions.is_active(
-        browser_session, now=utcnow(), lifetimes=_settings().oidc
+        browser_session, now=now, lifetimes=_settings().oidc
     )
 
 
@@ -134,7 +134,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             raise InvalidGrantError("The authorization code has already been used.")
         if now >= found.code.expires_at:
             raise InvalidGrantError("The authorization code has expired.")
-        if not _session_is_live(found.browser_session):
+        if not _session_is_live(found.browser_session, now=now):
             raise InvalidGrantError("The sign-in session has ended.")
         return IssuedCode(found)
 
@@ -230,7 +230,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             raise InvalidGrantError("The refresh token has already been used; grant revoked.")
         if not tokens.refresh_token_is_active(row, now=now):
             return None
-        if not _session_is_live(found.browser_session):
+        if not _session_is_live(found.browser_session, now=now):
             raise InvalidGrantError("The sign-in session has ended.")
         try:  # R5 again: an account that expired stops the portal session
             access.decide(row.user_id, portal, found.facts, now=now)

@@ -33,7 +33,6 @@ from hub.config import PasswordHashing
 from hub.database import make_engine, make_session_factory
 from hub.demo import DEMO_PASSWORD, load_demo
 from launcher.cluster import HAPROXY_CONFIG, haproxy_binary, proxy_environment
-from tests.conftest import empty_postgres_schema, postgres_unavailable
 from tests.fixtures.hub_run import HubRun, start_hub_run
 from tests.fixtures.ports import free_port
 from tests.fixtures.postgres_server import running_postgres_server
@@ -257,17 +256,6 @@ def report(title: str, flows: list[Flow]) -> list[Flow]:
     for failure in failures[:5]:
         print(f"    at {failure.start:5.2f} s: {failure.error}")
     return failures
-
-
-@pytest.fixture
-def cluster_database() -> Iterator[str]:
-    reason = postgres_unavailable()
-    if reason:
-        pytest.skip(reason)
-    if haproxy_binary() is None:
-        pytest.skip("HAProxy is not installed (apt-get install haproxy)")
-    with empty_postgres_schema("hubcluster") as url:
-        yield url
 
 
 def restart_later(cluster: Cluster, number: int) -> Callable[[], None]:

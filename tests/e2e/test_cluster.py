@@ -28,8 +28,7 @@ from hub.database import make_engine, make_session_factory
 from hub.demo import load_demo
 from hub.oidc.models import BrowserSession
 from hub.users.models import User
-from launcher.cluster import haproxy_binary
-from tests.conftest import LIGHT_HASHING, empty_postgres_schema, postgres_unavailable
+from tests.conftest import LIGHT_HASHING
 from tests.e2e.browser import Browser, asked_for_password, text
 from tests.e2e.servers import register_portal_client
 from tests.fixtures.hub_run import HUB, light_hashing_env, survivors
@@ -45,17 +44,6 @@ class FromAddress(HTTPAdapter):
     def init_poolmanager(self, *args, **kwargs):
         kwargs["source_address"] = (BROWSER_ADDRESS, 0)
         super().init_poolmanager(*args, **kwargs)
-
-
-@pytest.fixture
-def database() -> Iterator[str]:
-    reason = postgres_unavailable()
-    if reason:
-        pytest.skip(reason)
-    if haproxy_binary() is None:
-        pytest.skip("HAProxy is not installed (.ci/run installs it: apt-get install haproxy)")
-    with empty_postgres_schema("hubcluster") as url:
-        yield url
 
 
 class Cluster:
@@ -144,8 +132,8 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster(database, tmp_path) -> Iterator[Cluster]:
-    running = Cluster(database, tmp_path)
+def cluster(cluster_database, tmp_path) -> Iterator[Cluster]:
+    running = Cluster(cluster_database, tmp_path)
     try:
         running.start()
         yield running
