@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, Row, and_, bindparam, exists, or_, select
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, exists, or_, select
 from sqlalchemy.orm import Session, raiseload
 
 import hub.models  # noqa: F401 - statements are built at import: every mapper must exist
@@ -121,7 +121,7 @@ def admission_facts(user_id: ColumnElement[int]) -> tuple[ColumnElement[bool], C
 _DECISION = select(*admission_facts(_USER))
 
 
-def facts_of(row: Row[Any]) -> AdmissionFacts:
+def facts_of(row: Any) -> AdmissionFacts:
     """The facts from a row that selected `admission_facts`' columns."""
     return AdmissionFacts(bool(row.admitted), bool(row.has_own_account))
 

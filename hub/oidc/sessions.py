@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeGuard
 
-from sqlalchemy import Label, Row, bindparam, exists, select, update
+from sqlalchemy import Label, bindparam, exists, select, update
 from sqlalchemy.orm import Session
 
 from hub.clock import utcnow
+from hub.compiled import CompiledStatement
 from hub.config import Oidc
 from hub.database import upsert_insert
 from hub.oidc import access
@@ -87,7 +88,7 @@ _STATE_FIELDS = tuple(SessionState.__dataclass_fields__)
 STATE_COLUMNS: list[Label[Any]] = [_SESSIONS.c[n].label(f"session_{n}") for n in _STATE_FIELDS]
 
 
-def state_of(row: Row[Any]) -> SessionState | None:
+def state_of(row: Any) -> SessionState | None:
     """The state from a row that selected `STATE_COLUMNS` (None: no session, outer-joined)."""
     if row.session_id is None:
         return None
@@ -123,7 +124,7 @@ def is_active(
 _BY_KEY = select(BrowserSession).where(BrowserSession.key_hash == bindparam("key_hash"))
 _USERS = User.__table__
 _LINKS = SessionClient.__table__
-_AT_DOOR = (
+_AT_DOOR = CompiledStatement(
     select(
         *STATE_COLUMNS,
         _USERS.c.public_id,
@@ -174,7 +175,7 @@ def find_at_door(
         "portal_id": portal_id,
         "now": now,
     }
-    row = session.execute(_AT_DOOR, params).first()
+    row = _AT_DOOR.first(session, params)
     state = None if row is None else state_of(row)
     if state is None or not is_active(state, now=now, lifetimes=lifetimes):
         return None
@@ -207,7 +208,7 @@ def find_by_sid(session: Session, sid: str) -> BrowserSession | None:
     return session.scalar(select(BrowserSession).filter_by(sid=sid))
 
 
-_KEEP_ALIVE = (
+_KEEP_ALIVE = CompiledStatement(
     update(_SESSIONS)
     .where(_SESSIONS.c.id == bindparam("session_id"))
     .values(last_seen_at=bindparam("now"))
@@ -218,7 +219,7 @@ def keep_alive(session: Session, state: SessionState, *, now: datetime) -> None:
     """Keeps a used session from idling out, without a write on every request: one UPDATE, at
     most every `TOUCH_EVERY`."""
     if now - state.last_seen_at >= TOUCH_EVERY:
-        session.execute(_KEEP_ALIVE, {"session_id": state.id, "now": now})
+        _KEEP_ALIVE.execute(session, {"session_id": state.id, "now": now})
 
 
 def note_sign_in(session: Session, arrival: Arrival, client: ClientRef, *, now: datetime) -> None:

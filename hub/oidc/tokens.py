@@ -8,8 +8,9 @@ Single use is enforced by conditional updates (`... WHERE used_at IS NULL`), not
 then writing: two concurrent redemptions of one code (or one refresh token) cannot both win,
 on SQLite as on PostgreSQL.
 
-The statements are built once, with bound parameters: building a SQLAlchemy statement costs
-several times more than running it on an indexed look-up.
+The statements are built once, with bound parameters (building a SQLAlchemy statement costs
+several times more than running it on an indexed look-up), and those of the token endpoint and
+the authorization endpoint run on the driver's cursor (`hub.compiled`).
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Insert, Row, Update, bindparam, insert, literal_column, select, update
+from sqlalchemy import Update, bindparam, insert, literal_column, select, update
 from sqlalchemy.orm import Session, lazyload
 
 import hub.models  # noqa: F401 - statements are built at import: every mapper must exist
+from hub.compiled import CompiledStatement
 from hub.config import Oidc
 from hub.oidc import access
 from hub.oidc.models import AuthorizationCode, BrowserSession, OAuthToken
@@ -56,7 +58,7 @@ class Person:
 
 _PERSON_FIELDS = tuple(Person.__dataclass_fields__)
 _PERSON_COLUMNS = [_USERS.c[name].label(f"person_{name}") for name in _PERSON_FIELDS]
-_CODE = (
+_CODE = CompiledStatement(
     select(*_CODES.c, *_PERSON_COLUMNS, *STATE_COLUMNS, *access.admission_facts(_CODES.c.user_id))
     .join(_USERS, _USERS.c.id == _CODES.c.user_id)
     .outerjoin(_SESSIONS, _SESSIONS.c.id == _CODES.c.browser_session_id)
@@ -67,16 +69,16 @@ _REDEEM_CODE = (
     .where(_CODES.c.id == bindparam("code_id"), _CODES.c.used_at.is_(None))
     .values(used_at=bindparam("now"))
 )
-_REVOKE_FROM_CODE = (
+_REVOKE_FROM_CODE = CompiledStatement(
     update(_TOKENS)
     .where(_TOKENS.c.code_id == bindparam("from_code"), _TOKENS.c.revoked_at.is_(None))
     .values(revoked_at=bindparam("now"))
 )
 # Nothing reads a new row back: no `RETURNING id` on PostgreSQL (`inline`).
-_INSERT_CODE = insert(_CODES).inline()
-_INSERT_TOKENS = insert(_TOKENS).inline()
+_INSERT_CODE = CompiledStatement(insert(_CODES).inline())
+_INSERT_TOKENS = CompiledStatement(insert(_TOKENS).inline())
 _BY_ACCESS_TOKEN = select(OAuthToken).where(OAuthToken.access_token_hash == bindparam("digest"))
-_REFRESH_GRANT = (
+_REFRESH_GRANT = CompiledStatement(
     select(*_TOKENS.c, *STATE_COLUMNS, *access.admission_facts(_TOKENS.c.user_id))
     .outerjoin(_SESSIONS, _SESSIONS.c.id == _TOKENS.c.browser_session_id)
     .where(_TOKENS.c.refresh_token_hash == bindparam("digest"))
@@ -96,14 +98,14 @@ _USE_REFRESH_TOKEN = (
 )
 
 
-def _stored_after(guard: Update, name: str) -> Insert:
+def _stored_after(guard: Update, name: str) -> CompiledStatement:
     """PostgreSQL: `guard` (a conditional UPDATE) and, only if it changed its row, the INSERT of
     a new `oidc_tokens` row, in one statement (the INSERT selects from the UPDATE's RETURNING):
     it returns a row when both happened."""
     changed = guard.returning(literal_column("1")).cte(name)
     columns = [column for column in _TOKENS.columns if column.key != "id"]
     values = [bindparam(f"new_{column.key}", type_=column.type) for column in columns]
-    return (
+    return CompiledStatement(
         insert(_TOKENS)
         .from_select([column.key for column in columns], select(*values).select_from(changed))
         .returning(literal_column("1"))  # a row when stored (its rowcount is not reported)
@@ -112,7 +114,9 @@ def _stored_after(guard: Update, name: str) -> Insert:
 
 _REDEEM_CODE_AND_STORE = _stored_after(_REDEEM_CODE, "redeemed")
 _USE_REFRESH_TOKEN_AND_STORE = _stored_after(_USE_REFRESH_TOKEN, "retired")
-_REVOKE_FAMILY = (
+_REDEEM_CODE = CompiledStatement(_REDEEM_CODE)
+_USE_REFRESH_TOKEN = CompiledStatement(_USE_REFRESH_TOKEN)
+_REVOKE_FAMILY = CompiledStatement(
     update(_TOKENS)
     .where(_TOKENS.c.family == bindparam("grant_family"), _TOKENS.c.revoked_at.is_(None))
     .values(revoked_at=bindparam("now"))
@@ -125,7 +129,7 @@ class CodeGrant:
     row (`oidc_authorization_codes`' columns), its person, its sign-in session, and R5's facts
     for the portal asked about (`hub.oidc.access.decide`)."""
 
-    code: Row[Any]
+    code: Any  # its row: `oidc_authorization_codes` columns, by name
     user: Person
     browser_session: SessionState | None
     facts: access.AdmissionFacts
@@ -136,7 +140,7 @@ class RefreshGrant:
     """A stored refresh token (its `oidc_tokens` row) with its sign-in session and R5's facts
     for the portal asked about."""
 
-    token: Row[Any]
+    token: Any  # its row: `oidc_tokens` columns, by name
     browser_session: SessionState | None
     facts: access.AdmissionFacts
 
@@ -171,14 +175,14 @@ def store_code(
         "created_at": now,
         "expires_at": now + timedelta(seconds=lifetimes.code_seconds),
     }
-    session.execute(_INSERT_CODE, values)
+    _INSERT_CODE.execute(session, values)
 
 
 def find_code(session: Session, code: str, *, portal_id: int, now: datetime) -> CodeGrant | None:
     """The code with its person, its session and R5's facts on `portal_id` at `now`, in one
     statement; None when unknown."""
     params = {"digest": digest(code), "portal_id": portal_id, "now": now}
-    row = session.execute(_CODE, params).first()
+    row = _CODE.first(session, params)
     if row is None:
         return None
     person = Person(*(getattr(row, f"person_{name}") for name in _PERSON_FIELDS))
@@ -197,8 +201,8 @@ def redeem_code(
 
 def _guarded(
     session: Session,
-    guard: Update,
-    guard_and_store: Insert,
+    guard: CompiledStatement,
+    guard_and_store: CompiledStatement,
     params: dict[str, Any],
     issued: dict[str, Any] | None,
 ) -> bool:
@@ -208,9 +212,8 @@ def _guarded(
         # The row's values under names of their own: a parameter named after a column of the
         # guard's table would be added to what the UPDATE sets.
         values = {f"new_{name}": value for name, value in issued.items()}
-        return session.execute(guard_and_store, {**values, **params}).first() is not None
-    result = session.execute(guard, params)
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return guard_and_store.first(session, {**values, **params}) is not None
+    if guard.execute(session, params) != 1:
         return False
     if issued is not None:
         store_tokens(session, issued)
@@ -220,7 +223,7 @@ def _guarded(
 def revoke_issued_from_code(session: Session, code_id: int, *, now: datetime) -> None:
     """RFC 6749 §4.1.2: a code used twice revokes every token issued from it (rotated refresh
     tokens carry the code they descend from, so the whole family goes)."""
-    session.execute(_REVOKE_FROM_CODE, {"from_code": code_id, "now": now})
+    _REVOKE_FROM_CODE.execute(session, {"from_code": code_id, "now": now})
 
 
 def new_tokens(
@@ -268,7 +271,7 @@ def new_tokens(
 def store_tokens(session: Session, values: dict[str, Any]) -> None:
     """Writes the row with one plain INSERT (the ORM's unit of work costs twice as much, and
     nothing reads the row back in this request)."""
-    session.execute(_INSERT_TOKENS, values)
+    _INSERT_TOKENS.execute(session, values)
 
 
 def find_by_access_token(session: Session, token: str) -> OAuthToken | None:
@@ -282,7 +285,7 @@ def find_refresh_grant(
     """The refresh grant's look-up: the token's row, its session and R5's facts on
     `portal_id` at `now`, in one statement; None when unknown."""
     params = {"digest": digest(token), "portal_id": portal_id, "now": now}
-    row = session.execute(_REFRESH_GRANT, params).first()
+    row = _REFRESH_GRANT.first(session, params)
     if row is None:
         return None
     return RefreshGrant(row, state_of(row), access.facts_of(row))
@@ -301,7 +304,7 @@ def access_token_is_active(token: OAuthToken, *, now: datetime) -> bool:
     return token.revoked_at is None and now < token.access_expires_at
 
 
-def refresh_token_is_active(token: OAuthToken | Row[Any], *, now: datetime) -> bool:
+def refresh_token_is_active(token: Any, *, now: datetime) -> bool:
     return (
         token.refresh_token_hash is not None
         and token.revoked_at is None
@@ -323,4 +326,4 @@ def use_refresh_token(
 
 def revoke_family(session: Session, family: str, *, now: datetime) -> None:
     """Revokes every access and refresh token of a grant: refresh-token reuse, revocation."""
-    session.execute(_REVOKE_FAMILY, {"grant_family": family, "now": now})
+    _REVOKE_FAMILY.execute(session, {"grant_family": family, "now": now})

@@ -43,10 +43,11 @@ from flask import Flask, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from hub.database import WROTE
+
 log = logging.getLogger("hub.database")
 
 ENVIRON_KEY = "hub.database_wait"
-WROTE = "hub.wrote"  # in a connection's `info`: its transaction ran a write
 FIRST_PAUSE = 0.1  # seconds between the first two attempts, doubling
 LONGEST_PAUSE = 1.0
 
@@ -170,38 +171,17 @@ def _read(stream: Any, length: int) -> bytes:
 
 
 def _watch_commits(engine: Engine) -> None:
-    """Marks the current request's attempt when a transaction that wrote asks to commit."""
-
-    @event.listens_for(engine, "after_cursor_execute")
-    def _wrote(
-        connection: Connection,
-        _cursor: Any,
-        _statement: str,
-        _parameters: Any,
-        context: Any,
-        _executemany: bool,
-    ) -> None:
-        if context is not None and (context.isinsert or context.isupdate or context.isdelete):
-            connection.info[WROTE] = True
+    """Marks the current request's attempt when a transaction that wrote (`hub.database.WROTE`)
+    asks to commit."""
 
     # An invalidated connection is skipped: reading its `info` would connect again, and its
     # `info` is cleared with it anyway.
     @event.listens_for(engine, "commit")
     def _committing(connection: Connection) -> None:
-        if not connection.invalidated and connection.info.pop(WROTE, False):
+        if not connection.invalidated and connection.info.get(WROTE, False):
             attempt = current_attempt()
             if attempt is not None:
                 attempt.committed = True
-
-    @event.listens_for(engine, "rollback")
-    def _rolled_back(connection: Connection) -> None:
-        if not connection.invalidated:
-            connection.info.pop(WROTE, None)  # its writes are undone: the next commit's own
-
-    @event.listens_for(engine, "rollback")
-    def _rolled_back(connection: Connection) -> None:
-        if not connection.invalidated:
-            connection.info.pop(WROTE, None)
 
 
 def init_app(app: Flask, *, wait_seconds: float) -> None:
