@@ -8,14 +8,13 @@ follows them, as they do on PostgreSQL. `is_disconnect` says when PostgreSQL wen
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Collection
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg.pq import ConnStatus
 from sqlalchemy import (
     BigInteger,
     DateTime,
@@ -158,20 +157,24 @@ def is_disconnect(error: BaseException) -> bool:
     or a database error that SQLAlchemy found had invalidated its connection
     (`connection_invalidated`, from the driver's own `broken` state), that carries one of the
     codes above, or that psycopg raised while connecting (its connection in the BAD state:
-    refused, timed out). SQLite, a file, never goes away."""
+    refused, timed out). SQLite, a file, never goes away.
+
+    psycopg is looked up, not imported: no error can be psycopg's before SQLAlchemy loaded it
+    for a PostgreSQL engine, and a web worker on SQLite need not load the driver at all."""
     if isinstance(error, DatabaseUnavailable):
         return True
     if not isinstance(error, DBAPIError):
         return False
     if error.connection_invalidated:
         return True
-    if not isinstance(error.orig, psycopg.Error):
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is None or not isinstance(error.orig, psycopg.Error):
         return False
     sqlstate = error.orig.sqlstate
     if sqlstate is not None:
         return sqlstate in POSTGRESQL_DISCONNECT or sqlstate[:2] == POSTGRESQL_DISCONNECT_CLASS
     pgconn = error.orig.pgconn
-    return pgconn is not None and pgconn.status == ConnStatus.BAD
+    return pgconn is not None and pgconn.status == psycopg.pq.ConnStatus.BAD
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

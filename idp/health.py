@@ -23,13 +23,13 @@ from flask import Blueprint, Flask, Response, current_app, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-import migrations
 from hub.clock import utcnow
 from hub.errors import ConcurrentChange, DatabaseUnavailable
 from hub.oidc import keys
 from hub.transactions import unit_of_work
 from idp.extensions import db
 from idp.web.settings import settings_of
+from migrations import heads
 
 bp = Blueprint("health", __name__)
 
@@ -82,8 +82,8 @@ def _check(seen: Seen, checks: dict[str, str]) -> None:
     db.session.execute(text("SELECT 1"))
     checks["database"] = "ok"
     if not seen.at_head:
-        at = migrations.database_heads(db.session.connection())
-        seen.at_head = at == migrations.script_heads()
+        at = heads.database_heads(db.session.connection())
+        seen.at_head = at == heads.script_heads()
     checks["migrations"] = "ok" if seen.at_head else "pending"
     if not seen.at_head:
         return

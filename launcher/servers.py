@@ -36,12 +36,12 @@ import requests
 from hub.polling import PollingWorker
 from idp.cli.output import fail_usage
 from launcher import ports
+from launcher.parent_death import PR_SET_PDEATHSIG
 
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 WORKER_STOP_TIMEOUT = 15.0
 PAUSE_STEP = 0.05  # how soon a waiting loop sees a stop asked by a signal
-PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 class Stop(Exception):

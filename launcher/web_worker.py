@@ -15,7 +15,7 @@ import signal
 import sys
 from pathlib import Path
 
-from launcher.servers import PR_SET_PDEATHSIG
+from launcher.parent_death import PR_SET_PDEATHSIG
 
 if sys.platform.startswith("linux"):
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import insert, inspect, select
+from sqlalchemy import insert, inspect, select, text
 from sqlalchemy.exc import DatabaseError
 
 import migrations
@@ -18,6 +20,7 @@ from hub.oidc.models import OidcClient
 from hub.portals.models import Portal
 from hub.structures.models import Structure
 from hub.users.models import User
+from migrations import heads
 from tests.conftest import NOW, empty_postgres_schema
 
 SCHEMA_TABLES = set(Base.metadata.tables)
@@ -182,3 +185,68 @@ def test_accounts_of_people_without_a_password_become_invitations(blank_database
         assert (invitation["role"], invitation["rights"]) == ("admin", {Right.DATA_EXCHANGE})
     finally:
         engine.dispose()
+
+
+def alembic_database_heads(url: str) -> frozenset[str]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return frozenset(MigrationContext.configure(connection).get_current_heads())
+    finally:
+        engine.dispose()
+
+
+def database_heads(url: str) -> frozenset[str]:
+    """`migrations.heads.database_heads`, and proof that the transaction it ran in goes on (on
+    PostgreSQL, a failed statement would have aborted it)."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            found = heads.database_heads(connection)
+            assert connection.scalar(text("SELECT 1")) == 1
+            return found
+    finally:
+        engine.dispose()
+
+
+def test_readiness_reads_the_heads_alembic_reads_without_alembic(blank_database_url):
+    """`/readyz` asks whether the database is at head without importing alembic
+    (`migrations.heads`): the same answers as alembic's, before the first migration, half-way
+    and at head."""
+    scripts = ScriptDirectory.from_config(migrations.alembic_config(blank_database_url))
+    assert heads.script_heads() == frozenset(scripts.get_heads())
+
+    assert database_heads(blank_database_url) == frozenset()
+    assert alembic_database_heads(blank_database_url) == frozenset()
+
+    migrations.upgrade(blank_database_url, "b8e0a2c4d6f9")
+    assert database_heads(blank_database_url) == {"b8e0a2c4d6f9"}
+    assert alembic_database_heads(blank_database_url) == {"b8e0a2c4d6f9"}
+
+    migrations.upgrade(blank_database_url)
+    assert database_heads(blank_database_url) == heads.script_heads()
+    assert alembic_database_heads(blank_database_url) == heads.script_heads()
+
+
+REVISIONS = {
+    "first.py": "revision = 'a1'\ndown_revision = None\n",
+    "typed.py": 'revision: str = "b2"\ndown_revision: str | None = "a1"\n',
+    "branch.py": "revision = 'c3'\ndown_revision = 'a1'\nbranch_labels = None\n",
+    "merge.py": "revision = 'd4'\ndown_revision = ('b2', 'c3')\n",
+    "unmerged.py": "import os\n\nrevision = 'e5'\ndown_revision = ('a1',)\n",
+    "__init__.py": "",
+}
+
+
+def test_script_heads_of_branches_and_merges_are_alembics(tmp_path: Path):
+    """A merge (`down_revision` a tuple), a branch left open, typed assignments, a package's
+    `__init__`: the heads read from the files are those alembic finds by importing them."""
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    for name, source in REVISIONS.items():
+        (versions / name).write_text(source, encoding="utf-8")
+
+    alembic_heads = frozenset(ScriptDirectory(str(tmp_path)).get_heads())
+
+    assert alembic_heads == {"d4", "e5"}
+    assert heads.script_heads(versions) == alembic_heads

@@ -13,6 +13,10 @@ password as an anonymous bind (RFC 4513 §5.1.2), which succeeds.
 
 The demo needs no directory server: `demo_directory` is ldap3's offline mock loaded with the
 demo's two operators (DESIGN.md §4), reached by the same code path.
+
+ldap3 is imported by the functions that talk to the directory, not with this module: every web
+worker imports this module (the console's blueprint needs `Operator`), but needs ldap3 only
+once an operator opens the console, which most workers never serve.
 """
 
 from __future__ import annotations
@@ -23,14 +27,14 @@ import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from ldap3 import BASE, MOCK_SYNC, NONE, OFFLINE_SLAPD_2_4, SUBTREE, Connection, Server, Tls
-from ldap3.core.exceptions import LDAPException
-from ldap3.utils.conv import escape_filter_chars
+from typing import TYPE_CHECKING
 
 from hub.config import Ldap
 from hub.errors import DirectoryRefused, DirectoryUnavailable
 from hub.support.models import OperatorRole
+
+if TYPE_CHECKING:
+    from ldap3 import Connection
 
 LOGIN_MAX = 128
 # Result codes of a search that answered (RFC 4511 §4.1.9): success, size limit exceeded (an
@@ -55,7 +59,7 @@ class Operator:
         return self.role is OperatorRole.OPERATOR
 
 
-Connect = Callable[[str | None, str | None], Connection]
+Connect = Callable[[str | None, str | None], "Connection"]
 
 
 class Directory:
@@ -79,12 +83,16 @@ class Directory:
         group; otherwise `DirectoryRefused` (`DirectoryUnavailable` when the directory fails)."""
         if not _plausible(login, LOGIN_MAX) or not _plausible(password, PASSWORD_MAX):
             raise DirectoryRefused()
+        from ldap3.core.exceptions import LDAPException
+
         try:
             return self._authenticate(login, password)
         except LDAPException as error:
             raise DirectoryUnavailable() from error
 
     def _authenticate(self, login: str, password: str) -> Operator:
+        from ldap3.core.exceptions import LDAPException
+
         service, reused = self._take()
         try:
             return self._using(service, login, password)
@@ -98,6 +106,8 @@ class Directory:
     def _using(self, service: Connection, login: str, password: str) -> Operator:
         """`_as_service` on `service`, which then goes back to the pool, unless the directory
         failed on it."""
+        from ldap3.core.exceptions import LDAPException
+
         try:
             operator = self._as_service(service, login, password)
         except LDAPException:
@@ -126,6 +136,10 @@ class Directory:
 
     def _as_service(self, service: Connection, login: str, password: str) -> Operator:
         """Searches the person, checks the password by their own bind, reads the role."""
+        from ldap3 import SUBTREE
+        from ldap3.core.exceptions import LDAPException
+        from ldap3.utils.conv import escape_filter_chars
+
         query = self.settings.user_filter.format(login=escape_filter_chars(login))
         found = service.search(
             self.settings.user_base, query, SUBTREE, attributes=ATTRIBUTES, size_limit=2
@@ -164,11 +178,16 @@ class Directory:
 
 
 def _close(connection: Connection) -> None:
+    from ldap3.core.exceptions import LDAPException
+
     with contextlib.suppress(LDAPException):
         connection.unbind()
 
 
 def _is_member(service: Connection, group: str, dn: str, member_of: list[str]) -> bool:
+    from ldap3 import BASE
+    from ldap3.utils.conv import escape_filter_chars
+
     if group.lower() in {value.lower() for value in member_of}:
         return True
     member = f"(member={escape_filter_chars(dn)})"
@@ -188,6 +207,8 @@ def _plausible(value: str, limit: int) -> bool:
 def network_connector(settings: Ldap) -> Connect:
     """Connections to the configured server: TLS verified (against `ca_file` when set),
     StartTLS before any bind when asked, every wait bounded by `timeout`."""
+    from ldap3 import NONE, Connection, Server, Tls  # on first use: see the module docstring
+
     tls = Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=settings.ca_file)
     server = Server(
         settings.url,
@@ -233,6 +254,8 @@ DEMO_OPERATORS = (
 def demo_directory() -> Directory:
     """The demo's operators in an in-memory directory: `sophie.support` (operator) and
     `remi.lecteur` (reader), password `DEMO_PASSWORD`."""
+    from ldap3 import MOCK_SYNC, OFFLINE_SLAPD_2_4, Connection, Server  # on first use, too
+
     server = Server("demo-directory", get_info=OFFLINE_SLAPD_2_4)
 
     def connect(dn: str | None, password: str | None) -> Connection:

@@ -12,6 +12,10 @@ twice at once.
 
 Portals check a logout token's `exp` (two minutes), so a retry after that carries a new token
 for the same logout, signed with the hub's current key.
+
+requests is imported by the functions that post, not with this module: every web worker imports
+it (the logout endpoint does), but needs requests only once someone logs out of a portal that
+asked for back-channel logout.
 """
 
 from __future__ import annotations
@@ -24,9 +28,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.clock import utcnow
@@ -37,6 +40,9 @@ from hub.oidc.models import OidcClient
 from hub.polling import PollingWorker
 from idp.metrics import events
 from idp.oidc.signing import key_ring
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger("hub.oidc.logout")
 
@@ -99,6 +105,8 @@ def current_token(
 def post(http: requests.Session, uri: str, logout_token: str) -> str | None:
     """Posts the token as §2.5 says; returns why the portal did not take it, or None. A
     redirect is not followed: the portal registered this exact address."""
+    import requests  # on first use: see the module docstring
+
     try:
         response = http.post(
             uri,
@@ -149,6 +157,8 @@ def deliver_due(
 ) -> DeliveryReport:
     """Posts up to `batch` due logout tokens (every pending one, back-off or not, when
     `due_only` is false); `stop` interrupts between two posts."""
+    import requests  # on first use: see the module docstring
+
     clock: Callable[[], datetime] = (lambda: now) if now is not None else utcnow
     report = DeliveryReport()
     pending = logout.due_ids(session_factory, now=clock(), limit=batch, due_only=due_only)
@@ -201,6 +211,8 @@ def deliver_now(
 def _deliver_alone(session_factory: sessionmaker[Session], due: DueDelivery) -> Outcome:
     """One delivery in a thread of its own, with its own connection. An error (the database
     gone while recording) is logged: the sender retries the delivery once its lease is over."""
+    import requests  # on first use: see the module docstring
+
     try:
         with requests.Session() as http:
             return _deliver(session_factory, http, due, utcnow)
