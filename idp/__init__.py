@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
         from idp import mail_catcher
 
         app.register_blueprint(mail_catcher.bp)
+    app.session_interface = sessions.WithoutFlaskSession()
     app.after_request(sessions.apply_cookie)
     csrf.init_app(app)
     request_ids.init_app(app)

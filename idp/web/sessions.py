@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Response, current_app, g, redirect, request, url_for
+from flask import Flask, Request, Response, current_app, g, redirect, request, url_for
+from flask.sessions import NullSession, SessionInterface, SessionMixin
 
 from hub.clock import utcnow
 from hub.oidc import sessions
@@ -18,6 +19,19 @@ from idp.web.settings import settings_of
 
 COOKIE_NAME = "hub_sso"
 _UNSET = object()
+
+
+class WithoutFlaskSession(SessionInterface):
+    """Flask's own cookie session is not used: the sign-in session is this module's, the CSRF
+    token has its cookie (`idp.web.csrf`). Flask would still build its signing serializer and
+    look for its cookie on every request; with this interface `flask.session` is an empty
+    session that refuses writes, and no response carries Flask's cookie."""
+
+    def open_session(self, app: Flask, request: Request) -> NullSession:
+        return self.make_null_session(app)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        """Nothing to save: the session is always the empty one `open_session` gave."""
 
 
 def current_browser_session() -> BrowserSession | None:
