@@ -52,6 +52,13 @@ NAMING_CONVENTION = {
 POSTGRESQL_DISCONNECT_CLASS = "08"
 POSTGRESQL_DISCONNECT = frozenset({"57P01", "57P02", "57P03"})
 
+# An execution option of a session's connection (`hub.transactions.begin_at_first_write`): on
+# SQLite, the transaction's BEGIN is sent right before its first statement that is not a SELECT
+# (`_BEGIN_PENDING` in the connection's `info` until then); the reads before it run each on its
+# own. PostgreSQL ignores it.
+BEGIN_AT_FIRST_WRITE = "hub_begin_at_first_write"
+_BEGIN_PENDING = "hub.begin_pending"
+
 # In a connection's `info`: its current transaction ran a write (an INSERT, UPDATE or DELETE).
 # What must not replay a request whose commit may have happened reads it when the transaction
 # commits (`idp.web.database_wait`).
@@ -113,8 +120,24 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # On the driver's cursor: through SQLAlchemy's execution, BEGIN cost 40 µs.
-        connection.connection.cursor().execute("BEGIN")
+        if connection.get_execution_options().get(BEGIN_AT_FIRST_WRITE):
+            connection.info[_BEGIN_PENDING] = True
+        else:
+            connection.info.pop(_BEGIN_PENDING, None)
+            _begin(connection)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _on_statement(
+        connection: Any, _cursor: Any, statement: str, _parameters: Any, _context: Any, _many: bool
+    ) -> None:
+        if connection.info.get(_BEGIN_PENDING) and statement.lstrip()[:6].upper() != "SELECT":
+            del connection.info[_BEGIN_PENDING]
+            _begin(connection)
+
+
+def _begin(connection: Any) -> None:
+    # On the driver's cursor: through SQLAlchemy's execution, BEGIN cost 40 µs.
+    connection.connection.cursor().execute("BEGIN")
 
 
 def _watch_writes(engine: Engine) -> None:

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from hub.audit.services import record_refusal
 from hub.clock import utcnow
-from hub.database import is_disconnect
+from hub.database import BEGIN_AT_FIRST_WRITE, is_disconnect
 from hub.errors import ConcurrentChange, DatabaseUnavailable, HubError, NotAllowed
 
 T = TypeVar("T")
@@ -120,6 +120,18 @@ def end_reading(session: Session) -> None:
     outside any transaction, so that no snapshot or lock is held for its length.
     """
     session.commit()
+
+
+def begin_at_first_write(session: Session) -> None:
+    """Starts the session's next transaction so that, on SQLite, its BEGIN is sent right before
+    its first write (`hub.database.BEGIN_AT_FIRST_WRITE`): the reads before it run each on its
+    own, holding no snapshot, so the write waits for the lock instead of failing
+    (SQLITE_BUSY_SNAPSHOT), with no transaction ended in between (`end_reading`). For units of
+    work whose writes are guarded — conditional updates that do not trust what was read — such
+    as the protocol's hot path (`idp.oidc.transactions`). PostgreSQL is unchanged: in READ
+    COMMITTED each statement sees what was committed before it, and writers wait on the rows
+    they share. Called before the unit of work's first statement (SQLAlchemy warns otherwise)."""
+    session.connection(execution_options={BEGIN_AT_FIRST_WRITE: True})
 
 
 def retrying(

@@ -17,7 +17,7 @@ no consent screen, and `prompt=consent` is satisfied as it stands.
 
 Transactions: the endpoint is one unit of work (`idp.oidc.transactions.answered`), committed
 once with whatever it answers. The checks only read; a refusal adds its audit event; an
-admission ends the reading transaction, and the writing one begins with the code.
+admission writes the code, whose INSERT begins the transaction on SQLite.
 """
 
 from __future__ import annotations
@@ -55,7 +55,6 @@ from idp.metrics import events
 from idp.oidc import hints
 from idp.oidc.adapters import RelyingParty, SignedIn
 from idp.oidc.server import MAX_STATE_LENGTH, HubRequest, repeated_parameter, server
-from idp.oidc.transactions import start_writing
 from idp.web import cookies, messages
 from idp.web.characters import holds_control_characters
 from idp.web.client_registry import PortalRecord
@@ -166,9 +165,7 @@ def _validated_grant(request: HubRequest) -> tuple[Any, int | None]:
 def _issue_code(
     request: HubRequest, grant: Any, target: Target, arrival: sessions.Arrival, *, now: datetime
 ) -> Response:
-    """The code, and the portal noted as signed in by this session (for single logout). The
-    reading transaction ends before the first write, the code's (`idp.oidc.transactions`)."""
-    start_writing()
+    """The code, and the portal noted as signed in by this session (for single logout)."""
     response = grant.create_authorization_response(target.redirect_uri, request.user)
     sessions.note_sign_in(db.session, arrival, target.client.client, now=now)
     return server.authorization_response(*response)

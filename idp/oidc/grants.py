@@ -35,7 +35,6 @@ from idp.oidc.adapters import (
 )
 from idp.oidc.claims import person_claims
 from idp.oidc.signing import key_ring
-from idp.oidc.transactions import start_writing
 from idp.web.settings import settings_of
 
 
@@ -147,7 +146,6 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         _refuse_unless_admitted(code, self.request.client)
         response = super().create_token_response()
         now = utcnow()
-        start_writing()
         if not _spent(code, now=now, issued=self.request.issued_tokens):
             raise InvalidGrantError("The authorization code has already been used.")
         return response
@@ -192,7 +190,6 @@ def _refuse_unless_admitted(code: IssuedCode, client: RelyingParty) -> None:
     try:
         access.decide(code.user.id, portal, code.facts, now=now)
     except NotAdmitted as refused:
-        start_writing()
         _spent(code, now=now)
         access.audit_refusal(
             db.session,
@@ -244,7 +241,6 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         response = super().create_token_response()
         presented: IssuedToken = self.request.refresh_token
         now = utcnow()
-        start_writing()
         issued = self.request.issued_tokens
         if not tokens.use_refresh_token(db.session, presented.row.id, issued, now=now):
             tokens.revoke_family(db.session, presented.row.family, now=now)
