@@ -38,10 +38,13 @@ def init_app(app: Flask) -> None:
 def protect(response: Response) -> Response:
     """Adds the headers to every response; an endpoint that needs another value for one of them
     sets it itself and keeps it."""
+    headers = response.headers
+    present = {name.lower() for name, _value in headers}  # one pass, not one per header
     for name, value in ALWAYS.items():
-        response.headers.setdefault(name, value)
-    if settings_of(current_app).secure_cookies:
-        response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
+        if name.lower() not in present:
+            headers.add(name, value)
+    if settings_of(current_app).secure_cookies and "strict-transport-security" not in present:
+        headers.add("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
     if _is_private(response):
         response.headers["Cache-Control"] = "no-store"
     return response

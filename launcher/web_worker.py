@@ -10,6 +10,7 @@ it on any orderly stop. `hub run` itself has the main process killed when it die
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import signal
 import sys
@@ -25,5 +26,10 @@ if sys.platform.startswith("linux"):
 
 # Imported once the process is bound to its parent.
 from idp.wsgi import app
+
+# What the import built (modules, the app, its compiled statements) lives as long as the
+# process: the collector's full passes need not scan it again. Without this, one full pass over
+# those 150,000 objects cost 0.1 s of CPU every thousand or so sign-ons (measured, issue 17).
+gc.freeze()
 
 __all__ = ["app"]

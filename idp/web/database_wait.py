@@ -153,9 +153,10 @@ def _buffered_body(environ: dict[str, Any], limit: int | None) -> bytes | None:
         if not 0 <= length <= limit:
             return None
         return _read(stream, length)
-    if environ.get("wsgi.input_terminated"):  # chunked: read to its end, one byte past the limit
-        return _read(stream, limit + 1)  # Werkzeug refuses more than the limit with 413
-    return b""  # no length and no end: Werkzeug reads no body either
+    chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+    if chunked and environ.get("wsgi.input_terminated"):  # read to its end, one byte past the
+        return _read(stream, limit + 1)  # limit: Werkzeug refuses more than the limit with 413
+    return b""  # no body announced (a GET): nothing to read
 
 
 def _read(stream: Any, length: int) -> bytes:
