@@ -3,7 +3,9 @@
 One code path for SQLite (the zero-set-up default) and PostgreSQL (production, several
 instances). SQLite is put in WAL mode with foreign keys on, and its driver's implicit
 transaction handling is replaced by explicit BEGINs so that reads belong to the transaction that
-follows them, as they do on PostgreSQL. `is_disconnect` says when PostgreSQL went away.
+follows them, as they do on PostgreSQL — except where a unit of work asks for its BEGIN at its
+first write (`BEGIN_AT_FIRST_WRITE`: the protocol's hot path, whose writes are guarded).
+`is_disconnect` says when PostgreSQL went away.
 """
 
 from __future__ import annotations
