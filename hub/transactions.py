@@ -130,8 +130,10 @@ def begin_at_first_write(session: Session) -> None:
     work whose writes are guarded — conditional updates that do not trust what was read — such
     as the protocol's hot path (`idp.oidc.transactions`). PostgreSQL is unchanged: in READ
     COMMITTED each statement sees what was committed before it, and writers wait on the rows
-    they share. Called before the unit of work's first statement (SQLAlchemy warns otherwise)."""
-    session.connection(execution_options={BEGIN_AT_FIRST_WRITE: True})
+    they share: nothing is asked of it. Called before the unit of work's first statement
+    (SQLAlchemy warns otherwise)."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection(execution_options={BEGIN_AT_FIRST_WRITE: True})
 
 
 def retrying(

@@ -141,8 +141,8 @@ def check_admission(
     """R5, the person at the portal's door (module docstring). One query and no objects built,
     as it runs on the hot path. Audits nothing: `admit` does, at the door."""
     params = {"user_id": user_id, "portal_id": portal.id, "now": now}
-    admitted, has_own = session.execute(_DECISION, params).one()
-    return decide(user_id, portal, AdmissionFacts(admitted, has_own), now=now)
+    facts = facts_of(session.execute(_DECISION, params).one())
+    return decide(user_id, portal, facts, now=now)
 
 
 def admit(

@@ -13,13 +13,12 @@ from typing import Any
 
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
 from authlib.oidc.core import AuthorizationCodeMixin
-from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from hub.clock import utcnow
 from hub.config import Oidc
 from hub.oidc import clients, sessions, tokens
-from hub.oidc.models import BrowserSession, OAuthToken
+from hub.oidc.models import BrowserSession
 from hub.oidc.secrets import matches
 from hub.oidc.sessions import SessionState
 from hub.oidc.tokens import CodeGrant
@@ -118,7 +117,7 @@ class IssuedToken(TokenMixin):
 
     def __init__(
         self,
-        row: OAuthToken | Row[Any],
+        row: Any,
         kind: str,
         browser_session: BrowserSession | SessionState | None = None,
         *,
