@@ -16,9 +16,10 @@ What the settings below keep of the production topology (README « Production »
   `STOP_SECONDS`), then exits; a worker that dies is started again;
 - `/metrics` sums the counts of every worker process, dead ones included
   (`idp.metrics.scrape` notices the dead ones);
-- the access log carries the path without the query string (no authorization code or link
-  token in a log); with `HUB_LOG_FORMAT=json` the app writes each request's line itself and
-  granian's own messages are JSON lines like the app's (`JSON_LOGGING`).
+- granian's access log is off: the app writes each request's line itself (`idp.logs`), with
+  the path it may show (no query string, no single-use link token — granian's line had the
+  token) and the request id; with `HUB_LOG_FORMAT=json` granian's own messages are JSON lines
+  like the app's (`JSON_LOGGING`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ JSON_LOGGING = Path(__file__).with_name("granian_json_logging.json")
 
 def argv(host: str, port: int, workers: int, *, json_logs: bool) -> list[str]:
     """The command that serves the hub on `host:port` with `workers` processes."""
-    logs = ["--log-config", str(JSON_LOGGING)] if json_logs else ["--access-log"]
+    logs = ["--log-config", str(JSON_LOGGING)] if json_logs else ["--no-access-log"]
     return [
         sys.executable,
         "-m",

@@ -54,11 +54,16 @@ def test_hub_run_serves_the_demo_and_stops_on_ctrl_c(hub_run):
     assert "Base de données à jour." in output
     assert f"Hub d'identité prêt : http://127.0.0.1:{port}" in output
 
-    response = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+    response = requests.get(f"http://127.0.0.1:{port}/healthz?code=the-code", timeout=5)
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
 
     assert hub_run.interrupt() == 0, hub_run.output
+    # One access line for the request, the app's (with its request id), none from granian.
+    [line] = [line for line in hub_run.output.splitlines() if '"GET /healthz' in line]
+    assert '"GET /healthz HTTP/1.1" 200 ' in line
+    assert line.endswith(" " + response.headers["X-Request-Id"])
+    assert "the-code" not in hub_run.output
     assert "Arrêté." in hub_run.output
     assert port_is_closed(port)
 
