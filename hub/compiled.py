@@ -9,8 +9,9 @@ go to the cursor directly, everything else staying as it was:
 - the Core construct remains the statement's one definition: SQLAlchemy compiles it, once per
   dialect, and its types' own processors convert the values both ways (`UTCDateTime`,
   SQLite's booleans and datetimes);
-- the statement runs on the connection of the session's current transaction (`session
-  .connection()`: SQLAlchemy began it, and commits or rolls it back as the unit of work says);
+- the statement runs in the current transaction of the session (`session.connection()`:
+  SQLAlchemy began it) or of the Core connection it is given (begun here if it was not): the
+  unit of work commits or rolls it back;
 - a driver error goes through SQLAlchemy's own handling: wrapped in its `DBAPIError`, a
   dropped connection invalidated with the pool, so that the transaction policy reads it as it
   reads every other (`hub.transactions.is_transient`, `hub.database.is_disconnect`);
@@ -27,12 +28,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Insert, Select
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import Compiled
 
-from hub.database import WROTE
+from hub.database import WROTE, Executor
 
 Processor = Callable[[Any], Any]
 
@@ -64,9 +64,9 @@ class CompiledStatement:
             self.row_type = namedtuple("Row", statement.selected_columns.keys())  # type: ignore[misc]
         self._compiled: dict[tuple[str, tuple[str, ...] | None], _ForDialect] = {}
 
-    def first(self, session: Session, params: Mapping[str, Any]) -> Any | None:
+    def first(self, executor: Executor, params: Mapping[str, Any]) -> Any | None:
         """The first row (a named tuple for a SELECT, the raw tuple for a RETURNING), or None."""
-        cursor, compiled = self._run(session, params)
+        cursor, compiled = self._run(executor, params)
         try:
             values = cursor.fetchone()
         finally:
@@ -81,16 +81,21 @@ class CompiledStatement:
                 values[index] = process(values[index])
         return self.row_type(*values)
 
-    def execute(self, session: Session, params: Mapping[str, Any]) -> int:
+    def execute(self, executor: Executor, params: Mapping[str, Any]) -> int:
         """Runs the statement; the number of rows it changed."""
-        cursor, _compiled = self._run(session, params)
+        cursor, _compiled = self._run(executor, params)
         try:
             return cursor.rowcount
         finally:
             cursor.close()
 
-    def _run(self, session: Session, params: Mapping[str, Any]) -> tuple[Any, _ForDialect]:
-        connection = session.connection()
+    def _run(self, executor: Executor, params: Mapping[str, Any]) -> tuple[Any, _ForDialect]:
+        if isinstance(executor, Connection):
+            connection = executor
+            if not connection.in_transaction():
+                connection.begin()
+        else:
+            connection = executor.connection()
         compiled = self._for(connection.dialect, tuple(params) if self._by_columns else None)
         values = compiled.compiled.construct_params(params)
         for name, process in compiled.bind_processors.items():

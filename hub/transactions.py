@@ -1,13 +1,15 @@
 """The one transaction policy of the hub, its web app and its commands.
 
-- One unit of work per request or service call (`unit_of_work`): the change completes, or
-  nothing changes. Commits happen here and nowhere else (`end_reading` included).
+- One unit of work per request or service call (`unit_of_work`, or `on_connection` for the
+  protocol's hot path): the change completes, or nothing changes. Commits happen here and
+  nowhere else (`end_reading` included).
 - One list of transient errors (`is_transient`): the database errors that mean a transaction
   lost a race with another and may simply run again, read from the drivers' codes — SQLSTATE for
   PostgreSQL (psycopg), result codes for SQLite (sqlite3) — never from their messages.
 - One retry policy (`ATTEMPTS`; `retrying` on fresh sessions, `retried` on a session that
-  outlives the work, the web request's): start over on fresh data, which is correct because
-  every service re-reads what it changes.
+  outlives the work, the web request's, `again_while_transient` for work that opens its own
+  unit of work on a connection): start over on fresh data, which is correct because every
+  service re-reads what it changes.
 - One list of disconnections (`hub.database.is_disconnect`, where the infrastructure below the
   areas can read it too): the errors that mean the database went away (restarted,
   unreachable), again from the driver's codes and state, never from messages. The
@@ -26,16 +28,18 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from threading import Event
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from hub.audit.services import record_refusal
 from hub.clock import utcnow
-from hub.database import BEGIN_AT_FIRST_WRITE, is_disconnect
+from hub.database import BEGIN_AT_FIRST_WRITE, is_disconnect, joined
 from hub.errors import ConcurrentChange, DatabaseUnavailable, HubError, NotAllowed
 
 T = TypeVar("T")
@@ -75,28 +79,96 @@ def unit_of_work(session: Session, *, clock: Callable[[], datetime] = utcnow) ->
     and an audit event, nothing else) is committed, then raised. A transaction that lost a race
     (`is_transient`) becomes `ConcurrentChange`, which callers may retry.
     """
-    try:
+    with _policy(session, session, clock=clock):
         yield session
-        _commit(session)
+
+
+@contextmanager
+def on_connection(
+    engine: Engine,
+    session: scoped_session[Session],
+    *,
+    begin_at_first_write: bool = False,
+    clock: Callable[[], datetime] = utcnow,
+) -> Iterator[Connection]:
+    """`unit_of_work`, on a connection of its own: for the protocol's hot path, whose
+    statements run on the connection (`hub.compiled`) and would pay the session's bookkeeping
+    (begin, commit, the pool's checkout as the session does it) for nothing. `session` — used
+    inside for what the ORM does (an audit event, a refusal's record) — joins the connection's
+    transaction (`hub.database.joined`): its `get_bind` must answer `joined_connection()`.
+
+    With `begin_at_first_write`, SQLite's BEGIN is sent right before the first statement that is
+    not a SELECT (`hub.database.BEGIN_AT_FIRST_WRITE`): the reads before it hold no snapshot, so
+    the write waits for the lock instead of failing (SQLITE_BUSY_SNAPSHOT). For units of work
+    whose writes are guarded — conditional updates that do not trust what was read. PostgreSQL
+    is unchanged: in READ COMMITTED each statement sees what was committed before it, and
+    writers wait on the rows they share.
+    """
+    if _in_transaction(session):  # what the request did before is not part of this unit
+        session.commit()
+    with engine.connect() as connection, joined(connection):
+        if begin_at_first_write and engine.dialect.name == "sqlite":
+            connection.execution_options(**{BEGIN_AT_FIRST_WRITE: True})
+        with _policy(_ConnectionEnds(connection, session), session, clock=clock):
+            yield connection
+
+
+class _Ends(Protocol):
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class _ConnectionEnds:
+    """How a unit of work on a connection ends: the joined session's changes flushed (its own
+    commit, which leaves the connection's transaction to its owner), then the connection's."""
+
+    connection: Connection
+    session: scoped_session[Session]
+
+    def commit(self) -> None:
+        if _in_transaction(self.session):
+            self.session.commit()
+        self.connection.commit()
+
+    def rollback(self) -> None:
+        if _in_transaction(self.session):
+            self.session.rollback()
+        self.connection.rollback()
+
+
+def _in_transaction(session: scoped_session[Session]) -> bool:
+    """Without making the session: on the hot path none is used, and none is made."""
+    return session.registry.has() and session().in_transaction()
+
+
+@contextmanager
+def _policy(
+    ends: _Ends, session: Session | scoped_session[Session], *, clock: Callable[[], datetime]
+) -> Iterator[None]:
+    """`unit_of_work`'s, whatever the transaction ends on (see there)."""
+    try:
+        yield
+        _commit(ends)
     except HubError as error:
         if error.recorded:
-            _commit(session)
+            _commit(ends)
             raise
-        session.rollback()
+        ends.rollback()
         if isinstance(error, NotAllowed) and record_refusal(session, error, now=clock()):
-            _commit(session)
+            _commit(ends)
         raise
     except BaseException as error:
-        session.rollback()
+        ends.rollback()
         _raise_as_policy_error(error)
         raise
 
 
-def _commit(session: Session) -> None:
+def _commit(ends: _Ends) -> None:
     try:
-        session.commit()
+        ends.commit()
     except DBAPIError as error:
-        session.rollback()
+        ends.rollback()
         _raise_as_policy_error(error)
         raise
 
@@ -122,20 +194,6 @@ def end_reading(session: Session) -> None:
     session.commit()
 
 
-def begin_at_first_write(session: Session) -> None:
-    """Starts the session's next transaction so that, on SQLite, its BEGIN is sent right before
-    its first write (`hub.database.BEGIN_AT_FIRST_WRITE`): the reads before it run each on its
-    own, holding no snapshot, so the write waits for the lock instead of failing
-    (SQLITE_BUSY_SNAPSHOT), with no transaction ended in between (`end_reading`). For units of
-    work whose writes are guarded — conditional updates that do not trust what was read — such
-    as the protocol's hot path (`idp.oidc.transactions`). PostgreSQL is unchanged: in READ
-    COMMITTED each statement sees what was committed before it, and writers wait on the rows
-    they share: nothing is asked of it. Called before the unit of work's first statement
-    (SQLAlchemy warns otherwise)."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.connection(execution_options={BEGIN_AT_FIRST_WRITE: True})
-
-
 def retrying(
     session_factory: Callable[[], Session],
     work: Callable[[Session], T],
@@ -158,10 +216,16 @@ def retrying(
     return _again_while_transient(once, attempts=attempts, rollback=None)
 
 
+def again_while_transient(work: Callable[[], T], *, attempts: int = ATTEMPTS) -> T:
+    """Runs `work` again while it loses a race: for work that opens its own unit of work
+    (`on_connection`), so that nothing is left to roll back in between."""
+    return _again_while_transient(work, attempts=attempts, rollback=None)
+
+
 def retried(work: Callable[[], T], *, session: Session, attempts: int = ATTEMPTS) -> T:
     """Runs `work` again while it loses a race, rolling `session` back in between: the web
     request's way, whose session outlives the work. `work` opens its own units of work, or
-    commits as its protocol requires (`idp.oidc.transactions`)."""
+    commits as its protocol requires."""
     return _again_while_transient(work, attempts=attempts, rollback=session.rollback)
 
 

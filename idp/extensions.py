@@ -6,9 +6,10 @@ from typing import Any
 
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy.engine import Engine, make_url
+from flask_sqlalchemy.session import Session
+from sqlalchemy.engine import Connection, Engine, make_url
 
-from hub.database import Base, make_engine
+from hub.database import Base, joined_connection, make_engine
 
 
 class HubSQLAlchemy(SQLAlchemy):
@@ -20,4 +21,22 @@ class HubSQLAlchemy(SQLAlchemy):
         return make_engine(url, **options)
 
 
-db = HubSQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+class HubSession(Session):
+    """The web app's session, which joins the transaction of a unit of work on a connection
+    running in its thread (`hub.transactions.on_connection`) rather than opening its own: its
+    flush is part of that unit, whose owner commits or rolls it back (`rollback_only`: the
+    session's commit does not commit the connection, its rollback rolls it back)."""
+
+    def get_bind(self, *args: Any, **kwargs: Any) -> Engine | Connection:
+        connection = joined_connection()
+        return connection if connection is not None else super().get_bind(*args, **kwargs)
+
+
+db = HubSQLAlchemy(
+    model_class=Base,
+    session_options={
+        "class_": HubSession,
+        "expire_on_commit": False,
+        "join_transaction_mode": "rollback_only",
+    },
+)

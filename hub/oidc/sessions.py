@@ -12,12 +12,12 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeGuard
 
 from sqlalchemy import Label, bindparam, exists, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from hub.clock import utcnow
 from hub.compiled import CompiledStatement
 from hub.config import Oidc
-from hub.database import upsert_insert
+from hub.database import Executor, upsert_insert
 from hub.oidc import access
 from hub.oidc.models import BrowserSession, OAuthToken, OidcClient, SessionClient
 from hub.oidc.secrets import digest, new_secret
@@ -157,7 +157,7 @@ def find_active(
 
 
 def find_at_door(
-    session: Session,
+    executor: Executor,
     cookie_value: str | None,
     *,
     client_id: int,
@@ -175,7 +175,7 @@ def find_at_door(
         "portal_id": portal_id,
         "now": now,
     }
-    row = _AT_DOOR.first(session, params)
+    row = _AT_DOOR.first(executor, params)
     state = None if row is None else state_of(row)
     if state is None or not is_active(state, now=now, lifetimes=lifetimes):
         return None
@@ -215,33 +215,35 @@ _KEEP_ALIVE = CompiledStatement(
 )
 
 
-def keep_alive(session: Session, state: SessionState, *, now: datetime) -> None:
+def keep_alive(executor: Executor, state: SessionState, *, now: datetime) -> None:
     """Keeps a used session from idling out, without a write on every request: one UPDATE, at
     most every `TOUCH_EVERY`."""
     if now - state.last_seen_at >= TOUCH_EVERY:
-        _KEEP_ALIVE.execute(session, {"session_id": state.id, "now": now})
+        _KEEP_ALIVE.execute(executor, {"session_id": state.id, "now": now})
 
 
-def note_sign_in(session: Session, arrival: Arrival, client: ClientRef, *, now: datetime) -> None:
+def note_sign_in(executor: Executor, arrival: Arrival, client: ClientRef, *, now: datetime) -> None:
     """The session signs in to `client` now: the client is remembered for single logout
     (unless it signed in to it before: no write) and the session kept from idling out."""
     if not arrival.signed_in_before:
-        remember_client(session, arrival.state, client)
-    keep_alive(session, arrival.state, now=now)
+        remember_client(executor, arrival.state, client)
+    keep_alive(executor, arrival.state, now=now)
 
 
 def remember_client(
-    session: Session, browser_session: BrowserSession | SessionState, client: ClientRef
+    executor: Executor, browser_session: BrowserSession | SessionState, client: ClientRef
 ) -> None:
     """Notes that this session signed in to `client` (idempotent, safe under concurrency: one
     `INSERT … ON CONFLICT DO NOTHING`, no savepoint). Callers on a hot path check first."""
-    session.execute(
-        upsert_insert(session, _LINKS)
+    executor.execute(
+        upsert_insert(executor, _LINKS)
         .values(browser_session_id=browser_session.id, client_id=client.id, first_seen_at=utcnow())
         .on_conflict_do_nothing(index_elements=[_LINKS.c.browser_session_id, _LINKS.c.client_id])
     )
-    if isinstance(browser_session, BrowserSession):  # its loaded links are out of date
-        session.expire(browser_session, ["clients"])
+    loaded = isinstance(browser_session, BrowserSession)
+    holder = object_session(browser_session) if loaded else None
+    if holder is not None:  # its loaded links are out of date
+        holder.expire(browser_session, ["clients"])
 
 
 def end(session: Session, browser_session: BrowserSession, *, now: datetime) -> list[OidcClient]:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, lazyload
 import hub.models  # noqa: F401 - statements are built at import: every mapper must exist
 from hub.compiled import CompiledStatement
 from hub.config import Oidc
+from hub.database import Executor, dialect_of
 from hub.oidc import access
 from hub.oidc.models import AuthorizationCode, BrowserSession, OAuthToken
 from hub.oidc.secrets import digest, new_secret
@@ -146,7 +147,7 @@ class RefreshGrant:
 
 
 def store_code(
-    session: Session,
+    executor: Executor,
     code: str,
     *,
     client_id: int,
@@ -175,14 +176,14 @@ def store_code(
         "created_at": now,
         "expires_at": now + timedelta(seconds=lifetimes.code_seconds),
     }
-    _INSERT_CODE.execute(session, values)
+    _INSERT_CODE.execute(executor, values)
 
 
-def find_code(session: Session, code: str, *, portal_id: int, now: datetime) -> CodeGrant | None:
+def find_code(executor: Executor, code: str, *, portal_id: int, now: datetime) -> CodeGrant | None:
     """The code with its person, its session and R5's facts on `portal_id` at `now`, in one
     statement; None when unknown."""
     params = {"digest": digest(code), "portal_id": portal_id, "now": now}
-    row = _CODE.first(session, params)
+    row = _CODE.first(executor, params)
     if row is None:
         return None
     person = Person(*(getattr(row, f"person_{name}") for name in _PERSON_FIELDS))
@@ -190,17 +191,17 @@ def find_code(session: Session, code: str, *, portal_id: int, now: datetime) -> 
 
 
 def redeem_code(
-    session: Session, code_id: int, *, now: datetime, issued: dict[str, Any] | None = None
+    executor: Executor, code_id: int, *, now: datetime, issued: dict[str, Any] | None = None
 ) -> bool:
     """Marks the code used, and stores the tokens `issued` from it (`new_tokens`) if any: both
     or neither. False when the code was used already (a replay, or a concurrent request that won
     the race), and nothing is stored."""
     params = {"code_id": code_id, "now": now}
-    return _guarded(session, _REDEEM_CODE, _REDEEM_CODE_AND_STORE, params, issued)
+    return _guarded(executor, _REDEEM_CODE, _REDEEM_CODE_AND_STORE, params, issued)
 
 
 def _guarded(
-    session: Session,
+    executor: Executor,
     guard: CompiledStatement,
     guard_and_store: CompiledStatement,
     params: dict[str, Any],
@@ -208,22 +209,22 @@ def _guarded(
 ) -> bool:
     """Runs the conditional `guard` and, if it changed its row, stores `issued`: on PostgreSQL
     in one statement (`guard_and_store`, one round trip fewer), on SQLite in two."""
-    if issued is not None and session.get_bind().dialect.name == "postgresql":
+    if issued is not None and dialect_of(executor).name == "postgresql":
         # The row's values under names of their own: a parameter named after a column of the
         # guard's table would be added to what the UPDATE sets.
         values = {f"new_{name}": value for name, value in issued.items()}
-        return guard_and_store.first(session, {**values, **params}) is not None
-    if guard.execute(session, params) != 1:
+        return guard_and_store.first(executor, {**values, **params}) is not None
+    if guard.execute(executor, params) != 1:
         return False
     if issued is not None:
-        store_tokens(session, issued)
+        store_tokens(executor, issued)
     return True
 
 
-def revoke_issued_from_code(session: Session, code_id: int, *, now: datetime) -> None:
+def revoke_issued_from_code(executor: Executor, code_id: int, *, now: datetime) -> None:
     """RFC 6749 §4.1.2: a code used twice revokes every token issued from it (rotated refresh
     tokens carry the code they descend from, so the whole family goes)."""
-    _REVOKE_FROM_CODE.execute(session, {"from_code": code_id, "now": now})
+    _REVOKE_FROM_CODE.execute(executor, {"from_code": code_id, "now": now})
 
 
 def new_tokens(
@@ -268,10 +269,10 @@ def new_tokens(
     }
 
 
-def store_tokens(session: Session, values: dict[str, Any]) -> None:
+def store_tokens(executor: Executor, values: dict[str, Any]) -> None:
     """Writes the row with one plain INSERT (the ORM's unit of work costs twice as much, and
     nothing reads the row back in this request)."""
-    _INSERT_TOKENS.execute(session, values)
+    _INSERT_TOKENS.execute(executor, values)
 
 
 def find_by_access_token(session: Session, token: str) -> OAuthToken | None:
@@ -280,12 +281,12 @@ def find_by_access_token(session: Session, token: str) -> OAuthToken | None:
 
 
 def find_refresh_grant(
-    session: Session, token: str, *, portal_id: int, now: datetime
+    executor: Executor, token: str, *, portal_id: int, now: datetime
 ) -> RefreshGrant | None:
     """The refresh grant's look-up: the token's row, its session and R5's facts on
     `portal_id` at `now`, in one statement; None when unknown."""
     params = {"digest": digest(token), "portal_id": portal_id, "now": now}
-    row = _REFRESH_GRANT.first(session, params)
+    row = _REFRESH_GRANT.first(executor, params)
     if row is None:
         return None
     return RefreshGrant(row, state_of(row), access.facts_of(row))
@@ -315,15 +316,15 @@ def refresh_token_is_active(token: Any, *, now: datetime) -> bool:
 
 
 def use_refresh_token(
-    session: Session, token_id: int, issued: dict[str, Any], *, now: datetime
+    executor: Executor, token_id: int, issued: dict[str, Any], *, now: datetime
 ) -> bool:
     """Marks a refresh token used (rotation) and stores its successor `issued` (`new_tokens`):
     both or neither. False when it was used already, and nothing is stored: the caller then
     treats the presentation as a replay and revokes the family."""
     params = {"token_id": token_id, "now": now}
-    return _guarded(session, _USE_REFRESH_TOKEN, _USE_REFRESH_TOKEN_AND_STORE, params, issued)
+    return _guarded(executor, _USE_REFRESH_TOKEN, _USE_REFRESH_TOKEN_AND_STORE, params, issued)
 
 
-def revoke_family(session: Session, family: str, *, now: datetime) -> None:
+def revoke_family(executor: Executor, family: str, *, now: datetime) -> None:
     """Revokes every access and refresh token of a grant: refresh-token reuse, revocation."""
-    _REVOKE_FAMILY.execute(session, {"grant_family": family, "now": now})
+    _REVOKE_FAMILY.execute(executor, {"grant_family": family, "now": now})

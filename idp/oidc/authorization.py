@@ -55,6 +55,7 @@ from idp.metrics import events
 from idp.oidc import hints
 from idp.oidc.adapters import RelyingParty, SignedIn
 from idp.oidc.server import MAX_STATE_LENGTH, HubRequest, repeated_parameter, server
+from idp.oidc.transactions import connection
 from idp.web import cookies, messages
 from idp.web.characters import holds_control_characters
 from idp.web.client_registry import PortalRecord
@@ -144,7 +145,7 @@ def _arrival(target: Target, *, now: datetime) -> sessions.Arrival | None:
     """The person's live session, read with what this endpoint asks next about it for the
     target's client (`hub.oidc.sessions.find_at_door`)."""
     return sessions.find_at_door(
-        db.session,
+        connection(),
         cookies.read(COOKIE_NAME),
         client_id=target.client.client.id,
         portal_id=target.portal.id,
@@ -167,7 +168,7 @@ def _issue_code(
 ) -> Response:
     """The code, and the portal noted as signed in by this session (for single logout)."""
     response = grant.create_authorization_response(target.redirect_uri, request.user)
-    sessions.note_sign_in(db.session, arrival, target.client.client, now=now)
+    sessions.note_sign_in(connection(), arrival, target.client.client, now=now)
     return server.authorization_response(*response)
 
 

@@ -35,6 +35,7 @@ from idp.oidc.adapters import (
 )
 from idp.oidc.claims import person_claims
 from idp.oidc.signing import key_ring
+from idp.oidc.transactions import connection
 from idp.web.settings import settings_of
 
 
@@ -106,7 +107,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         client: RelyingParty = request.client
         data = request.payload.data
         tokens.store_code(
-            db.session,
+            connection(),
             code,
             client_id=client.client.id,
             browser_session=signed_in.browser_session,
@@ -125,11 +126,11 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         if len(code) > MAX_TOKEN_LENGTH:
             return None
         now = utcnow()
-        found = tokens.find_code(db.session, code, portal_id=client.client.portal.id, now=now)
+        found = tokens.find_code(connection(), code, portal_id=client.client.portal.id, now=now)
         if found is None or found.code.client_id != client.client.id:
             return None  # unknown, or another client's code: invalid_grant
         if found.code.used_at is not None:
-            tokens.revoke_issued_from_code(db.session, found.code.id, now=now)
+            tokens.revoke_issued_from_code(connection(), found.code.id, now=now)
             raise InvalidGrantError("The authorization code has already been used.")
         if now >= found.code.expires_at:
             raise InvalidGrantError("The authorization code has expired.")
@@ -172,9 +173,9 @@ def _spent(code: IssuedCode, *, now: datetime, issued: dict[str, Any] | None = N
     """Redeems the code, storing the tokens `issued` from it; False when a concurrent exchange
     redeemed it first, whose tokens are then revoked (RFC 6749 §4.1.2: a code used twice revokes
     what it gave)."""
-    if tokens.redeem_code(db.session, code.row.id, now=now, issued=issued):
+    if tokens.redeem_code(connection(), code.row.id, now=now, issued=issued):
         return True
-    tokens.revoke_issued_from_code(db.session, code.row.id, now=now)
+    tokens.revoke_issued_from_code(connection(), code.row.id, now=now)
     return False
 
 
@@ -218,12 +219,12 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         client: RelyingParty = self.request.client
         portal = client.client.portal
         now = utcnow()
-        found = tokens.find_refresh_grant(db.session, refresh_token, portal_id=portal.id, now=now)
+        found = tokens.find_refresh_grant(connection(), refresh_token, portal_id=portal.id, now=now)
         if found is None or found.token.client_id != client.client.id:
             return None
         row = found.token
         if row.refresh_used_at is not None:
-            tokens.revoke_family(db.session, row.family, now=now)
+            tokens.revoke_family(connection(), row.family, now=now)
             raise InvalidGrantError("The refresh token has already been used; grant revoked.")
         if not tokens.refresh_token_is_active(row, now=now):
             return None
@@ -242,12 +243,12 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         presented: IssuedToken = self.request.refresh_token
         now = utcnow()
         issued = self.request.issued_tokens
-        if not tokens.use_refresh_token(db.session, presented.row.id, issued, now=now):
-            tokens.revoke_family(db.session, presented.row.family, now=now)
+        if not tokens.use_refresh_token(connection(), presented.row.id, issued, now=now):
+            tokens.revoke_family(connection(), presented.row.family, now=now)
             raise InvalidGrantError("The refresh token has already been used; grant revoked.")
         assert presented.browser_session is not None  # checked live above
         # The person is active on a portal.
-        sessions.keep_alive(db.session, presented.browser_session, now=now)
+        sessions.keep_alive(connection(), presented.browser_session, now=now)
         return response
 
     def authenticate_user(self, refresh_token: IssuedToken) -> int:

@@ -4,12 +4,16 @@ itself (the unit of work, the transient errors, the retries) is `hub.transaction
 A request reads (client, session, code or token, accounts), then writes (code, tokens). Under
 SQLite's WAL, a transaction that has read cannot start writing once another worker has
 committed since its first read: SQLite fails it at once (SQLITE_BUSY_SNAPSHOT) rather than
-waiting. So the request's transaction begins at its first write
-(`hub.transactions.begin_at_first_write`): the reads before it hold no snapshot, and the write
-waits for the lock, then sees the latest data. The writes themselves are guarded (conditional
-updates), so nothing read earlier is trusted blindly. On PostgreSQL the request is a single
-transaction from its first read. Either way a request either completes its change or changes
-nothing, and one that lost a race runs again (`answered`).
+waiting. So the request's transaction begins at its first write (`begin_at_first_write`): the
+reads before it hold no snapshot, and the write waits for the lock, then sees the latest data.
+The writes themselves are guarded (conditional updates), so nothing read earlier is trusted
+blindly. On PostgreSQL the request is a single transaction from its first read. Either way a
+request either completes its change or changes nothing, and one that lost a race runs again
+(`answered`).
+
+The unit of work runs on a connection of its own (`hub.transactions.on_connection`): the hot
+path's statements take it (`connection()`), and what uses the ORM (`db.session`: a refusal's
+audit event, a cache's reload) joins its transaction.
 """
 
 from __future__ import annotations
@@ -17,7 +21,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from hub.transactions import begin_at_first_write, retried, unit_of_work
+from sqlalchemy.engine import Connection
+
+from hub.database import joined_connection
+from hub.transactions import again_while_transient, on_connection
 from idp.extensions import db
 
 R = TypeVar("R")
@@ -29,8 +36,15 @@ def answered(work: Callable[[], R]) -> R:
     revokes its grant): every answer commits; an exception changes nothing."""
 
     def once() -> R:
-        with unit_of_work(db.session):
-            begin_at_first_write(db.session)
+        with on_connection(db.engine, db.session, begin_at_first_write=True):
             return work()
 
-    return retried(once, session=db.session)
+    return again_while_transient(once)
+
+
+def connection() -> Connection:
+    """The connection of the protocol request running now (`answered`)."""
+    current = joined_connection()
+    if current is None:
+        raise RuntimeError("outside a protocol request's unit of work (answered)")
+    return current
