@@ -49,17 +49,12 @@ class JsonFormatter(logging.Formatter):
     record carries under `extra={"fields": {...}}`."""
 
     def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(
-                timespec="milliseconds"
-            ),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        request_id = _request_id()
-        if request_id:
-            line["request_id"] = request_id
+        line = _json_head(
+            datetime.fromtimestamp(record.created, UTC),
+            record.levelname,
+            record.name,
+            record.getMessage(),
+        )
         line.update(getattr(record, "fields", {}))
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
@@ -68,8 +63,18 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
-def _request_id() -> str | None:
-    return g.get("request_id") if has_request_context() else None
+def _json_head(moment: datetime, level: str, logger: str, message: str) -> dict[str, Any]:
+    """What every JSON line starts with, a log event's or a request's."""
+    line: dict[str, Any] = {
+        "timestamp": moment.isoformat(timespec="milliseconds"),
+        "level": level,
+        "logger": logger,
+        "message": message,
+    }
+    request_id = g.get("request_id") if has_request_context() else None
+    if request_id:
+        line["request_id"] = request_id
+    return line
 
 
 class _StandardError(logging.StreamHandler):  # type: ignore[type-arg]
@@ -113,12 +118,8 @@ def configure(log_format: str) -> None:
 
 def _json_request_line(response: Response) -> Response:
     """`after_request` in JSON mode: the request line, with the keys of a JSON log event."""
-    line = {
-        "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
-        "level": "INFO",
-        "logger": REQUEST_LOGGER,
-        "message": "request",
-        "request_id": g.get("request_id", ""),
+    line = _json_head(datetime.now(UTC), "INFO", REQUEST_LOGGER, "request")
+    line |= {
         "method": request.method,
         "path": _shown_path(),
         "status": response.status_code,

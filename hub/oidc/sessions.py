@@ -240,10 +240,10 @@ def remember_client(
         .values(browser_session_id=browser_session.id, client_id=client.id, first_seen_at=utcnow())
         .on_conflict_do_nothing(index_elements=[_LINKS.c.browser_session_id, _LINKS.c.client_id])
     )
-    loaded = isinstance(browser_session, BrowserSession)
-    holder = object_session(browser_session) if loaded else None
-    if holder is not None:  # its loaded links are out of date
-        holder.expire(browser_session, ["clients"])
+    if isinstance(browser_session, BrowserSession):  # its loaded links are out of date
+        holder = object_session(browser_session)
+        if holder is not None:
+            holder.expire(browser_session, ["clients"])
 
 
 def end(session: Session, browser_session: BrowserSession, *, now: datetime) -> list[OidcClient]:
