@@ -14,9 +14,9 @@ password as an anonymous bind (RFC 4513 §5.1.2), which succeeds.
 The demo needs no directory server: `demo_directory` is ldap3's offline mock loaded with the
 demo's two operators (DESIGN.md §4), reached by the same code path.
 
-ldap3 is imported by the functions that talk to the directory, not with this module: every web
-worker imports this module (the console's blueprint needs `Operator`), but needs ldap3 only
-once an operator opens the console, which most workers never serve.
+What the console needs without talking to the directory (`Operator`, the limits) is in
+`hub.support.operators`: web workers import this module, and ldap3 with it, only when the
+console first asks the directory (`idp.support.access.directory`), which most workers never do.
 """
 
 from __future__ import annotations
@@ -26,40 +26,33 @@ import math
 import ssl
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+
+from ldap3 import (
+    BASE,
+    MOCK_SYNC,
+    NONE,
+    OFFLINE_SLAPD_2_4,
+    SUBTREE,
+    Connection,
+    Server,
+    Tls,
+)
+from ldap3.core.exceptions import LDAPException
+from ldap3.utils.conv import escape_filter_chars
 
 from hub.config import Ldap
 from hub.errors import DirectoryRefused, DirectoryUnavailable
 from hub.support.models import OperatorRole
+from hub.support.operators import LOGIN_MAX, PASSWORD_MAX, Operator
 
-if TYPE_CHECKING:
-    from ldap3 import Connection
-
-LOGIN_MAX = 128
 # Result codes of a search that answered (RFC 4511 §4.1.9): success, size limit exceeded (an
 # ambiguous filter), no such object. Any other is the directory failing, not a refusal.
 ANSWERED = frozenset({0, 4, 32})
 POOL_SIZE = 4  # idle service connections kept for the next sign-ins
-PASSWORD_MAX = 1024
 ATTRIBUTES = ["displayName", "cn", "memberOf"]
 
 
-@dataclass(frozen=True)
-class Operator:
-    """A support operator as the directory knows them, for one sign-in."""
-
-    login: str
-    name: str
-    dn: str
-    role: OperatorRole
-
-    @property
-    def can_act(self) -> bool:
-        return self.role is OperatorRole.OPERATOR
-
-
-Connect = Callable[[str | None, str | None], "Connection"]
+Connect = Callable[[str | None, str | None], Connection]
 
 
 class Directory:
@@ -83,7 +76,6 @@ class Directory:
         group; otherwise `DirectoryRefused` (`DirectoryUnavailable` when the directory fails)."""
         if not _plausible(login, LOGIN_MAX) or not _plausible(password, PASSWORD_MAX):
             raise DirectoryRefused()
-        from ldap3.core.exceptions import LDAPException
 
         try:
             return self._authenticate(login, password)
@@ -91,8 +83,6 @@ class Directory:
             raise DirectoryUnavailable() from error
 
     def _authenticate(self, login: str, password: str) -> Operator:
-        from ldap3.core.exceptions import LDAPException
-
         service, reused = self._take()
         try:
             return self._using(service, login, password)
@@ -106,8 +96,6 @@ class Directory:
     def _using(self, service: Connection, login: str, password: str) -> Operator:
         """`_as_service` on `service`, which then goes back to the pool, unless the directory
         failed on it."""
-        from ldap3.core.exceptions import LDAPException
-
         try:
             operator = self._as_service(service, login, password)
         except LDAPException:
@@ -136,10 +124,6 @@ class Directory:
 
     def _as_service(self, service: Connection, login: str, password: str) -> Operator:
         """Searches the person, checks the password by their own bind, reads the role."""
-        from ldap3 import SUBTREE
-        from ldap3.core.exceptions import LDAPException
-        from ldap3.utils.conv import escape_filter_chars
-
         query = self.settings.user_filter.format(login=escape_filter_chars(login))
         found = service.search(
             self.settings.user_base, query, SUBTREE, attributes=ATTRIBUTES, size_limit=2
@@ -178,16 +162,11 @@ class Directory:
 
 
 def _close(connection: Connection) -> None:
-    from ldap3.core.exceptions import LDAPException
-
     with contextlib.suppress(LDAPException):
         connection.unbind()
 
 
 def _is_member(service: Connection, group: str, dn: str, member_of: list[str]) -> bool:
-    from ldap3 import BASE
-    from ldap3.utils.conv import escape_filter_chars
-
     if group.lower() in {value.lower() for value in member_of}:
         return True
     member = f"(member={escape_filter_chars(dn)})"
@@ -207,8 +186,6 @@ def _plausible(value: str, limit: int) -> bool:
 def network_connector(settings: Ldap) -> Connect:
     """Connections to the configured server: TLS verified (against `ca_file` when set),
     StartTLS before any bind when asked, every wait bounded by `timeout`."""
-    from ldap3 import NONE, Connection, Server, Tls  # on first use: see the module docstring
-
     tls = Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=settings.ca_file)
     server = Server(
         settings.url,
@@ -254,8 +231,6 @@ DEMO_OPERATORS = (
 def demo_directory() -> Directory:
     """The demo's operators in an in-memory directory: `sophie.support` (operator) and
     `remi.lecteur` (reader), password `DEMO_PASSWORD`."""
-    from ldap3 import MOCK_SYNC, OFFLINE_SLAPD_2_4, Connection, Server  # on first use, too
-
     server = Server("demo-directory", get_info=OFFLINE_SLAPD_2_4)
 
     def connect(dn: str | None, password: str | None) -> Connection:

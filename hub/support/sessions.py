@@ -23,8 +23,8 @@ from hub.actors import ANONYMOUS, SupportOperator
 from hub.audit.services import audited_login, record
 from hub.config import Support, Throttling
 from hub.oidc.secrets import digest, new_secret
-from hub.support.directory import Operator
 from hub.support.models import OperatorRole, SupportSession
+from hub.support.operators import Operator
 
 TOUCH_EVERY = timedelta(minutes=1)  # last_seen_at is written at most this often
 COOKIE_VALUE_MAX = 100

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import wraps
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 from flask import Response, current_app, g, redirect, request
@@ -33,13 +33,15 @@ from flask import Response, current_app, g, redirect, request
 from hub.actors import SupportOperator
 from hub.clock import utcnow
 from hub.support import sessions
-from hub.support.directory import Directory, demo_directory
 from hub.support.models import OperatorRole, SupportSession
 from hub.transactions import end_reading, unit_of_work
 from idp.extensions import db
 from idp.web import cookies, csrf
 from idp.web.pages import render_message
 from idp.web.settings import settings_of
+
+if TYPE_CHECKING:
+    from hub.support.directory import Directory
 
 COOKIE_NAME = "hub_support"
 CONSOLE = "/support"
@@ -89,6 +91,10 @@ def directory() -> Directory | None:
     its TLS set-up, is reused by every sign-in); None when the console is not configured."""
     extensions = current_app.extensions
     if DIRECTORY_KEY not in extensions:
+        # Here, not with this module: the directory's client (ldap3) loads with it, and most
+        # web workers never serve the console (`hub.support.directory`).
+        from hub.support.directory import Directory, demo_directory
+
         settings = settings_of(current_app)
         if settings.ldap is not None:
             extensions[DIRECTORY_KEY] = Directory(settings.ldap)

@@ -11,14 +11,14 @@ path only).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Response, current_app, redirect, render_template, request, url_for
 
 from hub.clock import utcnow
 from hub.errors import DirectoryRefused, DirectoryUnavailable
 from hub.support import sessions
-from hub.support.directory import LOGIN_MAX, PASSWORD_MAX, Directory, Operator
+from hub.support.operators import LOGIN_MAX, PASSWORD_MAX, Operator
 from hub.transactions import end_reading, unit_of_work
 from idp.extensions import db
 from idp.support import access
@@ -27,6 +27,9 @@ from idp.web.csrf import verify_csrf
 from idp.web.pages import render_message
 from idp.web.settings import settings_of
 from idp.web.throttle import client_address, retry_after
+
+if TYPE_CHECKING:
+    from hub.support.directory import Directory
 
 QUEUE = "/support/demandes"  # the requests' queue (`support.queue`), the console's home
 LOGIN_FIELD = "login"

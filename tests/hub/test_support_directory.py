@@ -10,13 +10,8 @@ from ldap3 import BASE, Connection, Server
 
 from hub.config import Ldap, Settings
 from hub.errors import DirectoryRefused, DirectoryUnavailable
-from hub.support.directory import (
-    DEMO_PASSWORD,
-    Directory,
-    OperatorRole,
-    demo_directory,
-    network_connector,
-)
+from hub.support.directory import DEMO_PASSWORD, Directory, demo_directory, network_connector
+from hub.support.models import OperatorRole
 from tests.fixtures.ports import closed_port
 from tests.fixtures.slapd import (
     HIDDEN,

@@ -13,8 +13,8 @@ from hub.audit.models import AuditEvent
 from hub.config import Support, Throttling
 from hub.oidc.secrets import digest
 from hub.support import sessions
-from hub.support.directory import Operator
 from hub.support.models import OperatorRole
+from hub.support.operators import Operator
 
 SOPHIE = Operator("sophie.support", "Sophie Bernard", "uid=sophie.support", OperatorRole.OPERATOR)
 SETTINGS = Support(idle_minutes=15, session_hours=8, reauth_minutes=5)
