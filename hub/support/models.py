@@ -25,6 +25,10 @@ class OperatorRole(StrEnum):
     OPERATOR = "operator"  # acts on requests and repairs
     READER = "reader"  # sees only
 
+    @property
+    def can_act(self) -> bool:
+        return self is OperatorRole.OPERATOR
+
 
 class RequestStatus(StrEnum):
     NEW = "new"  # « Nouvelle »: filed, nobody has taken it

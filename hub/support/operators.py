@@ -24,4 +24,4 @@ class Operator:
 
     @property
     def can_act(self) -> bool:
-        return self.role is OperatorRole.OPERATOR
+        return self.role.can_act

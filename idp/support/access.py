@@ -74,7 +74,7 @@ class ConsoleOperator:
 
     @property
     def can_act(self) -> bool:
-        return self.role is OperatorRole.OPERATOR
+        return self.role.can_act
 
     @property
     def role_label(self) -> str:
@@ -224,7 +224,7 @@ def acting(view: View) -> View:
         now = utcnow()
         if row is None:  # `signed_in` saw it; gone only if ended meanwhile
             return redirect_with_next(SIGN_IN, come_back_to())
-        if row.role is not OperatorRole.OPERATOR:
+        if not row.role.can_act:
             end_reading(db.session)
             with unit_of_work(db.session):
                 sessions.refuse_action(db.session, row, path=request.path, now=now)
