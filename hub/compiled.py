@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import Compiled
 
-from hub.database import WROTE, Executor
+from hub.database import SOLE_WRITE, WROTE, Executor, sole_write_done
 
 Processor = Callable[[Any], Any]
 
@@ -64,9 +64,12 @@ class CompiledStatement:
             self.row_type = namedtuple("Row", statement.selected_columns.keys())  # type: ignore[misc]
         self._compiled: dict[tuple[str, tuple[str, ...] | None], _ForDialect] = {}
 
-    def first(self, executor: Executor, params: Mapping[str, Any]) -> Any | None:
-        """The first row (a named tuple for a SELECT, the raw tuple for a RETURNING), or None."""
-        cursor, compiled = self._run(executor, params)
+    def first(
+        self, executor: Executor, params: Mapping[str, Any], *, sole_write: bool = False
+    ) -> Any | None:
+        """The first row (a named tuple for a SELECT, the raw tuple for a RETURNING), or None.
+        `sole_write`: see `execute`."""
+        cursor, compiled = self._run(executor, params, sole_write)
         try:
             values = cursor.fetchone()
         finally:
@@ -81,15 +84,22 @@ class CompiledStatement:
                 values[index] = process(values[index])
         return self.row_type(*values)
 
-    def execute(self, executor: Executor, params: Mapping[str, Any]) -> int:
-        """Runs the statement; the number of rows it changed."""
-        cursor, _compiled = self._run(executor, params)
+    def execute(
+        self, executor: Executor, params: Mapping[str, Any], *, sole_write: bool = False
+    ) -> int:
+        """Runs the statement; the number of rows it changed. With `sole_write` (the caller
+        knows that if this write changes a row, the unit of work writes nothing else), a write
+        that comes first in a unit begun at its first write commits by itself
+        (`hub.database.SOLE_WRITE`); anywhere else it is part of the transaction as usual."""
+        cursor, _compiled = self._run(executor, params, sole_write)
         try:
             return cursor.rowcount
         finally:
             cursor.close()
 
-    def _run(self, executor: Executor, params: Mapping[str, Any]) -> tuple[Any, _ForDialect]:
+    def _run(
+        self, executor: Executor, params: Mapping[str, Any], sole_write: bool = False
+    ) -> tuple[Any, _ForDialect]:
         if isinstance(executor, Connection):
             connection = executor
             if not connection.in_transaction():
@@ -107,16 +117,24 @@ class CompiledStatement:
         cursor = connection.connection.cursor()
         dispatch = connection.dispatch
         sql = compiled.sql
-        for before in dispatch.before_cursor_execute:
-            before(connection, cursor, sql, parameters, None, False)
+        sole_write = sole_write and compiled.writes
+        if sole_write:
+            connection.info[SOLE_WRITE] = True
+        changed = False
         try:
+            for before in dispatch.before_cursor_execute:
+                before(connection, cursor, sql, parameters, None, False)
             cursor.execute(sql, parameters)
+            changed = cursor.rowcount != 0
         except Exception as error:
             cursor.close()
             if isinstance(error, connection.dialect.loaded_dbapi.Error):
                 # SQLAlchemy's own handling: its DBAPIError, a disconnect invalidating the pool.
                 connection._handle_dbapi_exception(error, sql, parameters, None, None)
             raise
+        finally:
+            if sole_write and not connection.invalidated:
+                sole_write_done(connection, changed=changed)
         if compiled.writes:
             connection.info[WROTE] = True
         for after in dispatch.after_cursor_execute:

@@ -4,8 +4,9 @@ One code path for SQLite (the zero-set-up default) and PostgreSQL (production, s
 instances). SQLite is put in WAL mode with foreign keys on, and its driver's implicit
 transaction handling is replaced by explicit BEGINs so that reads belong to the transaction that
 follows them, as they do on PostgreSQL — except where a unit of work asks for its BEGIN at its
-first write (`BEGIN_AT_FIRST_WRITE`: the protocol's hot path, whose writes are guarded).
-`is_disconnect` says when PostgreSQL went away.
+first write (`BEGIN_AT_FIRST_WRITE`: the protocol's hot path, whose writes are guarded), on
+either database; there a write that is the unit's only one may commit by itself
+(`SOLE_WRITE`). `is_disconnect` says when PostgreSQL went away.
 
 Statements run through an ORM session or, on the protocol's hot path, straight on a Core
 connection (`Executor`): a unit of work on a connection (`hub.transactions.on_connection`)
@@ -17,7 +18,7 @@ answers from `get_bind`).
 from __future__ import annotations
 
 import sys
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -63,11 +64,17 @@ POSTGRESQL_DISCONNECT_CLASS = "08"
 POSTGRESQL_DISCONNECT = frozenset({"57P01", "57P02", "57P03"})
 
 # An execution option of a connection (`hub.transactions.on_connection`'s
-# `begin_at_first_write`): on SQLite, the transaction's BEGIN is sent right before its first
-# statement that is not a SELECT (`_BEGIN_PENDING` in the connection's `info` until then); the
-# reads before it run each on its own. PostgreSQL ignores it.
+# `begin_at_first_write`): the transaction begins right before its first write, a statement
+# that is not a plain SELECT (`_BEGIN_PENDING` in the connection's `info` until then); the reads
+# before it run each on its own (on PostgreSQL, in the driver's autocommit mode: no BEGIN sent).
+# A write run while `SOLE_WRITE` is in the connection's `info` (`hub.compiled`: the unit's only
+# write, said so by its caller) begins nothing: it commits by itself, one statement, and then
+# the connection may write nothing more in that unit (`_SOLE_WRITTEN`, checked here) — so a
+# unit whose success writes one row costs no BEGIN and no COMMIT, two round trips on PostgreSQL.
 BEGIN_AT_FIRST_WRITE = "hub_begin_at_first_write"
+SOLE_WRITE = "hub.sole_write"
 _BEGIN_PENDING = "hub.begin_pending"
+_SOLE_WRITTEN = "hub.sole_written"
 
 # In a connection's `info`: its current transaction ran a write (an INSERT, UPDATE or DELETE).
 # What must not replay a request whose commit may have happened reads it when the transaction
@@ -159,24 +166,73 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        if connection.get_execution_options().get(BEGIN_AT_FIRST_WRITE):
-            connection.info[_BEGIN_PENDING] = True
-        else:
-            connection.info.pop(_BEGIN_PENDING, None)
-            _begin(connection)
+        if not _begins_at_first_write(connection):
+            _begin_sqlite(connection)
 
+
+def _begin_sqlite(connection: Any) -> None:
+    # On the driver's cursor: through SQLAlchemy's execution, BEGIN cost 40 µs.
+    connection.connection.cursor().execute("BEGIN")
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    """BEGIN at the first write: psycopg in autocommit until then (it sends BEGIN itself before
+    the first statement once autocommit is off); autocommit off again when the connection goes
+    back to the pool."""
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        if _begins_at_first_write(connection):
+            connection.connection.dbapi_connection.autocommit = True
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_connection: Any, _record: Any) -> None:
+        if dbapi_connection is not None and dbapi_connection.autocommit:
+            dbapi_connection.autocommit = False
+
+
+def _begin_postgresql(connection: Any) -> None:
+    connection.connection.dbapi_connection.autocommit = False
+
+
+def _begins_at_first_write(connection: Any) -> bool:
+    """Called as a transaction begins: whether its BEGIN waits for its first write."""
+    info = connection.info
+    info.pop(_SOLE_WRITTEN, None)
+    if connection.get_execution_options().get(BEGIN_AT_FIRST_WRITE):
+        info[_BEGIN_PENDING] = True
+        return True
+    info.pop(_BEGIN_PENDING, None)
+    return False
+
+
+def _begin_at_first_write(engine: Engine, begin: Callable[[Any], None]) -> None:
     @event.listens_for(engine, "before_cursor_execute")
     def _on_statement(
         connection: Any, _cursor: Any, statement: str, _parameters: Any, _context: Any, _many: bool
     ) -> None:
-        if connection.info.get(_BEGIN_PENDING) and statement.lstrip()[:6].upper() != "SELECT":
-            del connection.info[_BEGIN_PENDING]
-            _begin(connection)
+        info = connection.info
+        if not (info.get(_BEGIN_PENDING) or info.get(_SOLE_WRITTEN)) or not _writes(statement):
+            return
+        if info.get(_SOLE_WRITTEN):
+            raise RuntimeError("a write after the unit's sole write, which committed alone")
+        if not info.get(SOLE_WRITE):
+            del info[_BEGIN_PENDING]
+            begin(connection)
 
 
-def _begin(connection: Any) -> None:
-    # On the driver's cursor: through SQLAlchemy's execution, BEGIN cost 40 µs.
-    connection.connection.cursor().execute("BEGIN")
+def _writes(statement: str) -> bool:
+    """Not a plain SELECT: a write, or a read that locks rows for the writes that follow."""
+    return statement.lstrip()[:6].upper() != "SELECT" or "FOR UPDATE" in statement
+
+
+def sole_write_done(connection: Connection, changed: bool) -> None:
+    """`hub.compiled`, after running a write as the unit's sole write: from now on, if it
+    changed a row (and so committed), the unit may not write again."""
+    info = connection.info
+    del info[SOLE_WRITE]
+    if changed and info.get(_BEGIN_PENDING):
+        info[_SOLE_WRITTEN] = True
 
 
 def _watch_writes(engine: Engine) -> None:
@@ -202,6 +258,7 @@ def make_engine(url: str, **options: Any) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, **options)
         _configure_sqlite(engine)
+        _begin_at_first_write(engine, _begin_sqlite)
         _watch_writes(engine)
         return engine
     # No `pool_pre_ping`: a connection the database dropped (a restart) fails on its first
@@ -209,6 +266,9 @@ def make_engine(url: str, **options: Any) -> Engine:
     # work is run again on a fresh one (the web request whole: `idp.web.database_wait`; the
     # workers' next pass: `hub.polling`), rather than paying a round trip at every checkout.
     engine = create_engine(url, **options)
+    if parsed.get_backend_name() == "postgresql":
+        _configure_postgresql(engine)
+        _begin_at_first_write(engine, _begin_postgresql)
     _watch_writes(engine)
     return engine
 

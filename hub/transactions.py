@@ -97,17 +97,19 @@ def on_connection(
     inside for what the ORM does (an audit event, a refusal's record) — joins the connection's
     transaction (`hub.database.joined`): its `get_bind` must answer `joined_connection()`.
 
-    With `begin_at_first_write`, SQLite's BEGIN is sent right before the first statement that is
-    not a SELECT (`hub.database.BEGIN_AT_FIRST_WRITE`): the reads before it hold no snapshot, so
-    the write waits for the lock instead of failing (SQLITE_BUSY_SNAPSHOT). For units of work
-    whose writes are guarded — conditional updates that do not trust what was read. PostgreSQL
-    is unchanged: in READ COMMITTED each statement sees what was committed before it, and
-    writers wait on the rows they share.
+    With `begin_at_first_write`, the BEGIN is sent right before the first statement that is not
+    a SELECT (`hub.database.BEGIN_AT_FIRST_WRITE`), and a write its caller says is the unit's
+    only one commits by itself (`hub.compiled`'s `sole_write`). For units of work whose writes
+    are guarded — conditional updates that do not trust what was read. On SQLite the reads
+    before the first write hold no snapshot, so the write waits for the lock instead of failing
+    (SQLITE_BUSY_SNAPSHOT); on PostgreSQL they read what they would have read inside the
+    transaction (in READ COMMITTED each statement sees what was committed before it), without
+    the round trips of a BEGIN and a COMMIT.
     """
     if _in_transaction(session):  # what the request did before is not part of this unit
         session.commit()
     with engine.connect() as connection, joined(connection):
-        if begin_at_first_write and engine.dialect.name == "sqlite":
+        if begin_at_first_write:
             connection.execution_options(**{BEGIN_AT_FIRST_WRITE: True})
         with _policy(_ConnectionEnds(connection, session), session, clock=clock):
             yield connection

@@ -218,8 +218,13 @@ _KEEP_ALIVE = CompiledStatement(
 def keep_alive(executor: Executor, state: SessionState, *, now: datetime) -> None:
     """Keeps a used session from idling out, without a write on every request: one UPDATE, at
     most every `TOUCH_EVERY`."""
-    if now - state.last_seen_at >= TOUCH_EVERY:
+    if keep_alive_due(state, now=now):
         _KEEP_ALIVE.execute(executor, {"session_id": state.id, "now": now})
+
+
+def keep_alive_due(state: SessionState, *, now: datetime) -> bool:
+    """Whether `keep_alive` writes now."""
+    return now - state.last_seen_at >= TOUCH_EVERY
 
 
 def note_sign_in(executor: Executor, arrival: Arrival, client: ClientRef, *, now: datetime) -> None:

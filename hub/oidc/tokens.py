@@ -159,9 +159,11 @@ def store_code(
     code_challenge_method: str,
     now: datetime,
     lifetimes: Oidc,
+    sole_write: bool = False,
 ) -> None:
     """Stores a new code (its digest) bound to the client, the redirect URI, the PKCE
-    challenge, the nonce and the sign-in session, valid `lifetimes.code_seconds`."""
+    challenge, the nonce and the sign-in session, valid `lifetimes.code_seconds`. `sole_write`:
+    the caller writes nothing after it (`hub.compiled`)."""
     values = {
         "code_hash": digest(code),
         "client_id": client_id,
@@ -176,7 +178,7 @@ def store_code(
         "created_at": now,
         "expires_at": now + timedelta(seconds=lifetimes.code_seconds),
     }
-    _INSERT_CODE.execute(executor, values)
+    _INSERT_CODE.execute(executor, values, sole_write=sole_write)
 
 
 def find_code(executor: Executor, code: str, *, portal_id: int, now: datetime) -> CodeGrant | None:
@@ -191,13 +193,19 @@ def find_code(executor: Executor, code: str, *, portal_id: int, now: datetime) -
 
 
 def redeem_code(
-    executor: Executor, code_id: int, *, now: datetime, issued: dict[str, Any] | None = None
+    executor: Executor,
+    code_id: int,
+    *,
+    now: datetime,
+    issued: dict[str, Any] | None = None,
+    sole_write: bool = False,
 ) -> bool:
     """Marks the code used, and stores the tokens `issued` from it (`new_tokens`) if any: both
     or neither. False when the code was used already (a replay, or a concurrent request that won
-    the race), and nothing is stored."""
+    the race), and nothing is stored. `sole_write`: the caller writes nothing after it when it
+    returns True (`hub.compiled`)."""
     params = {"code_id": code_id, "now": now}
-    return _guarded(executor, _REDEEM_CODE, _REDEEM_CODE_AND_STORE, params, issued)
+    return _guarded(executor, _REDEEM_CODE, _REDEEM_CODE_AND_STORE, params, issued, sole_write)
 
 
 def _guarded(
@@ -206,15 +214,18 @@ def _guarded(
     guard_and_store: CompiledStatement,
     params: dict[str, Any],
     issued: dict[str, Any] | None,
+    sole_write: bool,
 ) -> bool:
     """Runs the conditional `guard` and, if it changed its row, stores `issued`: on PostgreSQL
-    in one statement (`guard_and_store`, one round trip fewer), on SQLite in two."""
+    in one statement (`guard_and_store`, one round trip fewer), on SQLite in two (then neither
+    is the sole write)."""
     if issued is not None and dialect_of(executor).name == "postgresql":
         # The row's values under names of their own: a parameter named after a column of the
         # guard's table would be added to what the UPDATE sets.
         values = {f"new_{name}": value for name, value in issued.items()}
-        return guard_and_store.first(executor, {**values, **params}) is not None
-    if guard.execute(executor, params) != 1:
+        stored = guard_and_store.first(executor, {**values, **params}, sole_write=sole_write)
+        return stored is not None
+    if guard.execute(executor, params, sole_write=sole_write and issued is None) != 1:
         return False
     if issued is not None:
         store_tokens(executor, issued)
@@ -316,13 +327,21 @@ def refresh_token_is_active(token: Any, *, now: datetime) -> bool:
 
 
 def use_refresh_token(
-    executor: Executor, token_id: int, issued: dict[str, Any], *, now: datetime
+    executor: Executor,
+    token_id: int,
+    issued: dict[str, Any],
+    *,
+    now: datetime,
+    sole_write: bool = False,
 ) -> bool:
     """Marks a refresh token used (rotation) and stores its successor `issued` (`new_tokens`):
     both or neither. False when it was used already, and nothing is stored: the caller then
-    treats the presentation as a replay and revokes the family."""
+    treats the presentation as a replay and revokes the family. `sole_write`: as
+    `redeem_code`'s."""
     params = {"token_id": token_id, "now": now}
-    return _guarded(executor, _USE_REFRESH_TOKEN, _USE_REFRESH_TOKEN_AND_STORE, params, issued)
+    return _guarded(
+        executor, _USE_REFRESH_TOKEN, _USE_REFRESH_TOKEN_AND_STORE, params, issued, sole_write
+    )
 
 
 def revoke_family(executor: Executor, family: str, *, now: datetime) -> None:

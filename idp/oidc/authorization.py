@@ -17,7 +17,8 @@ no consent screen, and `prompt=consent` is satisfied as it stands.
 
 Transactions: the endpoint is one unit of work (`idp.oidc.transactions.answered`), committed
 once with whatever it answers. The checks only read; a refusal adds its audit event; an
-admission writes the code, whose INSERT begins the transaction on SQLite.
+admission writes the code, whose INSERT commits by itself when it is the only write (the
+transaction begins at the first write, `hub.transactions.on_connection`).
 """
 
 from __future__ import annotations
@@ -166,9 +167,10 @@ def _validated_grant(request: HubRequest) -> tuple[Any, int | None]:
 def _issue_code(
     request: HubRequest, grant: Any, target: Target, arrival: sessions.Arrival, *, now: datetime
 ) -> Response:
-    """The code, and the portal noted as signed in by this session (for single logout)."""
-    response = grant.create_authorization_response(target.redirect_uri, request.user)
+    """The portal noted as signed in by this session (for single logout), and the code: the
+    endpoint's last write (`AuthorizationCodeGrant.save_authorization_code`)."""
     sessions.note_sign_in(connection(), arrival, target.client.client, now=now)
+    response = grant.create_authorization_response(target.redirect_uri, request.user)
     return server.authorization_response(*response)
 
 

@@ -118,6 +118,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             code_challenge_method=data["code_challenge_method"],
             now=utcnow(),
             lifetimes=_settings().oidc,
+            sole_write=True,  # the authorization endpoint's last write (`_issue_code`)
         )
 
     def query_authorization_code(self, code: str, client: RelyingParty) -> IssuedCode | None:
@@ -172,8 +173,11 @@ class AccountRefused(InvalidGrantError):
 def _spent(code: IssuedCode, *, now: datetime, issued: dict[str, Any] | None = None) -> bool:
     """Redeems the code, storing the tokens `issued` from it; False when a concurrent exchange
     redeemed it first, whose tokens are then revoked (RFC 6749 §4.1.2: a code used twice revokes
-    what it gave)."""
-    if tokens.redeem_code(connection(), code.row.id, now=now, issued=issued):
+    what it gave). Storing the tokens is the exchange's last write."""
+    redeemed = tokens.redeem_code(
+        connection(), code.row.id, now=now, issued=issued, sole_write=issued is not None
+    )
+    if redeemed:
         return True
     tokens.revoke_issued_from_code(connection(), code.row.id, now=now)
     return False
@@ -238,17 +242,21 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return IssuedToken(row, "refresh_token", found.browser_session, now=now)
 
     def create_token_response(self) -> Any:
-        """Issues the new tokens, then retires the presented refresh token and stores them."""
+        """Issues the new tokens, then retires the presented refresh token and stores them: the
+        grant's last write, unless the session is due its keep-alive."""
         response = super().create_token_response()
         presented: IssuedToken = self.request.refresh_token
+        browser_session = presented.browser_session
+        assert browser_session is not None  # checked live above
         now = utcnow()
         issued = self.request.issued_tokens
-        if not tokens.use_refresh_token(connection(), presented.row.id, issued, now=now):
+        sole_write = not sessions.keep_alive_due(browser_session, now=now)
+        if not tokens.use_refresh_token(
+            connection(), presented.row.id, issued, now=now, sole_write=sole_write
+        ):
             tokens.revoke_family(connection(), presented.row.family, now=now)
             raise InvalidGrantError("The refresh token has already been used; grant revoked.")
-        assert presented.browser_session is not None  # checked live above
-        # The person is active on a portal.
-        sessions.keep_alive(connection(), presented.browser_session, now=now)
+        sessions.keep_alive(connection(), browser_session, now=now)  # active on a portal
         return response
 
     def authenticate_user(self, refresh_token: IssuedToken) -> int:

@@ -7,9 +7,11 @@ committed since its first read: SQLite fails it at once (SQLITE_BUSY_SNAPSHOT) r
 waiting. So the request's transaction begins at its first write (`begin_at_first_write`): the
 reads before it hold no snapshot, and the write waits for the lock, then sees the latest data.
 The writes themselves are guarded (conditional updates), so nothing read earlier is trusted
-blindly. On PostgreSQL the request is a single transaction from its first read. Either way a
-request either completes its change or changes nothing, and one that lost a race runs again
-(`answered`).
+blindly. PostgreSQL does the same, which spares its round trips: in READ COMMITTED a statement
+inside a transaction sees no more than one outside it. The write a successful request ends on
+— the code, the tokens — is most often its only one: it then commits by itself, without BEGIN
+or COMMIT (`sole_write`, `hub.database.SOLE_WRITE`). Either way a request either completes its
+change or changes nothing, and one that lost a race runs again (`answered`).
 
 The unit of work runs on a connection of its own (`hub.transactions.on_connection`): the hot
 path's statements take it (`connection()`), and what uses the ORM (`db.session`: a refusal's

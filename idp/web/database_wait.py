@@ -43,7 +43,7 @@ from flask import Flask, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-from hub.database import WROTE
+from hub.database import SOLE_WRITE, WROTE
 
 log = logging.getLogger("hub.database")
 
@@ -180,9 +180,20 @@ def _watch_commits(engine: Engine) -> None:
     @event.listens_for(engine, "commit")
     def _committing(connection: Connection) -> None:
         if not connection.invalidated and connection.info.get(WROTE, False):
-            attempt = current_attempt()
-            if attempt is not None:
-                attempt.committed = True
+            _mark_committed()
+
+    # A unit's sole write commits by itself (`hub.database.SOLE_WRITE`): its statement is its
+    # COMMIT, whose outcome a lost connection leaves unknown.
+    @event.listens_for(engine, "before_cursor_execute")
+    def _committing_alone(connection: Connection, *_: Any) -> None:
+        if connection.info.get(SOLE_WRITE, False):
+            _mark_committed()
+
+
+def _mark_committed() -> None:
+    attempt = current_attempt()
+    if attempt is not None:
+        attempt.committed = True
 
 
 def init_app(app: Flask, *, wait_seconds: float) -> None:

@@ -7,11 +7,12 @@ joins the same transaction, so that the request still completes its change or ch
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import Integer, bindparam, column, func, insert, select, table, text, update
 
 from hub.actors import System
 from hub.audit.models import AuditEvent
 from hub.audit.services import refusal
+from hub.compiled import CompiledStatement
 from hub.errors import ConcurrentChange, NotAllowed
 from idp.extensions import db
 from idp.oidc.transactions import answered, connection
@@ -99,3 +100,58 @@ def test_the_session_is_usable_after_the_unit_on_a_transaction_of_its_own(app, p
         assert db.session.execute(ROWS).scalar_one() == 1
         with pytest.raises(RuntimeError):
             connection()
+
+
+# A unit's sole write (`hub.compiled`'s `sole_write`, `hub.database.SOLE_WRITE`): when it comes
+# first, it commits by itself — no BEGIN, no COMMIT — and the unit may write nothing after it;
+# anywhere else it is part of the unit's transaction like any write.
+PROBE = table("unit_probe", column("n", Integer))
+SOLE_INSERT = CompiledStatement(insert(PROBE).values(n=bindparam("n")))
+SOLE_UPDATE = CompiledStatement(update(PROBE).where(PROBE.c.n == bindparam("old")).values(n=0))
+
+
+def test_a_sole_write_that_comes_first_commits_by_itself(app, probe):
+    def work() -> None:
+        SOLE_INSERT.execute(connection(), {"n": 1}, sole_write=True)
+        raise ValueError("the request fails after its only write")
+
+    with app.test_request_context(), pytest.raises(ValueError, match="after its only write"):
+        answered(work)
+
+    assert rows(probe) == 1
+
+
+def test_nothing_may_be_written_after_a_sole_write_that_changed_a_row(app, probe):
+    def work() -> None:
+        SOLE_INSERT.execute(connection(), {"n": 1}, sole_write=True)
+        db.session.execute(INSERT, {"n": 2})
+
+    with app.test_request_context(), pytest.raises(RuntimeError, match="after the unit's sole"):
+        answered(work)
+
+    assert rows(probe) == 1
+
+
+def test_a_sole_write_after_another_write_is_part_of_the_transaction(app, probe):
+    def work() -> None:
+        connection().execute(INSERT, {"n": 1})
+        SOLE_INSERT.execute(connection(), {"n": 2}, sole_write=True)
+        raise ValueError("the request fails")
+
+    with app.test_request_context(), pytest.raises(ValueError, match="the request fails"):
+        answered(work)
+
+    assert rows(probe) == 0
+
+
+def test_a_sole_write_that_changed_nothing_leaves_the_next_writes_to_a_transaction(app, probe):
+    def work() -> None:  # a guarded write that lost its race, then the revocation that follows
+        assert SOLE_UPDATE.execute(connection(), {"old": 7}, sole_write=True) == 0
+        connection().execute(INSERT, {"n": 1})
+        db.session.execute(INSERT, {"n": 2})
+        raise ValueError("the request fails")
+
+    with app.test_request_context(), pytest.raises(ValueError, match="the request fails"):
+        answered(work)
+
+    assert rows(probe) == 0
