@@ -212,9 +212,10 @@ def _begin_at_first_write(engine: Engine, begin: Callable[[Any], None]) -> None:
         connection: Any, _cursor: Any, statement: str, _parameters: Any, _context: Any, _many: bool
     ) -> None:
         info = connection.info
-        if not (info.get(_BEGIN_PENDING) or info.get(_SOLE_WRITTEN)) or not _writes(statement):
+        pending, sole_written = info.get(_BEGIN_PENDING), info.get(_SOLE_WRITTEN)
+        if not (pending or sole_written) or not _writes(statement):
             return
-        if info.get(_SOLE_WRITTEN):
+        if sole_written:
             raise RuntimeError("a write after the unit's sole write, which committed alone")
         if not info.get(SOLE_WRITE):
             del info[_BEGIN_PENDING]
