@@ -40,16 +40,20 @@ def protect(response: Response) -> Response:
     sets it itself and keeps it."""
     headers = response.headers
     present = {name.lower() for name, _value in headers}  # one pass, not one per header
-    for name, value in ALWAYS.items():
-        if name.lower() not in present:
+    for name, lowered, value in _ALWAYS:
+        if lowered not in present:
             headers.add(name, value)
     if settings_of(current_app).secure_cookies and "strict-transport-security" not in present:
         headers.add("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
-    if _is_private(response):
-        response.headers["Cache-Control"] = "no-store"
+    if "set-cookie" in present or _is_html(headers.get("Content-Type", "")):
+        headers["Cache-Control"] = "no-store"
     return response
 
 
-def _is_private(response: Response) -> bool:
-    """HTML pages and responses that set a cookie."""
-    return response.mimetype == "text/html" or "Set-Cookie" in response.headers
+_ALWAYS = tuple((name, name.lower(), value) for name, value in ALWAYS.items())
+
+
+def _is_html(content_type: str) -> bool:
+    """The media type of `content_type` is HTML (what `Response.mimetype` says, without
+    parsing its parameters)."""
+    return content_type.partition(";")[0].strip().lower() == "text/html"

@@ -5,6 +5,7 @@ a status code, an outcome from a fixed list. Names start with `hub_`."""
 
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
 from prometheus_client import Counter, Histogram
@@ -41,9 +42,14 @@ GRANT_TYPES = frozenset({"authorization_code", "refresh_token"})
 
 
 def request_answered(endpoint: str | None, status: int, seconds: float) -> None:
-    name = endpoint or UNMATCHED
-    REQUESTS.labels(endpoint=name, status=str(status)).inc()
-    REQUEST_SECONDS.labels(endpoint=name).observe(seconds)
+    answered, duration = _request_series(endpoint or UNMATCHED, status)
+    answered.inc()
+    duration.observe(seconds)
+
+
+@functools.cache  # every request asks; the labels take few values
+def _request_series(endpoint: str, status: int) -> tuple[Counter, Histogram]:
+    return REQUESTS.labels(endpoint, str(status)), REQUEST_SECONDS.labels(endpoint)
 
 
 def sign_in(outcome: SignInOutcome) -> None:

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 from collections import defaultdict
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlencode
 
+from authlib.common.security import is_secure_transport
 from authlib.oauth2 import AuthorizationServer, OAuth2Error
 from authlib.oauth2.rfc6749 import (
+    InsecureTransportError,
     InvalidRequestError,
     InvalidScopeError,
     OAuth2Payload,
@@ -71,8 +74,9 @@ class HubPayload(OAuth2Payload):
     def data(self) -> MultiDict[str, str]:
         return self._params
 
-    @property
+    @functools.cached_property
     def datalist(self) -> defaultdict[str, list[str]]:
+        """Built once: Authlib asks for it several times a request (repeated parameters)."""
         return defaultdict(list, {key: self._params.getlist(key) for key in self._params})
 
     def repeated(self) -> list[str]:
@@ -83,10 +87,22 @@ class HubPayload(OAuth2Payload):
 class HubRequest(OAuth2Request):
     """Authlib's view of the current Flask request. Its URI is built on the issuer: Authlib's
     transport check then judges the hub's public address, not the address a proxy forwarded
-    to."""
+    to.
+
+    Authlib's constructor is not called: per request, it parses the URI for that check (the
+    issuer's scheme and host, the same for every request: judged once, `_secure_issuer`) and
+    counts werkzeug's headers by walking the WSGI environ. Its attributes are set here."""
 
     def __init__(self, request: Request, issuer: str) -> None:
-        super().__init__(request.method, issuer + request.path, headers=request.headers)
+        if not _secure_issuer(issuer):
+            raise InsecureTransportError()
+        self.method = request.method
+        self.uri = issuer + request.path
+        self.headers = request.headers
+        self._body = None
+        self.client = self.auth_method = self.user = None
+        self.authorization_code = self.refresh_token = self.credential = None
+        self._scope = None
         self._params = request.args if request.method == "GET" else request.form
         self.payload = HubPayload(self._params)
 
@@ -99,11 +115,32 @@ class HubRequest(OAuth2Request):
         return self._params
 
 
+@functools.lru_cache(maxsize=4)
+def _secure_issuer(issuer: str) -> bool:
+    """Authlib's transport rule (https, or plain http on the loopback interface) for the
+    issuer, whose scheme and host every protocol URI shares."""
+    return is_secure_transport(issuer)
+
+
 class HubIssuerParameter(IssuerParameter):
     """RFC 9207: `iss` in every authorization response, errors included."""
 
     def get_issuer(self) -> str:
         return _settings().public_url
+
+    def add_issuer_parameter(self, authorization_server: Any, response: Response) -> None:
+        """Appended to the query Authlib has just built (and encoded) for the response, rather
+        than parsing and encoding that query again as Authlib does: the same address."""
+        location = response.headers.get("Location")
+        if location is None or "?" not in location or "#" in location:
+            super().add_issuer_parameter(authorization_server, response)
+            return
+        response.headers["Location"] = f"{location}&{_issuer_parameter(self.get_issuer())}"
+
+
+@functools.lru_cache(maxsize=4)
+def _issuer_parameter(issuer: str) -> str:
+    return urlencode({"iss": issuer})
 
 
 def _basic_credentials(request: OAuth2Request) -> tuple[str, str] | None:
