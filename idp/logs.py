@@ -118,14 +118,15 @@ def configure(log_format: str) -> None:
 
 def _json_request_line(response: Response) -> Response:
     """`after_request` in JSON mode: the request line, with the keys of a JSON log event."""
+    current = request._get_current_object()
     line = _json_head(datetime.now(UTC), "INFO", REQUEST_LOGGER, "request")
     line |= {
-        "method": request.method,
-        "path": _shown_path(request._get_current_object()),
+        "method": current.method,
+        "path": _shown_path(current),
         "status": response.status_code,
         "duration_ms": round(elapsed_seconds() * 1000, 1),
-        "remote_addr": request.remote_addr,
-        "endpoint": request.endpoint,
+        "remote_addr": current.remote_addr,
+        "endpoint": current.endpoint,
     }
     _write(json.dumps(line, ensure_ascii=False) + "\n")
     return response

@@ -27,6 +27,7 @@ ALWAYS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
+_ALWAYS = tuple((name, name.lower(), value) for name, value in ALWAYS.items())
 
 
 def init_app(app: Flask) -> None:
@@ -48,9 +49,6 @@ def protect(response: Response) -> Response:
     if "set-cookie" in present or _is_html(headers.get("Content-Type", "")):
         headers["Cache-Control"] = "no-store"
     return response
-
-
-_ALWAYS = tuple((name, name.lower(), value) for name, value in ALWAYS.items())
 
 
 def _is_html(content_type: str) -> bool:
