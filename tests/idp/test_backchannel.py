@@ -21,7 +21,7 @@ from hub.oidc import logout, sessions
 from hub.oidc.clients import find_client
 from hub.oidc.models import LogoutDelivery
 from idp.cli import cli
-from idp.oidc.backchannel import LogoutWorker, deliver_due
+from idp.oidc.backchannel import TIMEOUT, LogoutWorker, deliver_due
 from tests.fixtures.portal_receiver import receiver as receiver  # the fixture, used by name
 from tests.fixtures.portal_receiver import silent_portal as silent_portal  # likewise
 from tests.fixtures.portal_receiver import the_hubs_posts_finished
@@ -31,7 +31,9 @@ from tests.idp.metrics_reading import TOKEN, scrape, value
 ISSUER = "http://127.0.0.1:5000"
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
 WAIT = 1.5  # seconds the logout page waits for the portals, in these tests
-MARGIN = 1.0  # seconds: the rest of the logout request, on a busy test machine
+# Seconds for the rest of the logout request on a busy test machine (2.6 and 2.9 s in all were
+# seen under a full parallel run); WAIT + MARGIN stays below the 5 s a post itself may take.
+MARGIN = 2.0
 
 
 @pytest.fixture
@@ -188,7 +190,7 @@ def test_a_portal_that_never_answers_holds_the_page_no_longer_than_the_wait_and_
 
     took = log_out(client)
 
-    assert WAIT <= took < WAIT + MARGIN  # the post itself would wait 5 s for an answer
+    assert WAIT <= took < WAIT + MARGIN < TIMEOUT[1]  # the post itself would wait 5 s
     assert [verified(client, r.logout_token).claims["aud"] for r in receiver.requests] == [
         "certificateurs"
     ]
