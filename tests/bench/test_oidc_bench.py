@@ -4,11 +4,14 @@ targets are ratios to the reference measured minutes apart, not absolute figures
 
 The shared driver (`../shared/bench/oidc-bench.py`: 4 concurrent flows over 2 processes, 8 s
 per phase, server CPU from `--server-pid`) runs SSO flows (authorize with a session → token)
-and rotating refresh grants against: the reference (before and after the hubs, its figure the
-mean of both), the hub on SQLite and the hub on PostgreSQL (`hub run --demo --no-portals
---workers 2`, production argon2 parameters). A third hub with the lightest hashing gives the
-sign-in's cost beyond the password hash (login minus sso). Then the hot path in-process:
-statements, transactions and round trips per flow, CPU per endpoint (`hot_path_cost`).
+and rotating refresh grants against: the reference, the hub on SQLite and the hub on PostgreSQL
+(`hub run --demo --no-portals --workers 2`, production argon2 parameters), in `ROUNDS`
+interleaved rounds — reference, SQLite, PostgreSQL, …, reference — each provider's figure the
+mean of its runs: one provider measured minutes apart from another moved by up to a third on
+these machines, so a single run of each settled no ratio near a target. A third hub with the
+lightest hashing gives the sign-in's cost beyond the password hash (login minus sso). Then the
+hot path in-process: statements, transactions and round trips per flow, CPU per endpoint
+(`hot_path_cost`).
 
 Everything is printed first; each target of issue 17 is then a test of its own.
 """
@@ -37,6 +40,7 @@ from tests.fixtures.ports import free_port
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = Path(os.environ.get("OIDC_BENCH_DRIVER", ROOT.parent / "shared/bench/oidc-bench.py"))
 DURATION = os.environ.get("OIDC_BENCH_DURATION", "8")
+ROUNDS = int(os.environ.get("OIDC_BENCH_ROUNDS", "2"))  # runs of each hub
 CONCURRENCY = "4"
 PROCS = "2"
 SCOPE = "openid profile email"
@@ -81,16 +85,30 @@ class Figure:
 @dataclass
 class Provider:
     name: str
-    figures: dict[str, Figure] = field(default_factory=dict)
-    worker_rss_mb: list[float] = field(default_factory=list)
+    runs: list[dict[str, Figure]] = field(default_factory=list)
+    worker_rss_mb: list[float] = field(default_factory=list)  # every run's workers
     errors: list[str] = field(default_factory=list)
     skipped: str | None = None
+
+    @property
+    def figures(self) -> dict[str, Figure]:
+        """Per phase, the mean of the runs."""
+        return {
+            phase: Figure(
+                statistics.mean(run[phase].rate for run in self.runs),
+                statistics.mean(run[phase].cpu_ms for run in self.runs),
+            )
+            for phase in self.runs[0]
+        }
+
+    def add(self, results: list[dict]) -> None:
+        self.runs.append(figures(results))
+        self.errors.extend(errors(results))
 
 
 @dataclass
 class SameRun:
     reference: Provider
-    reference_runs: list[dict[str, Figure]]
     sqlite: Provider
     postgresql: Provider
     sign_in_overhead_ms: float
@@ -174,14 +192,12 @@ def measure_hub(provider: Provider, folder: Path, env: dict[str, str] | None = N
             client=SOLTEA,
             phases=",".join(PHASES),
         )
-        provider.worker_rss_mb = workers_rss_mb(master_pid)
-    provider.figures = figures(results)
-    provider.errors = errors(results)
+        provider.worker_rss_mb.extend(workers_rss_mb(master_pid))
+    provider.add(results)
 
 
-def measure_reference(issuer: str, pid: int, out: Path) -> tuple[dict[str, Figure], list[str]]:
-    results = drive(issuer, pid, out, client=REFERENCE, phases=",".join(PHASES))
-    return figures(results), errors(results)
+def measure_reference(provider: Provider, issuer: str, pid: int, out: Path) -> None:
+    provider.add(drive(issuer, pid, out, client=REFERENCE, phases=",".join(PHASES)))
 
 
 @pytest.fixture(scope="module")
@@ -196,20 +212,14 @@ def same_run(tmp_path_factory) -> SameRun:
     postgresql.skipped = postgres_unavailable()
     with reference_op.running_reference(tmp / "reference") as node:
         reference.name = f"node oidc-provider {node.version}"
-        before, before_errors = measure_reference(node.issuer, node.pid, tmp / "reference-1.json")
-        measure_hub(sqlite, tmp / "sqlite")
-        if not postgresql.skipped:
-            with empty_postgres_schema("hubbench") as url:
-                measure_hub(postgresql, tmp / "postgresql", {"HUB_DATABASE_URL": url})
-        after, after_errors = measure_reference(node.issuer, node.pid, tmp / "reference-2.json")
-    reference.figures = {
-        phase: Figure(
-            statistics.mean([before[phase].rate, after[phase].rate]),
-            statistics.mean([before[phase].cpu_ms, after[phase].cpu_ms]),
-        )
-        for phase in PHASES
-    }
-    reference.errors = before_errors + after_errors
+        for n in range(1, ROUNDS + 1):
+            measure_reference(reference, node.issuer, node.pid, tmp / f"reference-{n}.json")
+            measure_hub(sqlite, tmp / f"sqlite-{n}")
+            if not postgresql.skipped:
+                with empty_postgres_schema("hubbench") as url:
+                    measure_hub(postgresql, tmp / f"postgresql-{n}", {"HUB_DATABASE_URL": url})
+        last = tmp / f"reference-{ROUNDS + 1}.json"
+        measure_reference(reference, node.issuer, node.pid, last)
     with running_hub(tmp / "light", light_hashing_env()) as (issuer, master_pid):
         light = drive(issuer, master_pid, tmp / "light.json", client=SOLTEA, phases="sso,login")
     light_cpu = {r["phase"]: r["server_cpu_ms_per_flow"] for r in light}
@@ -219,7 +229,6 @@ def same_run(tmp_path_factory) -> SameRun:
             hot_path.append(hot_path_cost.measure("PostgreSQL", url, tmp / "i2"))
     run = SameRun(
         reference,
-        [before, after],
         sqlite,
         postgresql,
         light_cpu["login"] - light_cpu["sso"],
@@ -295,16 +304,17 @@ def report(run: SameRun) -> str:
     columns = [*hubs, run.reference]
     lines = [
         f"\nsame run: {CONCURRENCY} concurrent flows over {PROCS} driver processes, {DURATION} s "
-        "per phase, server CPU from --server-pid; the reference measured before and after the "
-        "hubs (its figure: the mean)",
+        f"per phase, server CPU from --server-pid; {ROUNDS} interleaved rounds (reference, "
+        "SQLite, PostgreSQL, …, reference), each figure the mean of a provider's runs",
         f"{'':<16}" + "".join(f" | {p.name:<{width}}" for p in columns),
     ]
     for phase in PHASES:
         cells = ["skipped" if p.skipped else str(p.figures[phase]) for p in columns]
         lines.append(f"{LABELS[phase]:<16}" + "".join(f" | {c:<{width}}" for c in cells))
-    for n, figures_ in enumerate(run.reference_runs, 1):
-        runs = "; ".join(f"{phase} {figures_[phase]}" for phase in PHASES)
-        lines.append(f"  reference run {n}: {runs}")
+    for provider in columns:
+        for n, figures_ in enumerate(provider.runs, 1):
+            runs = "; ".join(f"{phase} {figures_[phase]}" for phase in PHASES)
+            lines.append(f"  {provider.name}, run {n}: {runs}")
     lines.append("ratio to the reference (rate, CPU per flow):")
     for phase in PHASES:
         cells = []
