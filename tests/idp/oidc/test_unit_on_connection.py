@@ -41,6 +41,12 @@ def refused_attempts(engine) -> int:
         return conn.execute(select(func.count()).select_from(AuditEvent).where(action)).scalar_one()
 
 
+def answered_failing(app, work, error: type[Exception] = ValueError, match: str = "") -> None:
+    """`answered(work)` in a request, which must fail with `error`."""
+    with app.test_request_context(), pytest.raises(error, match=match):
+        answered(work)
+
+
 def test_the_session_joins_the_connection_and_both_commit_together(app, probe):
     def work() -> bool:
         connection().execute(INSERT, {"n": 1})
@@ -59,8 +65,7 @@ def test_an_error_rolls_back_what_both_wrote(app, probe):
         db.session.execute(INSERT, {"n": 2})
         raise ValueError("the request fails")
 
-    with app.test_request_context(), pytest.raises(ValueError, match="the request fails"):
-        answered(work)
+    answered_failing(app, work, match="the request fails")
 
     assert rows(probe) == 0
 
@@ -70,8 +75,7 @@ def test_a_refusal_leaves_no_change_but_its_audit_event(app, probe):
         connection().execute(INSERT, {"n": 1})
         raise refusal(System("test"), "test.unit")
 
-    with app.test_request_context(), pytest.raises(NotAllowed):
-        answered(work)
+    answered_failing(app, work, NotAllowed)
 
     assert rows(probe) == 0
     assert refused_attempts(probe) == 1
@@ -115,8 +119,7 @@ def test_a_sole_write_that_comes_first_commits_by_itself(app, probe):
         SOLE_INSERT.execute(connection(), {"n": 1}, sole_write=True)
         raise ValueError("the request fails after its only write")
 
-    with app.test_request_context(), pytest.raises(ValueError, match="after its only write"):
-        answered(work)
+    answered_failing(app, work, match="after its only write")
 
     assert rows(probe) == 1
 
@@ -126,8 +129,7 @@ def test_nothing_may_be_written_after_a_sole_write_that_changed_a_row(app, probe
         SOLE_INSERT.execute(connection(), {"n": 1}, sole_write=True)
         db.session.execute(INSERT, {"n": 2})
 
-    with app.test_request_context(), pytest.raises(RuntimeError, match="after the unit's sole"):
-        answered(work)
+    answered_failing(app, work, RuntimeError, match="after the unit's sole")
 
     assert rows(probe) == 1
 
@@ -138,8 +140,7 @@ def test_a_sole_write_after_another_write_is_part_of_the_transaction(app, probe)
         SOLE_INSERT.execute(connection(), {"n": 2}, sole_write=True)
         raise ValueError("the request fails")
 
-    with app.test_request_context(), pytest.raises(ValueError, match="the request fails"):
-        answered(work)
+    answered_failing(app, work, match="the request fails")
 
     assert rows(probe) == 0
 
@@ -151,7 +152,6 @@ def test_a_sole_write_that_changed_nothing_leaves_the_next_writes_to_a_transacti
         db.session.execute(INSERT, {"n": 2})
         raise ValueError("the request fails")
 
-    with app.test_request_context(), pytest.raises(ValueError, match="the request fails"):
-        answered(work)
+    answered_failing(app, work, match="the request fails")
 
     assert rows(probe) == 0
