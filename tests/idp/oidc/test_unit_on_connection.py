@@ -41,7 +41,9 @@ def refused_attempts(engine) -> int:
         return conn.execute(select(func.count()).select_from(AuditEvent).where(action)).scalar_one()
 
 
-def answered_failing(app, work, error: type[Exception] = ValueError, match: str = "") -> None:
+def answered_failing(
+    app, work, error: type[Exception] = ValueError, match: str | None = None
+) -> None:
     """`answered(work)` in a request, which must fail with `error`."""
     with app.test_request_context(), pytest.raises(error, match=match):
         answered(work)
