@@ -7,7 +7,19 @@ joins the same transaction, so that the request still completes its change or ch
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Integer, bindparam, column, func, insert, select, table, text, update
+from sqlalchemy import (
+    Integer,
+    bindparam,
+    column,
+    event,
+    func,
+    insert,
+    select,
+    table,
+    text,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
 
 from hub.actors import System
 from hub.audit.models import AuditEvent
@@ -157,3 +169,62 @@ def test_a_sole_write_that_changed_nothing_leaves_the_next_writes_to_a_transacti
     answered_failing(app, work, match="the request fails")
 
     assert rows(probe) == 0
+
+
+# The driver's cursor (`hub.compiled._cursor`): on PostgreSQL the hot path's statements share
+# one per connection (making one costs a quarter of a look-up); a failed statement, or a
+# connection replaced after a disconnect, never leaves the next statements a broken one.
+COUNT = CompiledStatement(select(func.count()).select_from(PROBE))
+
+
+def cursors_of(work) -> list[object]:
+    """The cursors the statements of `work` ran on, in order."""
+    seen: list[object] = []
+
+    def on_statement(_conn, cursor, *_args) -> None:
+        seen.append(cursor)
+
+    event.listen(db.engine, "before_cursor_execute", on_statement)
+    try:
+        work()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", on_statement)
+    return seen
+
+
+def count() -> int:
+    return answered(lambda: COUNT.first(connection(), {})[0])
+
+
+def test_the_hot_path_statements_share_a_cursor_on_postgresql_alone(app, probe):
+    def work() -> None:
+        SOLE_INSERT.execute(connection(), {"n": 1})
+        assert COUNT.first(connection(), {})[0] == 1
+
+    with app.test_request_context():
+        first, second = cursors_of(lambda: answered(work))
+
+    assert (first is second) is (probe.dialect.name == "postgresql")
+    assert rows(probe) == 1
+
+
+def test_a_failed_statement_leaves_the_next_unit_a_working_cursor(app, probe):
+    def fails() -> None:
+        SOLE_INSERT.execute(connection(), {"n": None})  # NOT NULL
+
+    answered_failing(app, fails, IntegrityError)
+
+    with app.test_request_context():
+        answered(lambda: SOLE_INSERT.execute(connection(), {"n": 2}))
+        assert count() == 1
+
+
+def test_a_replaced_connection_gets_a_cursor_of_its_own(app, probe):
+    with app.test_request_context():
+        (before,) = cursors_of(count)
+        db.engine.dispose()  # every pooled connection closed, as after a restart
+        (after,) = cursors_of(count)
+        answered(lambda: SOLE_INSERT.execute(connection(), {"n": 3}))
+        assert count() == 1
+
+    assert after is not before
