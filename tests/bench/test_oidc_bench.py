@@ -9,7 +9,8 @@ and rotating refresh grants against: the reference, the hub on SQLite and the hu
 interleaved rounds — reference, SQLite, PostgreSQL, …, reference — each provider's figure the
 mean of its runs: one provider measured minutes apart from another moved by up to a third on
 these machines, so a single run of each settled no ratio near a target. A third hub with the
-lightest hashing gives the sign-in's cost beyond the password hash (login minus sso). Then the
+lightest hashing gives the sign-in's cost beyond the password hash (login minus sso), judged
+beside the reference's whole sign-in in the same run (it checks no password). Then the
 hot path in-process: statements, transactions and round trips per flow, CPU per endpoint
 (`hot_path_cost`).
 
@@ -52,7 +53,10 @@ MB = 1024 * 1024
 SQLITE_RATE_AT_LEAST = 1.0  # × the reference's flows/s
 SQLITE_CPU_AT_MOST = 1.0  # × the reference's server CPU per flow
 POSTGRESQL_CPU_AT_MOST = 1.5
-SIGN_IN_OVERHEAD_MS = 5.0  # server CPU per sign-in beyond the password hash
+# Server CPU per sign-in beyond the password hash: 5 ms, the reference's whole sign-in (it hashes
+# no password) on the machine where issue 17 was filed; on a slower machine, the reference's
+# whole sign-in in the same run (3.3 times as much on 2026-12-05's machine, 16.8 ms).
+SIGN_IN_OVERHEAD_MS = 5.0
 WORKER_RSS_MB = 120.0  # per web worker process, after the load
 
 SOLTEA = {
@@ -112,6 +116,7 @@ class SameRun:
     sqlite: Provider
     postgresql: Provider
     sign_in_overhead_ms: float
+    reference_sign_in_ms: float
     light_errors: list[str]
     hot_path: list[hot_path_cost.HotPathCost]
 
@@ -220,6 +225,9 @@ def same_run(tmp_path_factory) -> SameRun:
                     measure_hub(postgresql, tmp / f"postgresql-{n}", {"HUB_DATABASE_URL": url})
         last = tmp / f"reference-{ROUNDS + 1}.json"
         measure_reference(reference, node.issuer, node.pid, last)
+        sign_in = drive(node.issuer, node.pid, tmp / "reference-login.json", client=REFERENCE,
+                        phases="login")  # fmt: skip
+        reference.errors.extend(errors(sign_in))
     with running_hub(tmp / "light", light_hashing_env()) as (issuer, master_pid):
         light = drive(issuer, master_pid, tmp / "light.json", client=SOLTEA, phases="sso,login")
     light_cpu = {r["phase"]: r["server_cpu_ms_per_flow"] for r in light}
@@ -232,6 +240,7 @@ def same_run(tmp_path_factory) -> SameRun:
         sqlite,
         postgresql,
         light_cpu["login"] - light_cpu["sso"],
+        figures(sign_in)["login"].cpu_ms,
         errors(light),
         hot_path,
     )
@@ -277,10 +286,12 @@ def targets(run: SameRun) -> list[tuple[str, bool | None, str]]:
                 f"{cpu:.2f}×",
             )
         )
+    allowed = max(SIGN_IN_OVERHEAD_MS, run.reference_sign_in_ms)
     rows.append(
         (
-            f"password sign-in beyond the hash ≤ {SIGN_IN_OVERHEAD_MS:.0f} ms",
-            run.sign_in_overhead_ms <= SIGN_IN_OVERHEAD_MS,
+            f"password sign-in beyond the hash ≤ {SIGN_IN_OVERHEAD_MS:.0f} ms or the reference's "
+            f"whole sign-in, {run.reference_sign_in_ms:.1f} ms",
+            run.sign_in_overhead_ms <= allowed,
             f"{run.sign_in_overhead_ms:.1f} ms",
         )
     )
