@@ -12,12 +12,13 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeGuard
 
 from sqlalchemy import Label, bindparam, exists, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, object_session
 
 from hub.clock import utcnow
 from hub.compiled import CompiledStatement
 from hub.config import Oidc
-from hub.database import Executor, upsert_insert
+from hub.database import Executor, dialect_of
 from hub.oidc import access
 from hub.oidc.models import BrowserSession, OAuthToken, OidcClient, SessionClient
 from hub.oidc.secrets import digest, new_secret
@@ -235,16 +236,29 @@ def note_sign_in(executor: Executor, arrival: Arrival, client: ClientRef, *, now
     keep_alive(executor, arrival.state, now=now)
 
 
+# Built once in each database's dialect and run on the driver's cursor (`hub.compiled`): built
+# at each sign-in and run by SQLAlchemy, it cost 335 µs instead of 38 (issue 17).
+_REMEMBER = {
+    name: CompiledStatement(
+        insert_of(_LINKS).on_conflict_do_nothing(
+            index_elements=[_LINKS.c.browser_session_id, _LINKS.c.client_id]
+        )
+    )
+    for name, insert_of in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+
+
 def remember_client(
     executor: Executor, browser_session: BrowserSession | SessionState, client: ClientRef
 ) -> None:
     """Notes that this session signed in to `client` (idempotent, safe under concurrency: one
     `INSERT … ON CONFLICT DO NOTHING`, no savepoint). Callers on a hot path check first."""
-    executor.execute(
-        upsert_insert(executor, _LINKS)
-        .values(browser_session_id=browser_session.id, client_id=client.id, first_seen_at=utcnow())
-        .on_conflict_do_nothing(index_elements=[_LINKS.c.browser_session_id, _LINKS.c.client_id])
-    )
+    link = {
+        "browser_session_id": browser_session.id,
+        "client_id": client.id,
+        "first_seen_at": utcnow(),
+    }
+    _REMEMBER[dialect_of(executor).name].execute(executor, link)
     if isinstance(browser_session, BrowserSession):  # its loaded links are out of date
         holder = object_session(browser_session)
         if holder is not None:
