@@ -331,11 +331,13 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+# An INSERT with `on_conflict_do_…`, by dialect: both databases have it, each in its own.
+UPSERT_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
 def upsert_insert(executor: Executor, table: Table) -> postgresql.Insert | sqlite.Insert:
-    """An INSERT with `on_conflict_do_…`: both databases have it, each in its own dialect."""
-    if dialect_of(executor).name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+    """An INSERT with `on_conflict_do_…` in the executor's dialect (`UPSERT_INSERTS`)."""
+    return UPSERT_INSERTS[dialect_of(executor).name](table)
 
 
 def lock_rows(session: Session, table: Table, row_ids: Collection[int]) -> None:

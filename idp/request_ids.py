@@ -14,7 +14,7 @@ from flask import Flask, Response, g, request
 from hub.audit.services import enter_audit_context, leave_audit_context
 
 HEADER = "X-Request-Id"
-_ENVIRON_KEY = "HTTP_X_REQUEST_ID"  # the header as WSGI passes it
+_ENVIRON_KEY = "HTTP_" + HEADER.upper().replace("-", "_")  # the header as WSGI passes it
 _ACCEPTABLE = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 
 

@@ -12,13 +12,12 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeGuard
 
 from sqlalchemy import Label, bindparam, exists, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, object_session
 
 from hub.clock import utcnow
 from hub.compiled import CompiledStatement
 from hub.config import Oidc
-from hub.database import Executor, dialect_of
+from hub.database import UPSERT_INSERTS, Executor, dialect_of
 from hub.oidc import access
 from hub.oidc.models import BrowserSession, OAuthToken, OidcClient, SessionClient
 from hub.oidc.secrets import digest, new_secret
@@ -244,7 +243,7 @@ _REMEMBER = {
             index_elements=[_LINKS.c.browser_session_id, _LINKS.c.client_id]
         )
     )
-    for name, insert_of in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+    for name, insert_of in UPSERT_INSERTS.items()
 }
 
 

@@ -256,7 +256,8 @@ class HubAuthorizationServer(AuthorizationServer):
     def create_oauth2_request(self, request: Any) -> HubRequest:
         if isinstance(request, HubRequest):
             return request
-        return HubRequest(flask_request, _settings().public_url)
+        # The request itself: HubRequest reads several of its attributes.
+        return HubRequest(flask_request._get_current_object(), _settings().public_url)
 
     def handle_response(self, status: int, body: Any, headers: list[tuple[str, str]]) -> Response:
         if isinstance(body, dict):
