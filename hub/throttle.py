@@ -122,22 +122,21 @@ def count_failure(session: Session, key: str, *, now: datetime, throttling: Thro
     increments the count atomically, so concurrent failures in several workers are all counted;
     a window that has run out starts again at 1.
     """
-    table = _THROTTLES
-    expired = table.c.window_started_at <= now - timedelta(minutes=throttling.window_minutes)
+    expired = _THROTTLES.c.window_started_at <= now - timedelta(minutes=throttling.window_minutes)
     statement = (
-        upsert_insert(session, table)
+        upsert_insert(session, _THROTTLES)
         .values(key=key, failures=1, window_started_at=now, locked_until=None)
         .on_conflict_do_update(
-            index_elements=[table.c.key],
+            index_elements=[_THROTTLES.c.key],
             set_={
-                "failures": case((expired, 1), else_=table.c.failures + 1),
+                "failures": case((expired, 1), else_=_THROTTLES.c.failures + 1),
                 "window_started_at": case(
-                    (expired, literal(now, table.c.window_started_at.type)),
-                    else_=table.c.window_started_at,
+                    (expired, literal(now, _THROTTLES.c.window_started_at.type)),
+                    else_=_THROTTLES.c.window_started_at,
                 ),
             },
         )
-        .returning(table.c.failures)
+        .returning(_THROTTLES.c.failures)
     )
     failures = session.execute(statement).scalar_one()
     until, locked = _refusal_after(key, failures, now=now, throttling=throttling)

@@ -55,7 +55,7 @@ SQLITE_CPU_AT_MOST = 1.0  # × the reference's server CPU per flow
 POSTGRESQL_CPU_AT_MOST = 1.5
 # Server CPU per sign-in beyond the password hash: 5 ms, the reference's whole sign-in (it hashes
 # no password) on the machine where issue 17 was filed; on a slower machine, the reference's
-# whole sign-in in the same run (13 to 17 ms on 2026-12-05's machine).
+# whole sign-in in the same run (13 to 17 ms on the slowest machine of this kind seen so far).
 SIGN_IN_OVERHEAD_MS = 5.0
 WORKER_RSS_MB = 120.0  # per web worker process, after the load
 
