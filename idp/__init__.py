@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     from idp.api import admin, me, openapi
     from idp.auth import invitations, passwords, renewal_requests, views
     from idp.metrics import scrape
-    from idp.oidc import endpoints, logout
+    from idp.oidc import endpoints, fast_path, logout
     from idp.web import csrf, database_wait, errors, sessions
 
     app.register_blueprint(health.bp)
@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None, **flask_config: Any) -> Flask:
     input_guard.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    fast_path.init_app(app)  # inside `DatabaseWait`: its body buffer and replays serve both paths
     database_wait.init_app(app, wait_seconds=settings.database_wait_seconds)
     if settings.trusted_proxies:
         # The browser's address and scheme, as the last `trusted_proxies` hops report them; the

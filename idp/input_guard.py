@@ -41,14 +41,10 @@ from idp.auth import forms as signin_forms
 from idp.auth import passwords
 from idp.registration import forms as registration_forms
 from idp.support import request_forms as admin_change_forms
-from idp.web.characters import CONTROL_OR_SURROGATE, holds_control_characters
+from idp.web.characters import CONTROL_OR_SURROGATE, has_body, refused_header
 from idp.web.errors import is_oauth_endpoint, oauth_error, problem, render_error
 
 MAX_JSON_DEPTH = 32  # the API's bodies are two levels deep
-CHECKED_HEADERS = ("Authorization", "User-Agent")  # looked up (tokens), stored (sessions)
-_CHECKED_ENVIRON_KEYS = tuple(
-    (f"HTTP_{name.upper().replace('-', '_')}", name) for name in CHECKED_HEADERS
-)
 FREE_TEXT_FIELDS = frozenset(
     {
         registration_forms.CERTIFIERS_FIELD,  # a <textarea>
@@ -145,14 +141,14 @@ def _fault() -> InvalidField | None:
     """The first value the request may not carry, named by where it was found. Every request
     passes here: what it does not carry (a query, a body) is not parsed to be looked at."""
     environ = request.environ
-    for key, name in _CHECKED_ENVIRON_KEYS:
-        if holds_control_characters(environ.get(key, "")):
-            return _invalid(name, "header")
+    header = refused_header(environ)
+    if header is not None:
+        return _invalid(header, "header")
     if not _checks_its_own_parameters():
         fault = None
         if environ.get("QUERY_STRING"):
             fault = _in_pairs(request.args.items(multi=True), "query", free_text=frozenset())
-        if fault is None and _has_body(environ):
+        if fault is None and has_body(environ):
             form = request.form.items(multi=True)
             fault = _in_pairs(form, "body", free_text=FREE_TEXT_FIELDS)
         if fault is not None:
@@ -161,12 +157,6 @@ def _fault() -> InvalidField | None:
     if "json" in content_type.lower() and request.is_json and request.get_data(cache=True):
         return _in_json(request.get_json())
     return None
-
-
-def _has_body(environ: dict[str, Any]) -> bool:
-    return any(
-        environ.get(key) for key in ("CONTENT_TYPE", "CONTENT_LENGTH", "HTTP_TRANSFER_ENCODING")
-    )
 
 
 def _in_pairs(

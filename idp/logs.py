@@ -26,13 +26,15 @@ import logging
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from flask import Flask, Request, Response, g, has_request_context, request
+from flask import Flask, Request, Response, current_app, g, has_request_context, request
 
 from idp.request_ids import elapsed_seconds
 
+EXTENSION = "hub.log_format"
 REQUEST_LOGGER = "hub.requests"  # the `logger` of a JSON request line
 JSON = "json"
 TEXT_TIME = "%Y-%m-%d %H:%M:%S %z"
@@ -54,6 +56,7 @@ class JsonFormatter(logging.Formatter):
             record.levelname,
             record.name,
             record.getMessage(),
+            g.get("request_id") if has_request_context() else None,
         )
         line.update(getattr(record, "fields", {}))
         if record.exc_info:
@@ -63,7 +66,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
-def _json_head(moment: datetime, level: str, logger: str, message: str) -> dict[str, Any]:
+def _json_head(
+    moment: datetime, level: str, logger: str, message: str, request_id: str | None
+) -> dict[str, Any]:
     """What every JSON line starts with, a log event's or a request's."""
     line: dict[str, Any] = {
         "timestamp": moment.isoformat(timespec="milliseconds"),
@@ -71,7 +76,6 @@ def _json_head(moment: datetime, level: str, logger: str, message: str) -> dict[
         "logger": logger,
         "message": message,
     }
-    request_id = g.get("request_id") if has_request_context() else None
     if request_id:
         line["request_id"] = request_id
     return line
@@ -116,32 +120,59 @@ def configure(log_format: str) -> None:
         root.setLevel(handler.previous_level)
 
 
-def _json_request_line(response: Response) -> Response:
-    """`after_request` in JSON mode: the request line, with the keys of a JSON log event."""
-    current = request._get_current_object()
-    line = _json_head(datetime.now(UTC), "INFO", REQUEST_LOGGER, "request")
-    line |= {
-        "method": current.method,
-        "path": _shown_path(current),
-        "status": response.status_code,
-        "duration_ms": round(elapsed_seconds() * 1000, 1),
-        "remote_addr": current.remote_addr,
-        "endpoint": current.endpoint,
-    }
-    _write(json.dumps(line, ensure_ascii=False) + "\n")
-    return response
+@dataclass(frozen=True)
+class RequestLine:
+    """What a request line says of a request answered."""
+
+    method: str
+    path: str  # shown as it is: without its query string, its secrets hidden
+    protocol: str
+    status: int
+    seconds: float
+    remote_addr: str | None
+    endpoint: str | None
+    request_id: str
 
 
-def _text_request_line(response: Response) -> Response:
-    """`after_request` in text mode: an access log's line, and the request id. The request is
-    looked up once (each lookup through Flask's proxy costs about a microsecond)."""
+def write_request_line(line: RequestLine, log_format: str) -> None:
+    """The request's line, in the mode asked: the keys of a JSON log event, or an access log's
+    line with the request id. Also for the answers made without Flask's request cycle
+    (`idp.oidc.fast_path`)."""
+    if log_format == JSON:
+        fields = _json_head(datetime.now(UTC), "INFO", REQUEST_LOGGER, "request", line.request_id)
+        fields |= {
+            "method": line.method,
+            "path": line.path,
+            "status": line.status,
+            "duration_ms": round(line.seconds * 1000, 1),
+            "remote_addr": line.remote_addr,
+            "endpoint": line.endpoint,
+        }
+        _write(json.dumps(fields, ensure_ascii=False) + "\n")
+        return
+    _write(
+        f"[{time.strftime(TEXT_TIME)}] {line.remote_addr} - "
+        f'"{line.method} {line.path} {line.protocol}" '
+        f"{line.status} {line.seconds * 1000:.3f} {line.request_id}\n"
+    )
+
+
+def _request_line(response: Response) -> Response:
+    """`after_request`: the request's line. The request is looked up once (each lookup through
+    Flask's proxy costs about a microsecond)."""
     current = request._get_current_object()
     environ = current.environ
-    _write(
-        f"[{time.strftime(TEXT_TIME)}] {environ.get('REMOTE_ADDR')} - "
-        f'"{current.method} {_shown_path(current)} {environ.get("SERVER_PROTOCOL", "")}" '
-        f"{response.status_code} {elapsed_seconds() * 1000:.3f} {g.get('request_id', '')}\n"
+    line = RequestLine(
+        method=current.method,
+        path=_shown_path(current),
+        protocol=environ.get("SERVER_PROTOCOL", ""),
+        status=response.status_code,
+        seconds=elapsed_seconds(),
+        remote_addr=current.remote_addr,
+        endpoint=current.endpoint,
+        request_id=g.get("request_id", ""),
     )
+    write_request_line(line, current_app.extensions[EXTENSION])
     return response
 
 
@@ -165,10 +196,13 @@ def _shown_path(current: Request) -> str:
 
 def init_app(app: Flask, log_format: str) -> None:
     configure(log_format)
+    app.extensions[EXTENSION] = log_format
     if log_format == JSON:
         from flask.logging import default_handler
 
         app.logger.removeHandler(default_handler)  # records go up to the root's JSON handler
-        app.after_request(_json_request_line)
-    else:
-        app.after_request(_text_request_line)
+    app.after_request(_request_line)
+
+
+def log_format_of(app: Flask) -> str:
+    return app.extensions[EXTENSION]

@@ -8,21 +8,27 @@ from __future__ import annotations
 import random
 import re
 import time
+from typing import Any
 
 from flask import Flask, Response, g, request
 
 from hub.audit.services import enter_audit_context, leave_audit_context
 
 HEADER = "X-Request-Id"
-_ENVIRON_KEY = "HTTP_" + HEADER.upper().replace("-", "_")  # the header as WSGI passes it
+ENVIRON_KEY = "HTTP_" + HEADER.upper().replace("-", "_")  # the header as WSGI passes it
 _ACCEPTABLE = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
+
+
+def request_id_of(environ: dict[str, Any]) -> str:
+    """The caller's id when it is reasonable, else a new one. Unique, not secret: no system
+    call for randomness (uuid4's) on every request."""
+    given = environ.get(ENVIRON_KEY, "")
+    return given if _ACCEPTABLE.match(given) else f"{random.getrandbits(64):016x}"
 
 
 def _begin() -> None:
     started = time.perf_counter()
-    given = request.environ.get(_ENVIRON_KEY, "")
-    # Unique, not secret: no system call for randomness (uuid4's) on every request.
-    request_id = given if _ACCEPTABLE.match(given) else f"{random.getrandbits(64):016x}"
+    request_id = request_id_of(request.environ)
     context = g._get_current_object()  # one lookup through Flask's proxy, not three
     context.request_started = started
     context.request_id = request_id

@@ -41,14 +41,27 @@ def protect(response: Response) -> Response:
     sets it itself and keeps it."""
     headers = response.headers
     present = {name.lower() for name, _value in headers}  # one pass, not one per header
-    for name, lowered, value in _ALWAYS:
-        if lowered not in present:
+    https = settings_of(current_app).secure_cookies
+    for name, value in protective_headers(present, headers.get("Content-Type", ""), https=https):
+        if name == "Cache-Control":
+            headers[name] = value  # replaces the endpoint's own: a page or a cookie is private
+        else:
             headers.add(name, value)
-    if settings_of(current_app).secure_cookies and "strict-transport-security" not in present:
-        headers.add("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
-    if "set-cookie" in present or _is_html(headers.get("Content-Type", "")):
-        headers["Cache-Control"] = "no-store"
     return response
+
+
+def protective_headers(
+    present: set[str], content_type: str, *, https: bool
+) -> list[tuple[str, str]]:
+    """The headers a response carrying the headers `present` (lower-cased names) of
+    `content_type` gets; `Cache-Control`, when given, replaces the response's own. Also for the
+    answers made without Flask's response (`idp.oidc.fast_path`)."""
+    added = [(name, value) for name, lowered, value in _ALWAYS if lowered not in present]
+    if https and "strict-transport-security" not in present:
+        added.append(("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY))
+    if "set-cookie" in present or _is_html(content_type):
+        added.append(("Cache-Control", "no-store"))
+    return added
 
 
 def _is_html(content_type: str) -> bool:

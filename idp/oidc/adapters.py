@@ -84,6 +84,7 @@ class IssuedCode(AuthorizationCodeMixin):
     """A stored authorization code as the token endpoint redeems it."""
 
     def __init__(self, grant: CodeGrant) -> None:
+        self.grant = grant
         self.row = grant.code
         self.user = grant.user
         self.browser_session = grant.browser_session

@@ -21,7 +21,7 @@ from hub.errors import NotAdmitted
 from hub.oidc import access, sessions, tokens
 from hub.oidc.secrets import new_secret
 from hub.oidc.sessions import SessionState
-from hub.oidc.tokens import Person
+from hub.oidc.tokens import CodeGrant, Person
 from hub.users.models import User
 from idp.extensions import db
 from idp.metrics import events
@@ -36,6 +36,7 @@ from idp.oidc.adapters import (
 from idp.oidc.claims import person_claims
 from idp.oidc.signing import key_ring
 from idp.oidc.transactions import connection
+from idp.web.client_registry import ClientRecord
 from idp.web.settings import settings_of
 
 
@@ -73,27 +74,48 @@ class OpenIDCode(oidc_grants.OpenIDCode):
         by the relying party in the ID token, which is what defeats replays in the code flow."""
         return False
 
-    def generate_user_info(self, user: Person, scope: str) -> dict[str, Any]:
-        return person_claims(user, set(scope.split()))
-
     def encode_id_token(self, token: dict[str, Any], request: Any) -> str:
         code: IssuedCode = request.authorization_code
         client: RelyingParty = request.client
-        settings = _settings()
-        alg = client.id_token_signed_response_alg
-        issued_at = int(utcnow().timestamp())
-        claims: dict[str, Any] = {
-            "iss": settings.public_url,
-            "aud": client.get_client_id(),
-            "iat": issued_at,
-            "exp": issued_at + settings.oidc.access_token_seconds,
-            **self.get_authorization_code_claims(code),
-            "at_hash": create_half_hash(token["access_token"], alg).decode("ascii"),
-        }
-        if code.browser_session is not None:
-            claims["sid"] = code.browser_session.sid
-        claims.update(self.generate_user_info(code.user, token["scope"]))
-        return key_ring.sign(db.session, claims, alg=alg)
+        return signed_id_token(
+            client.client,
+            code.grant,
+            scope=token["scope"],
+            access_token=token["access_token"],
+            now=utcnow(),
+            settings=_settings(),
+        )
+
+
+def signed_id_token(
+    client: ClientRecord,
+    grant: CodeGrant,
+    *,
+    scope: str,
+    access_token: str,
+    now: datetime,
+    settings: Settings,
+) -> str:
+    """The ID token issued with `access_token` for the code `grant`, signed by the hub's key ring
+    with the client's algorithm: the claims Authlib's `OpenIDCode` asks for (`nonce`,
+    `auth_time`, `at_hash`), the session's `sid`, and the person's claims for `scope`. Also for
+    the token endpoint's fast path (`idp.oidc.fast_path`)."""
+    alg = client.id_token_signed_response_alg
+    issued_at = int(now.timestamp())
+    claims: dict[str, Any] = {
+        "iss": settings.public_url,
+        "aud": client.client_id,
+        "iat": issued_at,
+        "exp": issued_at + settings.oidc.access_token_seconds,
+    }
+    if grant.code.nonce:
+        claims["nonce"] = grant.code.nonce
+    claims["auth_time"] = int(grant.code.auth_time.timestamp())
+    claims["at_hash"] = create_half_hash(access_token, alg).decode("ascii")
+    if grant.browser_session is not None:
+        claims["sid"] = grant.browser_session.sid
+    claims.update(person_claims(grant.user, set(scope.split())))
+    return key_ring.sign(db.session, claims, alg=alg)
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):

@@ -90,11 +90,11 @@ class HubRequest(OAuth2Request):
     to.
 
     Authlib's constructor is not called: per request, it parses the URI for that check (the
-    issuer's scheme and host, the same for every request: judged once, `_secure_issuer`) and
+    issuer's scheme and host, the same for every request: judged once, `secure_issuer`) and
     counts werkzeug's headers by walking the WSGI environ. Its attributes are set here."""
 
     def __init__(self, request: Request, issuer: str) -> None:
-        if not _secure_issuer(issuer):
+        if not secure_issuer(issuer):
             raise InsecureTransportError()
         self.method = request.method
         self.uri = issuer + request.path
@@ -116,7 +116,7 @@ class HubRequest(OAuth2Request):
 
 
 @functools.lru_cache(maxsize=4)
-def _secure_issuer(issuer: str) -> bool:
+def secure_issuer(issuer: str) -> bool:
     """Authlib's transport rule (https, or plain http on the loopback interface) for the
     issuer, whose scheme and host every protocol URI shares."""
     return is_secure_transport(issuer)
@@ -129,13 +129,18 @@ class HubIssuerParameter(IssuerParameter):
         return _settings().public_url
 
     def add_issuer_parameter(self, authorization_server: Any, response: Response) -> None:
-        """Appended to the query Authlib has just built (and encoded) for the response, rather
-        than parsing and encoding that query again as Authlib does: the same address."""
         location = response.headers.get("Location")
         if location is None or "?" not in location or "#" in location:
             super().add_issuer_parameter(authorization_server, response)
             return
-        response.headers["Location"] = f"{location}&{_issuer_parameter(self.get_issuer())}"
+        response.headers["Location"] = with_issuer(location, self.get_issuer())
+
+
+def with_issuer(location: str, issuer: str) -> str:
+    """`iss` appended to the query of an authorization response's `location` (one that has a
+    query and no fragment), rather than parsing and encoding that query again as Authlib does:
+    the same address."""
+    return f"{location}&{_issuer_parameter(issuer)}"
 
 
 @functools.lru_cache(maxsize=4)
@@ -143,10 +148,10 @@ def _issuer_parameter(issuer: str) -> str:
     return urlencode({"iss": issuer})
 
 
-def _basic_credentials(request: OAuth2Request) -> tuple[str, str] | None:
-    """client_id and secret from `Authorization: Basic` (RFC 6749 §2.3.1: form-encoded, then
-    base64). Malformed headers are no credentials, never an error of ours."""
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+def basic_credentials(authorization: str) -> tuple[str, str] | None:
+    """client_id and secret from an `Authorization: Basic` header's value (RFC 6749 §2.3.1:
+    form-encoded, then base64). Malformed headers are no credentials, never an error of ours."""
+    scheme, _, value = authorization.partition(" ")
     if scheme.lower() != "basic" or not value or len(value) > 1000:
         return None
     try:
@@ -160,7 +165,7 @@ def _basic_credentials(request: OAuth2Request) -> tuple[str, str] | None:
 
 
 def _authenticate_basic(query_client: Any, request: OAuth2Request) -> RelyingParty | None:
-    credentials = _basic_credentials(request)
+    credentials = basic_credentials(request.headers.get("Authorization", ""))
     if credentials is None:
         return None
     client = query_client(credentials[0])

@@ -36,10 +36,11 @@ import io
 import logging
 import time
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, has_request_context, request
+from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
@@ -47,7 +48,6 @@ from hub.database import SOLE_WRITE, WROTE
 
 log = logging.getLogger("hub.database")
 
-ENVIRON_KEY = "hub.database_wait"
 FIRST_PAUSE = 0.1  # seconds between the first two attempts, doubling
 LONGEST_PAUSE = 1.0
 
@@ -67,10 +67,14 @@ class Attempt:
         return self.unavailable and not self.committed
 
 
+# The attempt running in this thread: set by `DatabaseWait` around each run of the app, read
+# by the engine's events and by the answer to `DatabaseUnavailable`, inside Flask's request
+# cycle or not (`idp.oidc.fast_path`).
+_ATTEMPT: ContextVar[Attempt | None] = ContextVar("hub.database_wait", default=None)
+
+
 def current_attempt() -> Attempt | None:
-    if not has_request_context():
-        return None
-    return request.environ.get(ENVIRON_KEY)
+    return _ATTEMPT.get()
 
 
 def note_unavailable() -> None:
@@ -116,9 +120,13 @@ class DatabaseWait:
         pause = FIRST_PAUSE
         while True:
             attempt = Attempt()
-            attempt_environ = {**environ, "wsgi.input": io.BytesIO(body), ENVIRON_KEY: attempt}
+            attempt_environ = {**environ, "wsgi.input": io.BytesIO(body)}
             held = _HeldResponse(start_response, attempt, last=time.monotonic() + pause >= deadline)
-            answer = self.app(attempt_environ, held)
+            running = _ATTEMPT.set(attempt)
+            try:
+                answer = self.app(attempt_environ, held)
+            finally:
+                _ATTEMPT.reset(running)
             if not held.dropped:
                 if attempt.unavailable:  # one line per request, the answer says the rest
                     log.warning(
