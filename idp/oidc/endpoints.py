@@ -1,7 +1,9 @@
 """The OpenID Connect provider's HTTP endpoints: discovery, JWKS, authorization, token,
 UserInfo, revocation and introspection. Views are thin: Authlib's server (`idp.oidc.server`)
 and the hub's services do the work; each request is one transaction. What they receive has
-passed `idp.input_guard` (no control characters, an oversized body answered 413 in JSON).
+passed `idp.input_guard` (no control characters, an oversized body answered 413 in JSON). A
+portal's plain authorization and token requests are answered before Flask, by
+`idp.oidc.fast_path`; these views answer every other one.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import pytest
 from hub.demo import DEMO_PASSWORD
 from idp import create_app
 from idp.logs import REQUEST_LOGGER
+from tests.idp.oidc.conftest import Portal
 from tests.idp.signing_in import submit_login
 
 
@@ -105,3 +106,25 @@ def test_text_mode_takes_the_json_lines_away(settings, app, capsys):
     logging.getLogger("hub.test").warning("in text mode")
 
     assert "{" not in capsys.readouterr().err
+
+
+def test_the_protocol_s_fast_path_writes_the_same_lines(client, demo, sign_in_as, capsys):
+    """A portal's plain sign-on is answered before Flask (`idp.oidc.fast_path`): its lines
+    name the endpoints as the full path's do, with the echoed id and no code or state."""
+    sign_in_as(client, "alice.martin")
+    portal = Portal("soltea", client, client)
+    capsys.readouterr()
+    code, authorization = portal.code()
+    response = portal.exchange(code, authorization.verifier)
+
+    authorize, token = request_lines(json_lines(capsys))
+    assert (authorize["path"], authorize["status"], authorize["endpoint"]) == (
+        "/authorize",
+        302,
+        "oidc.authorize",
+    )
+    assert (token["path"], token["status"], token["endpoint"]) == ("/token", 200, "oidc.token")
+    assert token["request_id"] == response.headers["X-Request-Id"]
+    assert token["remote_addr"] == "127.0.0.1"
+    assert code not in json.dumps(authorize)
+    assert authorization.state not in json.dumps(authorize)
