@@ -101,6 +101,8 @@ REDIRECT_CONTENT_TYPE = "text/html; charset=utf-8"
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+# A grant's answer to its client: the token response, or None for the full path to answer.
+Grant = Callable[[Connection, RelyingParty, dict[str, str]], dict[str, Any] | None]
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,10 @@ class FastPath:
         self.answerers: dict[tuple[str, str], Callable[[dict[str, Any]], Answer | None]] = {
             ("GET", "/authorize"): self._authorize,
             ("POST", "/token"): self._token,
+        }
+        self.grants: dict[str, tuple[frozenset[str], Grant]] = {
+            "authorization_code": (CODE_GRANT, self._code_grant),
+            "refresh_token": (REFRESH_GRANT, self._refresh_grant),
         }
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -260,10 +266,8 @@ class FastPath:
         credentials = basic_credentials(environ.get("HTTP_AUTHORIZATION", ""))
         if params is None or credentials is None:
             return None
-        grant_type = params.get("grant_type")
-        grants = {"authorization_code": (CODE_GRANT, self._code_grant)}
-        grants["refresh_token"] = (REFRESH_GRANT, self._refresh_grant)
-        expected, issue = grants.get(grant_type or "", (None, None))
+        grant_type = params.get("grant_type", "")
+        expected, issue = self.grants.get(grant_type, (None, None))
         if issue is None or params.keys() != expected:
             return None
 
@@ -302,27 +306,23 @@ class FastPath:
             or not _admitted(found.user.id, portal, found.facts, now=now)
         ):
             return None
-        scope = client.get_allowed_scope(code.scope)
-        if not scope:
-            return None
-        token = self._bearer(scope)
-        issued = tokens.new_tokens(
-            access_token=token["access_token"],
-            refresh_token=token["refresh_token"],
-            client_id=client.client.id,
+        bearer = self._bearer(
+            client,
+            code.scope,
+            now=now,
             user_id=found.user.id,
             browser_session=found.browser_session,
-            scope=scope,
             auth_time=code.auth_time,
             code_id=code.id,
-            now=now,
-            lifetimes=self.settings.oidc,
         )
-        if "openid" in scope.split():
+        if bearer is None:
+            return None
+        token, issued = bearer
+        if "openid" in token["scope"].split():
             token["id_token"] = signed_id_token(
                 client.client,
                 found,
-                scope=scope,
+                scope=token["scope"],
                 access_token=token["access_token"],
                 now=now,
                 settings=self.settings,
@@ -353,40 +353,53 @@ class FastPath:
             or not _admitted(row.user_id, portal, found.facts, now=now)
         ):
             return None
-        scope = client.get_allowed_scope(row.scope)
-        if not scope:
-            return None
-        token = self._bearer(scope)
-        issued = tokens.new_tokens(
-            access_token=token["access_token"],
-            refresh_token=token["refresh_token"],
-            client_id=client.client.id,
+        bearer = self._bearer(
+            client,
+            row.scope,
+            now=now,
             user_id=row.user_id,
             browser_session=browser_session,
-            scope=scope,
             auth_time=row.auth_time,
             code_id=row.code_id,
             family=row.family,
             refresh_expires_at=row.refresh_expires_at,
-            now=now,
-            lifetimes=self.settings.oidc,
         )
+        if bearer is None:
+            return None
+        token, issued = bearer
         sole_write = not sessions.keep_alive_due(browser_session, now=now)
         if not tokens.use_refresh_token(connection, row.id, issued, now=now, sole_write=sole_write):
             return None  # used meanwhile: the full path revokes the family
         sessions.keep_alive(connection, browser_session, now=now)
         return token
 
-    def _bearer(self, scope: str) -> dict[str, Any]:
-        """A bearer token response as Authlib's generator builds it (RFC 6749 §5.1), with a
-        refresh token: every portal may use both grants."""
-        return {
+    def _bearer(
+        self, client: RelyingParty, granted: str, *, now: datetime, **grant: Any
+    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """A bearer token response for the scope `granted`, as Authlib's generator builds it
+        (RFC 6749 §5.1, with a refresh token: every portal may use both grants), and the row
+        that keeps its digests bound to the `grant` it comes from (`tokens.new_tokens`, not yet
+        stored); None when the client may no longer ask that scope."""
+        scope = client.get_allowed_scope(granted)
+        if not scope:
+            return None
+        token = {
             "token_type": "Bearer",
             "access_token": new_secret(),
             "expires_in": self.settings.oidc.access_token_seconds,
             "refresh_token": new_secret(),
             "scope": scope,
         }
+        issued = tokens.new_tokens(
+            access_token=token["access_token"],
+            refresh_token=token["refresh_token"],
+            client_id=client.client.id,
+            scope=scope,
+            now=now,
+            lifetimes=self.settings.oidc,
+            **grant,
+        )
+        return token, issued
 
     def _live(self, state: SessionState | None, *, now: datetime) -> bool:
         return state is not None and sessions.is_active(
