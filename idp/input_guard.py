@@ -6,7 +6,7 @@ no encoding for a lone surrogate: each was a 500 before.
 Refused, with a 400:
 - a control character (Unicode category Cc: C0, DEL, C1) or a lone surrogate in any query
   parameter, form field name, JSON member name or JSON string, and in the headers the hub looks
-  up or stores (`CHECKED_HEADERS`). A URL or a single-line field never holds one;
+  up or stores (`idp.web.characters.CHECKED_HEADERS`). A URL or a single-line field never holds one;
 - except tab, line feed and carriage return in the form fields a person types freely
   (`FREE_TEXT_FIELDS`): a textarea's lines, and passwords, which are only ever hashed and may
   hold a pasted tab (refusing it would lock its holder out);

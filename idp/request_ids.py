@@ -15,14 +15,14 @@ from flask import Flask, Response, g, request
 from hub.audit.services import enter_audit_context, leave_audit_context
 
 HEADER = "X-Request-Id"
-ENVIRON_KEY = "HTTP_" + HEADER.upper().replace("-", "_")  # the header as WSGI passes it
+_ENVIRON_KEY = "HTTP_" + HEADER.upper().replace("-", "_")  # the header as WSGI passes it
 _ACCEPTABLE = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 
 
 def request_id_of(environ: dict[str, Any]) -> str:
     """The caller's id when it is reasonable, else a new one. Unique, not secret: no system
     call for randomness (uuid4's) on every request."""
-    given = environ.get(ENVIRON_KEY, "")
+    given = environ.get(_ENVIRON_KEY, "")
     return given if _ACCEPTABLE.match(given) else f"{random.getrandbits(64):016x}"
 
 
