@@ -145,6 +145,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def _in_utc(value: datetime) -> datetime:
+    if value.tzinfo is UTC:  # the hub's own clock's (`hub.clock`): nothing to convert
+        return value
     if value.tzinfo is None:
         raise ValueError("naive datetime given; the hub stores aware UTC datetimes only")
     return value.astimezone(UTC)

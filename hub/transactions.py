@@ -39,8 +39,9 @@ from sqlalchemy.orm import Session, scoped_session
 
 from hub.audit.services import record_refusal
 from hub.clock import utcnow
-from hub.database import BEGIN_AT_FIRST_WRITE, is_disconnect, joined
+from hub.database import is_disconnect, joined
 from hub.errors import ConcurrentChange, DatabaseUnavailable, HubError, NotAllowed
+from hub.kept_connections import kept_connection
 
 T = TypeVar("T")
 log = logging.getLogger("hub.database")
@@ -97,7 +98,8 @@ def on_connection(
     inside for what the ORM does (an audit event, a refusal's record) — joins the connection's
     transaction (`hub.database.joined`): its `get_bind` must answer `joined_connection()`.
 
-    With `begin_at_first_write`, the BEGIN is sent right before the first statement that is not
+    With `begin_at_first_write`, the unit runs on a connection kept between units
+    (`hub.kept_connections`), and the BEGIN is sent right before the first statement that is not
     a SELECT (`hub.database.BEGIN_AT_FIRST_WRITE`), and a write its caller says is the unit's
     only one commits by itself (`hub.compiled`'s `sole_write`). For units of work whose writes
     are guarded — conditional updates that do not trust what was read. On SQLite the reads
@@ -108,11 +110,13 @@ def on_connection(
     """
     if _in_transaction(session):  # what the request did before is not part of this unit
         session.commit()
-    with engine.connect() as connection, joined(connection):
-        if begin_at_first_write:
-            connection.execution_options(**{BEGIN_AT_FIRST_WRITE: True})
-        with _policy(_ConnectionEnds(connection, session), session, clock=clock):
-            yield connection
+    connecting = kept_connection(engine) if begin_at_first_write else engine.connect()
+    with (
+        connecting as connection,
+        joined(connection),
+        _policy(_ConnectionEnds(connection, session), session, clock=clock),
+    ):
+        yield connection
 
 
 class _Ends(Protocol):

@@ -85,14 +85,17 @@ class SessionState:
 _SESSIONS = BrowserSession.__table__
 _STATE_FIELDS = tuple(SessionState.__dataclass_fields__)
 # A session's state in the columns of a statement that reads it with something else.
-STATE_COLUMNS: list[Label[Any]] = [_SESSIONS.c[n].label(f"session_{n}") for n in _STATE_FIELDS]
+_STATE_LABELS = tuple(f"session_{name}" for name in _STATE_FIELDS)
+STATE_COLUMNS: list[Label[Any]] = [
+    _SESSIONS.c[name].label(label) for name, label in zip(_STATE_FIELDS, _STATE_LABELS, strict=True)
+]
 
 
 def state_of(row: Any) -> SessionState | None:
     """The state from a row that selected `STATE_COLUMNS` (None: no session, outer-joined)."""
     if row.session_id is None:
         return None
-    return SessionState(*(getattr(row, f"session_{name}") for name in _STATE_FIELDS))
+    return SessionState(*(getattr(row, label) for label in _STATE_LABELS))
 
 
 @dataclass(frozen=True)

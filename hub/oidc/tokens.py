@@ -58,7 +58,10 @@ class Person:
 
 
 _PERSON_FIELDS = tuple(Person.__dataclass_fields__)
-_PERSON_COLUMNS = [_USERS.c[name].label(f"person_{name}") for name in _PERSON_FIELDS]
+_PERSON_LABELS = tuple(f"person_{name}" for name in _PERSON_FIELDS)
+_PERSON_COLUMNS = [
+    _USERS.c[name].label(label) for name, label in zip(_PERSON_FIELDS, _PERSON_LABELS, strict=True)
+]
 _CODE = CompiledStatement(
     select(*_CODES.c, *_PERSON_COLUMNS, *STATE_COLUMNS, *access.admission_facts(_CODES.c.user_id))
     .join(_USERS, _USERS.c.id == _CODES.c.user_id)
@@ -188,7 +191,7 @@ def find_code(executor: Executor, code: str, *, portal_id: int, now: datetime) -
     row = _CODE.first(executor, params)
     if row is None:
         return None
-    person = Person(*(getattr(row, f"person_{name}") for name in _PERSON_FIELDS))
+    person = Person(*(getattr(row, label) for label in _PERSON_LABELS))
     return CodeGrant(row, person, state_of(row), access.facts_of(row))
 
 

@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
@@ -216,7 +216,7 @@ class FastPath:
         answered = [("code", code)]
         if params.get("state"):
             answered.append(("state", params["state"]))
-        location = with_issuer(add_params_to_uri(params["redirect_uri"], answered), issuer)
+        location = with_issuer(_with_query(params["redirect_uri"], answered), issuer)
         return Answer(FOUND, REDIRECT_CONTENT_TYPE, [("Location", location)], b"", "oidc.authorize")
 
     def _code(
@@ -432,6 +432,14 @@ def _parameters(encoded: str, allowed: frozenset[str]) -> dict[str, str] | None:
     if not all(value and value.isprintable() for value in params.values()):
         return None
     return params
+
+
+def _with_query(redirect_uri: str, params: list[tuple[str, str]]) -> str:
+    """`redirect_uri` with `params` as Authlib's grant adds them (`add_params_to_uri`), whose
+    parsing and re-encoding a URI without a query, parameters or fragment does not need."""
+    if any(mark in redirect_uri for mark in "?#;"):
+        return add_params_to_uri(redirect_uri, params)
+    return f"{redirect_uri}?{urlencode(params)}"
 
 
 def _client(client_id: str, scope: str) -> RelyingParty | None:
