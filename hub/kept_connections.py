@@ -1,8 +1,8 @@
 """Connections kept between the protocol's units of work (`hub.transactions.on_connection`),
 rather than checked out of SQLAlchemy's pool and back for each: a checkout builds a new
 `Connection`, sets its options and runs the pool's bookkeeping both ways, which cost about a
-tenth of a sign-on's CPU served (issue 17: 1.82–1.90 → 1.62–1.72 ms per SSO flow on SQLite,
-measured side by side).
+tenth of a sign-on's CPU served (issue 17: 1.82–1.90 → 1.64–1.68 ms per SSO flow on SQLite,
+1.82–1.90 being the same code checking out a connection per unit, measured that day).
 
 A kept connection is idle: its last unit committed or rolled back, so it holds no transaction,
 no snapshot, no lock — what SQLAlchemy's pool guarantees by rolling back at check-in. Each unit
@@ -14,7 +14,7 @@ cannot serve another unit as it is:
 
 Those kept for an engine are closed when the database goes away (an error SQLAlchemy judges a
 disconnect, on any of the engine's connections: the others died with it, as the pool then
-assumes of its own), and when the engine is disposed (a test's end; a forked process). They
+assumes of its own), and when the engine is disposed (at a test's end). They
 begin their transactions at their first write (`hub.database.BEGIN_AT_FIRST_WRITE`), which
 is the protocol's units' choice; a unit that wants its BEGIN at once uses the pool directly.
 """

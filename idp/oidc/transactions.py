@@ -13,9 +13,10 @@ inside a transaction sees no more than one outside it. The write a successful re
 or COMMIT (`sole_write`, `hub.database.SOLE_WRITE`). Either way a request either completes its
 change or changes nothing, and one that lost a race runs again (`answered`).
 
-The unit of work runs on a connection of its own (`hub.transactions.on_connection`): the hot
-path's statements take it (`connection()`), and what uses the ORM (`db.session`: a refusal's
-audit event, a cache's reload) joins its transaction.
+The unit of work runs on a connection of its own (`hub.transactions.on_connection`), kept
+between units (`hub.kept_connections`): the hot path's statements take it (`connection()`),
+and what uses the ORM (`db.session`: a refusal's audit event, a cache's reload) joins its
+transaction.
 """
 
 from __future__ import annotations
