@@ -214,9 +214,13 @@ def _check_parameters(request: HubRequest) -> None:
         raise UnsupportedResponseTypeError(response_type, "Only response_type=code is supported.")
     if data.get("response_mode", "query") != "query":
         raise InvalidRequestError("Only response_mode=query is supported.")
-    nonce = data.get("nonce", "")
-    if len(nonce) > MAX_NONCE_LENGTH or not nonce.isprintable():
+    if not acceptable_nonce(data.get("nonce", "")):
         raise InvalidRequestError("Invalid 'nonce'.")
+
+
+def acceptable_nonce(nonce: str) -> bool:
+    """A nonce the hub stores and echoes in the ID token: short and printable."""
+    return len(nonce) <= MAX_NONCE_LENGTH and nonce.isprintable()
 
 
 def _hinted_subject(request: HubRequest, target: Target) -> str | None:

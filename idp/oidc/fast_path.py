@@ -55,15 +55,14 @@ from hub.config import Settings
 from hub.errors import NotAdmitted
 from hub.oidc import access, sessions, tokens
 from hub.oidc.secrets import new_secret
-from hub.oidc.sessions import SessionState
 from hub.transactions import again_while_transient, on_connection
 from idp import logs, request_ids, security
 from idp.extensions import db
 from idp.metrics import events
 from idp.oidc.adapters import MAX_TOKEN_LENGTH, RelyingParty
-from idp.oidc.authorization import MAX_NONCE_LENGTH, MAX_PARAMETER_LENGTH, MAX_PARAMETERS_LENGTH
+from idp.oidc.authorization import MAX_PARAMETER_LENGTH, MAX_PARAMETERS_LENGTH, acceptable_nonce
 from idp.oidc.claims import SCOPES
-from idp.oidc.grants import signed_id_token
+from idp.oidc.grants import session_is_live, signed_id_token
 from idp.oidc.server import basic_credentials, secure_issuer, server, with_issuer
 from idp.web import cookies
 from idp.web.characters import has_body, refused_header
@@ -98,6 +97,7 @@ TOKEN_HEADERS = (
     ("Pragma", "no-cache"),
 )
 REDIRECT_CONTENT_TYPE = "text/html; charset=utf-8"
+_OFFERED = frozenset(SCOPES)
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -111,7 +111,7 @@ class Answer:
 
     status: str
     content_type: str
-    headers: list[tuple[str, str]]
+    headers: tuple[tuple[str, str], ...]
     body: bytes
     endpoint: str  # the full path's Flask endpoint, for the metrics and the request line
     grant_type: str | None = None  # tokens issued by this grant
@@ -195,7 +195,7 @@ class FastPath:
             params["response_type"] != "code"
             or params["code_challenge_method"] != "S256"
             or not CODE_CHALLENGE_PATTERN.match(params["code_challenge"])
-            or (nonce is not None and (len(nonce) > MAX_NONCE_LENGTH or not nonce.isprintable()))
+            or (nonce is not None and not acceptable_nonce(nonce))
         ):
             return None
         cookie = parse_cookie(environ).get(cookies.cookie_name(COOKIE_NAME))
@@ -217,7 +217,8 @@ class FastPath:
         if params.get("state"):
             answered.append(("state", params["state"]))
         location = with_issuer(_with_query(params["redirect_uri"], answered), issuer)
-        return Answer(FOUND, REDIRECT_CONTENT_TYPE, [("Location", location)], b"", "oidc.authorize")
+        headers = (("Location", location),)
+        return Answer(FOUND, REDIRECT_CONTENT_TYPE, headers, b"", "oidc.authorize")
 
     def _code(
         self, connection: Connection, client: RelyingParty, params: dict[str, str], cookie: str
@@ -282,7 +283,7 @@ class FastPath:
         if token is None:
             return None
         body = json.dumps(token, separators=(",", ":")).encode()
-        return Answer(OK, JSON, list(TOKEN_HEADERS), body, "oidc.token", grant_type)
+        return Answer(OK, JSON, TOKEN_HEADERS, body, "oidc.token", grant_type)
 
     def _code_grant(
         self, connection: Connection, client: RelyingParty, params: dict[str, str]
@@ -300,7 +301,7 @@ class FastPath:
             code.client_id != client.client.id
             or code.used_at is not None
             or now >= code.expires_at
-            or not self._live(found.browser_session, now=now)
+            or not session_is_live(found.browser_session, now=now)
             or params["redirect_uri"] != code.redirect_uri
             or not _proven(params["code_verifier"], code.code_challenge, code.code_challenge_method)
             or not _admitted(found.user.id, portal, found.facts, now=now)
@@ -349,7 +350,7 @@ class FastPath:
             row.client_id != client.client.id
             or not tokens.refresh_token_is_active(row, now=now)
             or browser_session is None
-            or not self._live(browser_session, now=now)
+            or not session_is_live(browser_session, now=now)
             or not _admitted(row.user_id, portal, found.facts, now=now)
         ):
             return None
@@ -401,11 +402,6 @@ class FastPath:
         )
         return token, issued
 
-    def _live(self, state: SessionState | None, *, now: datetime) -> bool:
-        return state is not None and sessions.is_active(
-            state, now=now, lifetimes=self.settings.oidc
-        )
-
 
 def _parameters(encoded: str, allowed: frozenset[str]) -> dict[str, str] | None:
     """The parameters of a query or a form, when they are a plain request's: each one allowed,
@@ -452,7 +448,7 @@ def _client(client_id: str, scope: str) -> RelyingParty | None:
     unique = set(scopes)
     if "openid" not in unique or len(unique) != len(scopes):
         return None
-    return client if unique <= client.client.scope and unique <= set(SCOPES) else None
+    return client if unique <= client.client.scope and unique <= _OFFERED else None
 
 
 def _admitted(user_id: int, portal: Any, facts: access.AdmissionFacts, *, now: datetime) -> bool:

@@ -44,7 +44,8 @@ def _settings() -> Settings:
     return settings_of(current_app)
 
 
-def _session_is_live(browser_session: SessionState | None, *, now: datetime) -> bool:
+def session_is_live(browser_session: SessionState | None, *, now: datetime) -> bool:
+    """The code's or refresh token's sign-in session is still live (the fast path asks too)."""
     return browser_session is not None and sessions.is_active(
         browser_session, now=now, lifetimes=_settings().oidc
     )
@@ -157,7 +158,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             raise InvalidGrantError("The authorization code has already been used.")
         if now >= found.code.expires_at:
             raise InvalidGrantError("The authorization code has expired.")
-        if not _session_is_live(found.browser_session, now=now):
+        if not session_is_live(found.browser_session, now=now):
             raise InvalidGrantError("The sign-in session has ended.")
         return IssuedCode(found)
 
@@ -254,7 +255,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             raise InvalidGrantError("The refresh token has already been used; grant revoked.")
         if not tokens.refresh_token_is_active(row, now=now):
             return None
-        if not _session_is_live(found.browser_session, now=now):
+        if not session_is_live(found.browser_session, now=now):
             raise InvalidGrantError("The sign-in session has ended.")
         try:  # R5 again: an account that expired stops the portal session
             access.decide(row.user_id, portal, found.facts, now=now)

@@ -115,6 +115,19 @@ class Portal:
         form.update(data)
         return self.backend.post("/token", data=form, headers=self.auth)
 
+    def exchange_in_form(self, code: str, verifier: str, *, secret: str | None = None) -> Any:
+        """The code exchange with `client_secret_post`: the client's id and secret in the form,
+        no HTTP Basic."""
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": self.redirect_uri,
+            "code_verifier": verifier,
+            "client_id": self.client_id,
+            "client_secret": self.secret if secret is None else secret,
+        }
+        return self.backend.post("/token", data=form)
+
     def sign_in(self, **overrides: str | None) -> dict[str, Any]:
         """The whole code flow for the person signed in at the hub; checks the ID token."""
         code, authorization = self.code(**overrides)

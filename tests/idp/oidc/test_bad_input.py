@@ -264,20 +264,10 @@ def test_wrong_client_credentials_are_401_invalid_client(soltea_rp, alice, backe
     assert response.headers["WWW-Authenticate"].startswith("Basic ")
 
 
-def test_wrong_secret_in_the_form_is_401_invalid_client(soltea_rp, alice, backend):
+def test_wrong_secret_in_the_form_is_401_invalid_client(soltea_rp, alice):
     code, authorization = soltea_rp.code()
 
-    response = backend.post(
-        "/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": soltea_rp.redirect_uri,
-            "code_verifier": authorization.verifier,
-            "client_id": "soltea",
-            "client_secret": "wrong",
-        },
-    )
+    response = soltea_rp.exchange_in_form(code, authorization.verifier, secret="wrong")
 
     token_error(response, "invalid_client", status=401)
 

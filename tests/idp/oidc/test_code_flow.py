@@ -105,21 +105,11 @@ def test_scopes_limit_the_claims(soltea_rp, sign_in_as, client):
     assert set(soltea_rp.userinfo(tokens["access_token"]).get_json()) == {"sub"}
 
 
-def test_client_secret_post_works_as_well_as_basic(soltea_rp, sign_in_as, client, backend):
+def test_client_secret_post_works_as_well_as_basic(soltea_rp, sign_in_as, client):
     sign_in_as(client, "alice.martin")
     code, authorization = soltea_rp.code()
 
-    response = backend.post(
-        "/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": soltea_rp.redirect_uri,
-            "code_verifier": authorization.verifier,
-            "client_id": "soltea",
-            "client_secret": "soltea-dev-secret",
-        },
-    )
+    response = soltea_rp.exchange_in_form(code, authorization.verifier)
 
     assert response.status_code == 200, response.text
     assert response.get_json()["id_token"]

@@ -249,17 +249,7 @@ def test_a_token_request_that_is_not_plain_is_answered_by_the_full_path(app, sol
     assert seen == []
 
     wrong_verifier = soltea_rp.exchange(code, "x" * 43)
-    with_form_secret = soltea_rp.backend.post(
-        "/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": soltea_rp.redirect_uri,
-            "code_verifier": authorization.verifier,
-            "client_id": "soltea",
-            "client_secret": soltea_rp.secret,
-        },
-    )
+    with_form_secret = soltea_rp.exchange_in_form(code, authorization.verifier)
     wrong_secret = soltea_rp.backend.post(
         "/token",
         data={"grant_type": "authorization_code", "code": code},
