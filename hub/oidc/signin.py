@@ -138,7 +138,8 @@ def succeed(
         user.password_hash = verdict.new_hash
     if verdict.temporary:
         user.temporary_password_hash = user.temporary_password_expires_at = None
-    user.password_must_change = verdict.temporary
+    if user.password_must_change != verdict.temporary:  # set unchanged, it still costs a flush
+        user.password_must_change = verdict.temporary
     after: dict[str, object] = {"ip": ip_address}
     if verdict.temporary:
         after["temporary_password"] = True

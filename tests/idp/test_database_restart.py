@@ -188,8 +188,9 @@ class CommitCut:
         event.listen(engine, "after_cursor_execute", self._after_execute)
         event.listen(engine, "commit", self._commit)
 
-    def _after_execute(self, _conn, _cursor, _statement, _params, context, _many) -> None:
-        if context.isinsert or context.isupdate:
+    def _after_execute(self, _conn, _cursor, statement, _params, _context, _many) -> None:
+        # From the statement: the hub's hot-path statements run without an execution context.
+        if statement.lstrip()[:6].upper() in {"INSERT", "UPDATE"}:
             self._wrote = True
 
     def _commit(self, connection: Connection) -> None:

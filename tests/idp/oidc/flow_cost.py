@@ -25,6 +25,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session as OrmSession
 
 from tests.idp.oidc.conftest import Portal
 
@@ -39,6 +40,7 @@ class Cost:
     begins: int = 0
     commits: int = 0
     rollbacks: int = 0
+    flushes: int = 0  # of the ORM's unit of work, that had something to write
     cpu_ms: float = 0.0
     by_endpoint: dict[str, float] = field(default_factory=dict)  # CPU ms per Flask endpoint
 
@@ -77,11 +79,13 @@ class Meter:
         self._current = cost
         for name, listener in listeners:
             event.listen(self.engine, name, listener)
+        event.listen(OrmSession, "after_flush", self._on_flush)
         try:
             yield cost
         finally:
             for name, listener in listeners:
                 event.remove(self.engine, name, listener)
+            event.remove(OrmSession, "after_flush", self._on_flush)
             self._current = None
 
     def request(self, client: Any, method: str, path: str, **options: Any) -> Any:
@@ -106,6 +110,10 @@ class Meter:
         if statement.strip().upper() == "BEGIN":  # SQLite: ours, see hub.database
             return
         self._current.statements.append(statement)
+
+    def _on_flush(self, *_args: Any) -> None:
+        if self._current is not None:
+            self._current.flushes += 1
 
     # A transaction counts when the driver has one open as it ends: a unit of work begun at its
     # first write that wrote nothing, or whose sole write committed by itself
