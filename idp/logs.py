@@ -172,7 +172,7 @@ def _request_line(response: Response) -> Response:
         endpoint=current.endpoint,
         request_id=g.get("request_id", ""),
     )
-    write_request_line(line, current_app.extensions[EXTENSION])
+    write_request_line(line, log_format_of(current_app))
     return response
 
 

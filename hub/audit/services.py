@@ -165,7 +165,7 @@ def record(
         after=after,
     )
     _write(session, row)
-    log.info("%s by %s on %s [%s]", action, row["actor"], row["target"], row["request_id"])
+    _log(row)
 
 
 def _write(session: Session, row: dict[str, Any]) -> None:
@@ -179,6 +179,18 @@ def _write(session: Session, row: dict[str, Any]) -> None:
 _INSERT_EVENT = CompiledStatement(insert(AuditEvent.__table__).inline())
 
 
+def _log(event: dict[str, Any], *, level: int = logging.INFO) -> None:
+    """The event's line in the application log, beside its row."""
+    log.log(
+        level,
+        "%s by %s on %s [%s]",
+        event["action"],
+        event["actor"],
+        event["target"],
+        event["request_id"],
+    )
+
+
 def record_rows(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Writes many events (`event_row`) in one statement, in the caller's transaction: a change
     made to a whole selection is audited in one round trip, not one per account."""
@@ -186,9 +198,7 @@ def record_rows(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         return
     session.execute(insert(AuditEvent), list(rows))
     for row in rows:
-        log.info(
-            "%s by %s on %s [%s]", row["action"], row["actor"], row["target"], row["request_id"]
-        )
+        _log(row)
 
 
 def refusal(
@@ -211,13 +221,7 @@ def record_refusal(session: Session, error: NotAllowed, *, now: datetime) -> boo
     if attempt is None:
         return False
     _write(session, {"occurred_at": now, "before": None, "after": None, **attempt})
-    log.warning(
-        "%s by %s on %s [%s]",
-        attempt["action"],
-        attempt["actor"],
-        attempt["target"],
-        attempt["request_id"],
-    )
+    _log(attempt, level=logging.WARNING)
     return True
 
 
