@@ -8,6 +8,12 @@ Single use is enforced by conditional updates (`... WHERE used_at IS NULL`), not
 then writing: two concurrent redemptions of one code (or one refresh token) cannot both win,
 on SQLite as on PostgreSQL.
 
+Codes are stored when issued. Sealing the grant into the code and storing it only when it is
+redeemed would spare the authorization request its write, but it costs as much per sign-on
+(measured on SQLite, issue 17): the same pages are written, in the token request's commit
+instead, which then inserts a row where it now updates one. It would also let the hub's secret
+key, with a portal's secret, mint codes for anyone.
+
 The statements are built once, with bound parameters (building a SQLAlchemy statement costs
 several times more than running it on an indexed look-up), and those of the token endpoint and
 the authorization endpoint run on the driver's cursor (`hub.compiled`).
