@@ -12,6 +12,14 @@ cannot serve another unit as it is:
   back to the pool, which makes or resets it;
 - `KEPT` are idle already (a burst of concurrent units): it goes back to the pool.
 
+Why not, on SQLite, one connection per process that the units take in turn — so that no
+connection empties its page cache because another of the process wrote (SQLite cannot tell
+which pages changed), and no thread sleeps in SQLite's busy handler waiting for the other's
+write lock: measured served by two web processes, it saves nothing (1.50 against 1.53 ms of CPU
+per SSO flow over 6 alternations, 1.54 against 1.57 over 4; issue 17) — the other process's
+writes still empty the cache at nearly every transaction — and a unit would wait behind a slow
+one of its process.
+
 Those kept for an engine are closed when the database goes away (an error SQLAlchemy judges a
 disconnect, on any of the engine's connections: the others died with it, as the pool then
 assumes of its own), and when the engine is disposed (at a test's end). They

@@ -7,6 +7,11 @@ request; granian does them in Rust (issue 17: about a fifth of the server's CPU 
 as much more throughput, measured side by side by `make bench`). The portals, whose speed
 matters less, stay under gunicorn.
 
+Measured the same as these settings, within the machine's noise (issue 17, 2 to 4 alternations
+of SSO flows on SQLite): granian's single-threaded runtime (`--runtime-mode st`), HTTP/1 only,
+1 or 4 blocking threads instead of 2, one worker instead of two (a little less CPU per flow, a
+lower rate), and uWSGI's HTTP/1.1 socket with 2 threads per process.
+
 What the settings below keep of the production topology (README « Production »):
 - each worker process serves `THREADS` requests at once: granian hands a connection to a worker
   whether or not it is busy, so a quick request (a portal fetching the JWKS) must not wait
